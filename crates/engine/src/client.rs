@@ -1,0 +1,49 @@
+//! Connection state: what Redis keeps per client, and the engine keeps per `ClientId`.
+
+use crate::reply::Protocol;
+
+pub type ClientId = u64;
+
+#[derive(Clone, Debug)]
+pub struct Client {
+    pub id: ClientId,
+    pub name: Option<String>,
+    pub db: usize,
+    pub protocol: Protocol,
+    /// Where the client says it is (the server fills this in; the playground names its panes).
+    pub addr: String,
+    pub laddr: String,
+    pub created_ms: i64,
+    pub last_interaction_ms: i64,
+    /// The last command's full name, as CLIENT LIST's `cmd=` shows it.
+    pub last_command: String,
+    /// Set by QUIT: the connection is closed once the reply has been written.
+    pub close_after_reply: bool,
+    /// Library name and version from CLIENT SETINFO or HELLO (none in 7.0, kept empty).
+    pub lib_name: Option<String>,
+}
+
+impl Client {
+    pub fn new(id: ClientId, now_ms: i64) -> Client {
+        Client {
+            id,
+            name: None,
+            db: 0,
+            protocol: Protocol::Resp2,
+            addr: format!("127.0.0.1:{}", 50000 + id),
+            laddr: "127.0.0.1:6379".into(),
+            created_ms: now_ms,
+            last_interaction_ms: now_ms,
+            last_command: "NULL".into(),
+            close_after_reply: false,
+            lib_name: None,
+        }
+    }
+
+    /// Returns the client to the state of a fresh connection (RESET), keeping its id.
+    pub fn reset(&mut self) {
+        self.name = None;
+        self.db = 0;
+        self.protocol = Protocol::Resp2;
+    }
+}

@@ -1,0 +1,10 @@
+//! Command handlers, one module per command family. Each module declares its commands in a
+//! `COMMANDS` slice of `CommandSpec`s next to the handlers that serve them.
+
+use crate::table::CommandSpec;
+
+pub mod connection;
+pub mod strings;
+
+/// Every family's table; `table::index` builds the name lookup from these.
+pub const FAMILIES: &[&[CommandSpec]] = &[connection::COMMANDS, strings::COMMANDS];

@@ -1,0 +1,404 @@
+//! A chained hash table keyed by byte strings, shaped like Redis's `dict`.
+//!
+//! Why not `std::collections::HashMap`: three behaviours the playground must reproduce depend on
+//! the table's buckets, which std hides.
+//!
+//! - SCAN's cursor is Redis's reverse-binary bucket cursor. Because it walks the bucket index
+//!   from its high bits down, a key that is present for the whole of a scan is returned at least
+//!   once even when the table grows or shrinks between calls, and the cursor stays a plain integer
+//!   that a client can hold for as long as it likes.
+//! - The active expire cycle walks the `expires` table bucket by bucket with a cursor of its own,
+//!   and counts the buckets it visits (Redis stops after 20 empty buckets per wanted key).
+//! - RANDOMKEY and eviction sampling pick a random non-empty bucket, then a random entry in its
+//!   chain, which is what makes Redis's sampling slightly non-uniform.
+//!
+//! Entries live in a slab (`nodes`) and chains are linked by index, so a table of a million keys
+//! is two vectors, not a million boxes. The table doubles when it holds as many entries as
+//! buckets and halves when it falls under 10% full, as Redis's does; it rehashes at once rather
+//! than incrementally (the engine never runs a command on a half-moved table, so no cursor can
+//! observe the difference).
+//!
+//! The hash is seeded from the engine's seed, so bucket order, and with it SCAN order and random
+//! picks, are the same on every run with the same seed.
+
+const NIL: u32 = u32::MAX;
+const INITIAL_BUCKETS: usize = 4;
+/// Below this fill percentage the table shrinks (Redis's HASHTABLE_MIN_FILL).
+const MIN_FILL_PERCENT: usize = 10;
+
+pub type Key = Box<[u8]>;
+
+#[derive(Clone, Debug)]
+struct Node<V> {
+    key: Key,
+    hash: u64,
+    next: u32,
+    value: V,
+}
+
+#[derive(Clone, Debug)]
+enum Slot<V> {
+    Used(Node<V>),
+    Free { next_free: u32 },
+}
+
+#[derive(Clone, Debug)]
+pub struct Dict<V> {
+    buckets: Vec<u32>,
+    nodes: Vec<Slot<V>>,
+    free_head: u32,
+    len: usize,
+    seed: u64,
+}
+
+/// A seeded 64-bit hash over bytes: 8-byte words folded with a multiply-rotate, finished with
+/// MurmurHash3's fmix64 so that every input bit reaches the low bits that pick a bucket.
+pub fn hash_bytes(seed: u64, bytes: &[u8]) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut h = seed ^ (bytes.len() as u64).wrapping_mul(K);
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+        h = (h ^ w).wrapping_mul(K).rotate_left(31);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut buf = [0u8; 8];
+        buf[..rest.len()].copy_from_slice(rest);
+        h = (h ^ u64::from_le_bytes(buf)).wrapping_mul(K).rotate_left(31);
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+impl<V> Dict<V> {
+    pub fn new(seed: u64) -> Self {
+        Dict { buckets: Vec::new(), nodes: Vec::new(), free_head: NIL, len: 0, seed }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Number of buckets (Redis's `dictSlots`).
+    pub fn slots(&self) -> usize {
+        self.buckets.len()
+    }
+
+    fn mask(&self) -> usize {
+        self.buckets.len().wrapping_sub(1)
+    }
+
+    fn node(&self, i: u32) -> &Node<V> {
+        match &self.nodes[i as usize] {
+            Slot::Used(n) => n,
+            Slot::Free { .. } => unreachable!("chain points at a free slot"),
+        }
+    }
+
+    fn node_mut(&mut self, i: u32) -> &mut Node<V> {
+        match &mut self.nodes[i as usize] {
+            Slot::Used(n) => n,
+            Slot::Free { .. } => unreachable!("chain points at a free slot"),
+        }
+    }
+
+    fn find(&self, key: &[u8]) -> Option<u32> {
+        if self.buckets.is_empty() {
+            return None;
+        }
+        let h = hash_bytes(self.seed, key);
+        let mut i = self.buckets[h as usize & self.mask()];
+        while i != NIL {
+            let n = self.node(i);
+            if n.hash == h && &*n.key == key {
+                return Some(i);
+            }
+            i = n.next;
+        }
+        None
+    }
+
+    pub fn get(&self, key: &[u8]) -> Option<&V> {
+        self.find(key).map(|i| &self.node(i).value)
+    }
+
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut V> {
+        self.find(key).map(move |i| &mut self.node_mut(i).value)
+    }
+
+    pub fn get_key_value(&self, key: &[u8]) -> Option<(&Key, &V)> {
+        self.find(key).map(|i| {
+            let n = self.node(i);
+            (&n.key, &n.value)
+        })
+    }
+
+    pub fn contains_key(&self, key: &[u8]) -> bool {
+        self.find(key).is_some()
+    }
+
+    /// Inserts or replaces; returns the previous value. A new entry goes to the head of its
+    /// chain, as in Redis (recently added keys are found first).
+    pub fn insert(&mut self, key: Key, value: V) -> Option<V> {
+        if let Some(i) = self.find(&key) {
+            return Some(std::mem::replace(&mut self.node_mut(i).value, value));
+        }
+        self.grow_if_needed();
+        let h = hash_bytes(self.seed, &key);
+        let b = h as usize & self.mask();
+        let node = Node { key, hash: h, next: self.buckets[b], value };
+        let idx = if self.free_head != NIL {
+            let idx = self.free_head;
+            if let Slot::Free { next_free } = self.nodes[idx as usize] {
+                self.free_head = next_free;
+            }
+            self.nodes[idx as usize] = Slot::Used(node);
+            idx
+        } else {
+            self.nodes.push(Slot::Used(node));
+            (self.nodes.len() - 1) as u32
+        };
+        self.buckets[b] = idx;
+        self.len += 1;
+        None
+    }
+
+    pub fn remove(&mut self, key: &[u8]) -> Option<(Key, V)> {
+        if self.buckets.is_empty() {
+            return None;
+        }
+        let h = hash_bytes(self.seed, key);
+        let b = h as usize & self.mask();
+        let mut prev = NIL;
+        let mut i = self.buckets[b];
+        while i != NIL {
+            let (matches, next) = {
+                let n = self.node(i);
+                (n.hash == h && &*n.key == key, n.next)
+            };
+            if matches {
+                if prev == NIL {
+                    self.buckets[b] = next;
+                } else {
+                    self.node_mut(prev).next = next;
+                }
+                let slot = std::mem::replace(
+                    &mut self.nodes[i as usize],
+                    Slot::Free { next_free: self.free_head },
+                );
+                self.free_head = i;
+                self.len -= 1;
+                let Slot::Used(n) = slot else { unreachable!() };
+                self.shrink_if_needed();
+                return Some((n.key, n.value));
+            }
+            prev = i;
+            i = next;
+        }
+        None
+    }
+
+    pub fn clear(&mut self) {
+        self.buckets = Vec::new();
+        self.nodes = Vec::new();
+        self.free_head = NIL;
+        self.len = 0;
+    }
+
+    fn grow_if_needed(&mut self) {
+        if self.buckets.is_empty() {
+            self.rehash(INITIAL_BUCKETS);
+        } else if self.len >= self.buckets.len() {
+            self.rehash(self.buckets.len() * 2);
+        }
+    }
+
+    fn shrink_if_needed(&mut self) {
+        let slots = self.buckets.len();
+        if self.len == 0 {
+            self.clear();
+        } else if slots > INITIAL_BUCKETS && self.len * 100 / slots < MIN_FILL_PERCENT {
+            self.rehash(self.len.next_power_of_two().max(INITIAL_BUCKETS));
+            self.compact_slab();
+        }
+    }
+
+    /// Drops free slots at the end of the slab so that a table that shrank gives memory back.
+    fn compact_slab(&mut self) {
+        if self.nodes.len() <= self.len * 2 {
+            return;
+        }
+        let old = std::mem::take(&mut self.nodes);
+        self.free_head = NIL;
+        let mut fresh = Vec::with_capacity(self.len);
+        for slot in old {
+            if let Slot::Used(mut n) = slot {
+                n.next = NIL;
+                fresh.push(Slot::Used(n));
+            }
+        }
+        self.nodes = fresh;
+        let size = self.buckets.len();
+        self.buckets = vec![NIL; size];
+        self.relink();
+    }
+
+    fn rehash(&mut self, size: usize) {
+        self.buckets = vec![NIL; size];
+        self.relink();
+    }
+
+    /// Re-threads every used node into the current buckets. Nodes are visited in slab order and
+    /// pushed at the head of their chain.
+    fn relink(&mut self) {
+        let mask = self.mask();
+        for i in 0..self.nodes.len() {
+            if let Slot::Used(n) = &mut self.nodes[i] {
+                let b = n.hash as usize & mask;
+                n.next = self.buckets[b];
+                self.buckets[b] = i as u32;
+            }
+        }
+    }
+
+    /// Entries in bucket order, each chain from its head (the order KEYS and SCAN see).
+    pub fn iter(&self) -> impl Iterator<Item = (&Key, &V)> {
+        (0..self.buckets.len()).flat_map(move |b| self.chain(b))
+    }
+
+    /// The entries of bucket `b` (masked to the table's size), head first.
+    pub fn chain(&self, b: usize) -> impl Iterator<Item = (&Key, &V)> {
+        let mut i = if self.buckets.is_empty() { NIL } else { self.buckets[b & self.mask()] };
+        std::iter::from_fn(move || {
+            if i == NIL {
+                return None;
+            }
+            let n = self.node(i);
+            i = n.next;
+            Some((&n.key, &n.value))
+        })
+    }
+
+    /// Mutable access to every value, in slab order.
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
+        self.nodes.iter_mut().filter_map(|s| match s {
+            Slot::Used(n) => Some(&mut n.value),
+            Slot::Free { .. } => None,
+        })
+    }
+
+    /// One step of Redis's `dictScan`: calls `f` for every entry of the bucket the cursor names,
+    /// and returns the next cursor (0 when the scan is complete).
+    ///
+    /// The cursor is incremented in its reversed bit order: set the bits above the mask,
+    /// reverse, add one, reverse back. That visits buckets so that, when the table doubles or
+    /// halves between two calls, the buckets already visited map onto buckets the cursor has
+    /// already passed.
+    pub fn scan_step(&self, cursor: u64, mut f: impl FnMut(&Key, &V)) -> u64 {
+        if self.buckets.is_empty() {
+            return 0;
+        }
+        let mask = self.mask() as u64;
+        for (k, v) in self.chain((cursor & mask) as usize) {
+            f(k, v);
+        }
+        let mut v = cursor | !mask;
+        v = v.reverse_bits();
+        v = v.wrapping_add(1);
+        v.reverse_bits()
+    }
+
+    /// A random entry: a random non-empty bucket, then a random position in its chain
+    /// (Redis's `dictGetFairRandomKey` falls back to this shape for a single pick).
+    pub fn random_entry(&self, rng: &mut crate::rng::Rng) -> Option<(&Key, &V)> {
+        if self.len == 0 {
+            return None;
+        }
+        let mask = self.mask();
+        let b = loop {
+            let b = rng.next_u64() as usize & mask;
+            if self.buckets[b] != NIL {
+                break b;
+            }
+        };
+        let chain_len = self.chain(b).count();
+        let pick = rng.below(chain_len as u64) as usize;
+        self.chain(b).nth(pick)
+    }
+
+    /// Rough heap footprint of the table itself (buckets and slab), for the memory model.
+    pub fn overhead_bytes(&self) -> usize {
+        self.buckets.capacity() * 4 + self.nodes.capacity() * std::mem::size_of::<Slot<V>>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn key(i: u32) -> Key {
+        format!("key:{i}").into_bytes().into_boxed_slice()
+    }
+
+    #[test]
+    fn insert_get_remove() {
+        let mut d = Dict::new(7);
+        for i in 0..1000 {
+            assert!(d.insert(key(i), i).is_none());
+        }
+        assert_eq!(d.len(), 1000);
+        assert_eq!(d.insert(key(5), 55), Some(5));
+        assert_eq!(d.get(b"key:5"), Some(&55));
+        for i in 0..990 {
+            assert!(d.remove(&key(i)).is_some());
+        }
+        assert_eq!(d.len(), 10);
+        assert!(d.slots() < 1024, "shrank to {}", d.slots());
+        for i in 990..1000 {
+            assert!(d.contains_key(&key(i)));
+        }
+    }
+
+    #[test]
+    fn scan_returns_every_stable_key_despite_resizes() {
+        let mut d = Dict::new(1);
+        for i in 0..500 {
+            d.insert(key(i), ());
+        }
+        let mut seen = BTreeSet::new();
+        let mut cursor = 0;
+        let mut step = 0;
+        loop {
+            cursor = d.scan_step(cursor, |k, _| {
+                seen.insert(k.clone());
+            });
+            step += 1;
+            // Grow and then shrink the table in the middle of the scan.
+            if step == 50 {
+                for i in 500..5000 {
+                    d.insert(key(i), ());
+                }
+            }
+            if step == 300 {
+                for i in 500..5000 {
+                    d.remove(&key(i));
+                }
+            }
+            if cursor == 0 {
+                break;
+            }
+        }
+        for i in 0..500 {
+            assert!(seen.contains(&key(i)), "missed key:{i}");
+        }
+    }
+}

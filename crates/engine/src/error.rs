@@ -1,0 +1,69 @@
+//! Every error reply the engine gives, spelled as Redis 7.0 spells it, defined once.
+//!
+//! Fixed texts are constants; texts that name a command or an argument are built by the functions
+//! below, each of which mirrors one `addReplyErrorFormat` call site in Redis.
+
+pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+pub const SYNTAX: &str = "ERR syntax error";
+pub const NO_SUCH_KEY: &str = "ERR no such key";
+pub const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
+pub const NOT_FLOAT: &str = "ERR value is not a valid float";
+pub const OVERFLOW: &str = "ERR increment or decrement would overflow";
+pub const INCR_NAN_OR_INF: &str = "ERR increment would produce NaN or Infinity";
+pub const OUT_OF_RANGE: &str = "ERR index out of range";
+pub const SAME_OBJECT: &str = "ERR source and destination objects are the same";
+pub const DB_INDEX_OUT_OF_RANGE: &str = "ERR DB index is out of range";
+pub const INVALID_DB_INDEX: &str = "ERR invalid DB index";
+pub const STRING_TOO_LONG: &str = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
+pub const OFFSET_OUT_OF_RANGE: &str = "ERR offset is out of range";
+pub const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
+pub const EXECABORT: &str = "EXECABORT Transaction discarded because of previous errors.";
+pub const NOSCRIPT: &str = "NOSCRIPT No matching script. Please use EVAL.";
+pub const BUSY_SCRIPT: &str =
+    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+pub const CURSOR_INVALID: &str = "ERR invalid cursor";
+pub const NX_XX_GT_LT: &str =
+    "ERR NX and XX, GT or LT options at the same time are not compatible";
+pub const GT_LT: &str = "ERR GT and LT options at the same time are not compatible";
+pub const TIMEOUT_NOT_INTEGER: &str = "ERR timeout is not an integer or out of range";
+pub const PROTOCOL_VERSION: &str = "NOPROTO unsupported protocol version";
+pub const CLIENT_NAME_SPACES: &str =
+    "ERR Client names cannot contain spaces, newlines or special characters.";
+
+/// `ERR wrong number of arguments for 'get' command` (the name is the command's full lower-case
+/// name, `config|get` for a subcommand).
+pub fn wrong_arity(fullname: &str) -> String {
+    format!("ERR wrong number of arguments for '{fullname}' command")
+}
+
+/// Redis quotes at most 128 bytes of the name and lists the first arguments, each followed by a
+/// space, up to 128 bytes in all.
+pub fn unknown_command(argv: &[&[u8]]) -> String {
+    let name = String::from_utf8_lossy(&argv[0][..argv[0].len().min(128)]).into_owned();
+    let mut args = String::new();
+    for a in &argv[1..] {
+        if args.len() >= 128 {
+            break;
+        }
+        let room = 128 - args.len();
+        let text = String::from_utf8_lossy(&a[..a.len().min(room)]);
+        args.push_str(&format!("'{text}' "));
+    }
+    format!("ERR unknown command '{}', with args beginning with: {}", sanitize(&name), sanitize(&args))
+}
+
+/// `ERR unknown subcommand 'x'. Try CONFIG HELP.`
+pub fn unknown_subcommand(sub: &[u8], container: &str) -> String {
+    let sub = String::from_utf8_lossy(&sub[..sub.len().min(128)]).into_owned();
+    format!("ERR unknown subcommand '{}'. Try {} HELP.", sanitize(&sub), container.to_ascii_uppercase())
+}
+
+/// `ERR invalid expire time in 'set' command`
+pub fn invalid_expire(cmd: &str) -> String {
+    format!("ERR invalid expire time in '{cmd}' command")
+}
+
+/// Redis turns CR and LF in an error text into spaces so that the reply stays one line.
+fn sanitize(s: &str) -> String {
+    s.replace(['\r', '\n'], " ")
+}

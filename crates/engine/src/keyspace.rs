@@ -1,0 +1,167 @@
+//! Reading and writing keys the way Redis's `db.c` does: every lookup first expires the key if
+//! its time has passed (lazy expiry), read lookups count hits and misses, and every access updates
+//! the key's LRU time or LFU counter unless the command asked not to touch it.
+
+use crate::dict::Key;
+use crate::event::{Event, ExpiredBy};
+use crate::object::{Entry, Value};
+use crate::Engine;
+
+/// How a lookup should treat the key's access metadata and the hit/miss statistics.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    /// A read: counts a keyspace hit or miss and touches the key.
+    Read,
+    /// A write: touches the key, counts nothing.
+    Write,
+    /// OBJECT, TYPE, TTL and friends: neither touch nor count (Redis's LOOKUP_NOTOUCH|NOSTATS).
+    NoTouch,
+}
+
+impl Engine {
+    /// Expires `key` if its deadline has passed. Redis expires a key only when now is strictly
+    /// greater than its deadline, so a key set with PX 100 at t is still there at t+100.
+    pub(crate) fn expire_if_needed(&mut self, db: usize, key: &[u8]) -> bool {
+        let Some(at) = self.dbs[db].expire_of(key) else { return false };
+        if self.now <= at {
+            return false;
+        }
+        self.delete_expired(db, key, ExpiredBy::Lazy);
+        true
+    }
+
+    pub(crate) fn delete_expired(&mut self, db: usize, key: &[u8], by: ExpiredBy) {
+        self.dbs[db].remove(key);
+        self.stats.expired_keys += 1;
+        if self.recording() {
+            self.emit(Event::Expired { db, key: key.to_vec(), by });
+        }
+    }
+
+    /// Finds a live key, applying lazy expiry and the access rules of `mode`.
+    pub(crate) fn lookup(&mut self, db: usize, key: &[u8], mode: Lookup) -> Option<&mut Entry> {
+        self.expire_if_needed(db, key);
+        let now = self.now;
+        let lfu = self.config.maxmemory_policy.is_lfu();
+        let (log_factor, decay) = (self.config.lfu_log_factor, self.config.lfu_decay_time);
+        let found = self.dbs[db].keys.contains_key(key);
+        if mode == Lookup::Read {
+            if found {
+                self.stats.keyspace_hits += 1;
+            } else {
+                self.stats.keyspace_misses += 1;
+            }
+        }
+        if !found {
+            return None;
+        }
+        let r = if mode != Lookup::NoTouch && lfu { Some(self.rng.next_f64()) } else { None };
+        let entry = self.dbs[db].keys.get_mut(key)?;
+        if mode != Lookup::NoTouch {
+            if let Some(r) = r {
+                lfu_touch(entry, now, log_factor, decay, r);
+            } else {
+                entry.last_access_ms = now;
+            }
+        }
+        Some(entry)
+    }
+
+    /// The value under a live key, for a read.
+    pub(crate) fn read(&mut self, db: usize, key: &[u8]) -> Option<&mut Entry> {
+        self.lookup(db, key, Lookup::Read)
+    }
+
+    /// The value under a live key, for a write.
+    pub(crate) fn write(&mut self, db: usize, key: &[u8]) -> Option<&mut Entry> {
+        self.lookup(db, key, Lookup::Write)
+    }
+
+    pub(crate) fn exists(&mut self, db: usize, key: &[u8]) -> bool {
+        self.lookup(db, key, Lookup::NoTouch).is_some()
+    }
+
+    /// Stores `value` under `key` (Redis's `setKey`): a new key is created, an existing one
+    /// overwritten. Its TTL is dropped unless `keep_ttl`. Under an LFU policy an overwritten key
+    /// keeps its access counter, as `dbSetValue` does.
+    pub(crate) fn set_value(&mut self, db: usize, key: &[u8], value: Value, keep_ttl: bool) {
+        self.expire_if_needed(db, key);
+        let now = self.now;
+        let lfu = self.config.maxmemory_policy.is_lfu();
+        let d = &mut self.dbs[db];
+        match d.keys.get_mut(key) {
+            Some(entry) => {
+                entry.value = value;
+                if !lfu {
+                    entry.last_access_ms = now;
+                }
+                if !keep_ttl && entry.expire_at.is_some() {
+                    d.remove_expire(key);
+                }
+            }
+            None => d.put(Key::from(key), Entry::new(value, now)),
+        }
+    }
+
+    /// Adds a key that the caller knows does not exist (Redis's `dbAdd`).
+    pub(crate) fn add_value(&mut self, db: usize, key: &[u8], value: Value) {
+        let now = self.now;
+        self.dbs[db].put(Key::from(key), Entry::new(value, now));
+    }
+
+    /// Deletes a live key; returns whether it existed.
+    pub(crate) fn delete(&mut self, db: usize, key: &[u8]) -> bool {
+        self.expire_if_needed(db, key);
+        self.dbs[db].remove(key).is_some()
+    }
+
+    /// Records a keyspace change for the event log (and, later, for WATCH and notifications).
+    pub(crate) fn notify(&mut self, db: usize, key: &[u8], op: &'static str) {
+        self.stats.dirty += 1;
+        if self.recording() {
+            self.emit(Event::Keyspace { db, key: key.to_vec(), op });
+        }
+    }
+}
+
+/// LFU's logarithmic counter: the higher it already is, the less likely a hit raises it.
+/// `r` is a uniform draw in [0, 1) from the engine's generator.
+pub fn lfu_log_incr(counter: u8, log_factor: i64, r: f64) -> u8 {
+    if counter == 255 {
+        return 255;
+    }
+    let base = (counter as f64 - crate::object::LFU_INIT_VAL as f64).max(0.0);
+    let p = 1.0 / (base * log_factor as f64 + 1.0);
+    if r < p {
+        counter + 1
+    } else {
+        counter
+    }
+}
+
+/// Minutes elapsed on Redis's 16-bit minute clock, which wraps about every 45 days.
+pub fn lfu_minutes_elapsed(now_ms: i64, last: u16) -> i64 {
+    let now = ((now_ms / 60_000) & 0xffff) as i64;
+    let last = last as i64;
+    if now >= last {
+        now - last
+    } else {
+        65535 - last + now
+    }
+}
+
+/// The counter after decay: one step down per `lfu-decay-time` minutes since the last access.
+pub fn lfu_decayed(entry: &Entry, now_ms: i64, decay_time: i64) -> u8 {
+    let periods = if decay_time > 0 { lfu_minutes_elapsed(now_ms, entry.lfu_minutes) / decay_time } else { 0 };
+    if periods >= entry.lfu_counter as i64 {
+        0
+    } else {
+        entry.lfu_counter - periods as u8
+    }
+}
+
+fn lfu_touch(entry: &mut Entry, now_ms: i64, log_factor: i64, decay_time: i64, r: f64) {
+    let c = lfu_decayed(entry, now_ms, decay_time);
+    entry.lfu_counter = lfu_log_incr(c, log_factor, r);
+    entry.lfu_minutes = ((now_ms / 60_000) & 0xffff) as u16;
+}

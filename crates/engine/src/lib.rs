@@ -1,0 +1,225 @@
+//! Cachelab's engine: Redis 7.0's semantics as a pure, deterministic state machine.
+//!
+//! ```text
+//! argv ──► table::lookup ──► arity check ──► cmd::<family>::handler ──► Reply ──► reply::encode_*
+//!                                              │
+//!                                              └─► keyspace (db::Db, dict::Dict) ──► Event log
+//! ```
+//!
+//! The engine never reads a clock: every call carries `now_ms`, and time stays frozen for the
+//! whole of a command (as Redis freezes `commandTimeSnapshot`). Background work, the active expire
+//! cycle above all, runs only when the caller says time has passed, through `advance`. All
+//! randomness comes from one seeded generator, so the same seed, commands and times give the same
+//! replies and the same events on every machine and in the browser.
+
+pub mod args;
+pub mod client;
+pub mod cmd;
+pub mod config;
+pub mod db;
+pub mod dict;
+pub mod error;
+pub mod event;
+pub mod expire;
+pub mod glob;
+pub mod keyspace;
+pub mod numfmt;
+pub mod object;
+pub mod reply;
+pub mod rng;
+pub mod stats;
+pub mod table;
+
+use std::collections::BTreeMap;
+
+pub use client::{Client, ClientId};
+pub use config::{Config, MaxmemoryPolicy};
+pub use event::{CycleKind, Event, ExpireCycleReport, ExpiredBy};
+pub use reply::{encode_resp, to_cli_text, to_resp, Protocol, Reply};
+pub use table::{CommandSpec, Flags};
+
+use db::Db;
+use rng::Rng;
+use stats::Stats;
+
+/// Everything a command handler needs to know about the call it is serving.
+pub struct Call<'a> {
+    pub client: ClientId,
+    /// The client's selected database when the command started.
+    pub db: usize,
+    pub argv: &'a [&'a [u8]],
+    /// The frozen time of this command, in milliseconds.
+    pub now: i64,
+    pub spec: &'static CommandSpec,
+}
+
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) config: Config,
+    pub(crate) dbs: Vec<Db>,
+    pub(crate) clients: BTreeMap<ClientId, Client>,
+    next_client_id: ClientId,
+    pub(crate) rng: Rng,
+    pub(crate) events: Vec<Event>,
+    pub(crate) stats: Stats,
+    /// The frozen time of the command being executed, or of the last `advance`.
+    pub(crate) now: i64,
+    /// When the engine was created, for INFO's uptime.
+    pub(crate) start_ms: i64,
+    pub(crate) cron: expire::CronState,
+}
+
+impl Engine {
+    pub fn new(config: Config) -> Engine {
+        Engine::new_at(config, 0)
+    }
+
+    /// An engine whose clock starts at `now_ms` (the native server starts it at Unix time).
+    pub fn new_at(config: Config, now_ms: i64) -> Engine {
+        let dbs = (0..config.databases)
+            .map(|i| Db::new(config.seed.wrapping_add(i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)))
+            .collect();
+        Engine {
+            rng: Rng::new(config.seed),
+            dbs,
+            clients: BTreeMap::new(),
+            next_client_id: 1,
+            events: Vec::new(),
+            stats: Stats::default(),
+            now: now_ms,
+            start_ms: now_ms,
+            cron: expire::CronState::new(now_ms),
+            config,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn config_mut(&mut self) -> &mut Config {
+        &mut self.config
+    }
+
+    /// Opens a connection and returns its id (ids start at 1 and are never reused).
+    pub fn connect(&mut self, now_ms: i64) -> ClientId {
+        let id = self.next_client_id;
+        self.next_client_id += 1;
+        self.clients.insert(id, Client::new(id, now_ms));
+        self.stats.total_connections += 1;
+        self.emit(Event::ClientConnected { client: id });
+        id
+    }
+
+    /// Closes a connection; its state goes with it.
+    pub fn disconnect(&mut self, client: ClientId) {
+        if self.clients.remove(&client).is_some() {
+            self.emit(Event::ClientClosed { client });
+        }
+    }
+
+    pub fn client(&self, id: ClientId) -> Option<&Client> {
+        self.clients.get(&id)
+    }
+
+    pub fn client_mut(&mut self, id: ClientId) -> Option<&mut Client> {
+        self.clients.get_mut(&id)
+    }
+
+    pub fn clients(&self) -> impl Iterator<Item = &Client> {
+        self.clients.values()
+    }
+
+    /// The protocol the client reads its replies in.
+    pub fn protocol(&self, client: ClientId) -> Protocol {
+        self.clients.get(&client).map_or(Protocol::Resp2, |c| c.protocol)
+    }
+
+    /// True once QUIT has been answered: the caller should close the connection.
+    pub fn should_close(&self, client: ClientId) -> bool {
+        self.clients.get(&client).is_none_or(|c| c.close_after_reply)
+    }
+
+    /// Runs one command for `client` at time `now_ms` and returns its reply.
+    pub fn execute(&mut self, client: ClientId, argv: &[&[u8]], now_ms: i64) -> Reply {
+        self.now = now_ms;
+        let Some(db) = self.clients.get(&client).map(|c| c.db) else {
+            return Reply::error("ERR unknown client");
+        };
+        if argv.is_empty() {
+            // Redis ignores an empty multibulk (`*0`) without a reply; a caller that sends one
+            // gets an explicit error instead of silence.
+            return Reply::error("ERR empty command");
+        }
+        let spec = match table::lookup(argv) {
+            Ok(spec) => spec,
+            Err(err) => {
+                self.stats.total_error_replies += 1;
+                self.stats.rejected_calls += 1;
+                return Reply::error_owned(err);
+            }
+        };
+        if !spec.arity_ok(argv.len()) {
+            self.stats.total_error_replies += 1;
+            self.stats.rejected_calls += 1;
+            return Reply::error_owned(error::wrong_arity(spec.name));
+        }
+        let call = Call { client, db, argv, now: now_ms, spec };
+        let reply = (spec.handler)(self, &call);
+        self.stats.total_commands += 1;
+        self.stats.record_call(spec.name, reply.is_error());
+        if reply.is_error() {
+            self.stats.total_error_replies += 1;
+        }
+        if let Some(c) = self.clients.get_mut(&client) {
+            c.last_interaction_ms = now_ms;
+            if c.last_command != spec.name {
+                c.last_command = spec.name.to_string();
+            }
+        }
+        reply
+    }
+
+    /// Convenience for tests and the console: runs a command given as strings.
+    pub fn run(&mut self, client: ClientId, argv: &[&str], now_ms: i64) -> Reply {
+        let args: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();
+        self.execute(client, &args, now_ms)
+    }
+
+    /// Lets virtual time pass up to `now_ms`: runs the fast expire cycle once (Redis does it
+    /// before going idle) and the server cron `hz` times per elapsed second.
+    pub fn advance(&mut self, now_ms: i64) {
+        expire::advance(self, now_ms);
+    }
+
+    /// Takes the events recorded since the last call.
+    pub fn drain_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
+    }
+
+    pub(crate) fn emit(&mut self, ev: Event) {
+        if self.config.record_events {
+            self.events.push(ev);
+        }
+    }
+
+    pub(crate) fn recording(&self) -> bool {
+        self.config.record_events
+    }
+
+    /// Number of keys in database `db`, expired-but-not-yet-removed ones included (as DBSIZE).
+    pub fn dbsize(&self, db: usize) -> usize {
+        self.dbs.get(db).map_or(0, |d| d.len())
+    }
+
+    pub fn databases(&self) -> usize {
+        self.dbs.len()
+    }
+
+    pub fn now(&self) -> i64 {
+        self.now
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,143 @@
+//! Values stored under keys, with the encodings Redis reports in OBJECT ENCODING.
+
+use crate::numfmt::parse_i64;
+
+/// Strings of at most this many bytes are `embstr` (object and bytes in one allocation).
+pub const EMBSTR_SIZE_LIMIT: usize = 44;
+/// Integers in `0..SHARED_INTEGERS` are shared objects in Redis: OBJECT REFCOUNT says INT_MAX.
+pub const SHARED_INTEGERS: i64 = 10000;
+
+/// A string value. Redis keeps an integer-looking string as a machine integer (`int`), a short
+/// one in the object's own allocation (`embstr`) and anything longer, or anything modified in
+/// place by APPEND or SETRANGE, as a separate buffer (`raw`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum RString {
+    Int(i64),
+    Embstr(Box<[u8]>),
+    Raw(Vec<u8>),
+}
+
+impl RString {
+    /// Redis's `tryObjectEncoding` applied to a freshly written value (SET, GETSET, MSET...).
+    pub fn from_bytes(b: &[u8]) -> RString {
+        if b.len() <= 20 {
+            if let Some(v) = parse_i64(b) {
+                return RString::Int(v);
+            }
+        }
+        if b.len() <= EMBSTR_SIZE_LIMIT {
+            RString::Embstr(b.into())
+        } else {
+            RString::Raw(b.to_vec())
+        }
+    }
+
+    /// A string built by Redis with `createStringObject`: embstr when short, raw otherwise,
+    /// never int (INCRBYFLOAT's result, for instance).
+    pub fn from_bytes_no_int(b: Vec<u8>) -> RString {
+        if b.len() <= EMBSTR_SIZE_LIMIT {
+            RString::Embstr(b.into_boxed_slice())
+        } else {
+            RString::Raw(b)
+        }
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        match self {
+            RString::Int(v) => v.to_string().into_bytes(),
+            RString::Embstr(b) => b.to_vec(),
+            RString::Raw(b) => b.clone(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            RString::Int(v) => crate::numfmt::i64_len(*v),
+            RString::Embstr(b) => b.len(),
+            RString::Raw(b) => b.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The value as an integer, as `getLongLongFromObject` reads it.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            RString::Int(v) => Some(*v),
+            RString::Embstr(b) => parse_i64(b),
+            RString::Raw(b) => parse_i64(b),
+        }
+    }
+
+    /// Turns the value into a raw buffer that can be modified in place (`dbUnshareStringValue`).
+    pub fn make_raw(&mut self) -> &mut Vec<u8> {
+        if !matches!(self, RString::Raw(_)) {
+            *self = RString::Raw(self.to_bytes());
+        }
+        match self {
+            RString::Raw(b) => b,
+            _ => unreachable!(),
+        }
+    }
+
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            RString::Int(_) => "int",
+            RString::Embstr(_) => "embstr",
+            RString::Raw(_) => "raw",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Str(RString),
+}
+
+impl Value {
+    /// The name TYPE answers with.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "string",
+        }
+    }
+
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Value::Str(s) => s.encoding(),
+        }
+    }
+}
+
+/// What the keyspace holds for one key: the value, its expiry, and the access metadata that
+/// OBJECT IDLETIME/FREQ and eviction read.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    pub value: Value,
+    /// Absolute expiry in milliseconds of the engine's clock; `None` means persistent.
+    pub expire_at: Option<i64>,
+    /// Last access time in milliseconds (Redis keeps this in the object's 24-bit `lru` field,
+    /// at one-second resolution; OBJECT IDLETIME reports whole seconds either way).
+    pub last_access_ms: i64,
+    /// Redis's 8-bit logarithmic access counter, used under the LFU policies.
+    pub lfu_counter: u8,
+    /// The minute (of the engine's clock) at which `lfu_counter` was last decremented or bumped.
+    pub lfu_minutes: u16,
+}
+
+/// An LFU counter starts here so that new keys are not evicted before they have a chance.
+pub const LFU_INIT_VAL: u8 = 5;
+
+impl Entry {
+    pub fn new(value: Value, now_ms: i64) -> Entry {
+        Entry {
+            value,
+            expire_at: None,
+            last_access_ms: now_ms,
+            lfu_counter: LFU_INIT_VAL,
+            lfu_minutes: ((now_ms / 60_000) & 0xffff) as u16,
+        }
+    }
+}

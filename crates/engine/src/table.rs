@@ -1,0 +1,182 @@
+//! The declarative command table.
+//!
+//! One `CommandSpec` per command (and per subcommand of a container such as CONFIG or CLIENT)
+//! says everything the rest of the engine needs to know about it: its name, its arity in Redis's
+//! convention (positive: exactly that many words counting the name; negative: at least that
+//! many), its flags, where its keys are, its group, a one-line summary and its syntax. Dispatch,
+//! arity errors, COMMAND COUNT/INFO/DOCS and the console's hints all read from here, so a command
+//! is declared once. Each command family declares its own slice next to its handlers.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use crate::{error, Call, Engine, Reply};
+
+pub type Handler = fn(&mut Engine, &Call) -> Reply;
+
+/// Command flags, as Redis 7.0 names them in COMMAND INFO.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Flags(pub u32);
+
+impl Flags {
+    pub const NONE: Flags = Flags(0);
+    pub const WRITE: Flags = Flags(1);
+    pub const READONLY: Flags = Flags(1 << 1);
+    pub const DENYOOM: Flags = Flags(1 << 2);
+    pub const ADMIN: Flags = Flags(1 << 3);
+    pub const PUBSUB: Flags = Flags(1 << 4);
+    pub const NOSCRIPT: Flags = Flags(1 << 5);
+    pub const BLOCKING: Flags = Flags(1 << 6);
+    pub const LOADING: Flags = Flags(1 << 7);
+    pub const STALE: Flags = Flags(1 << 8);
+    pub const FAST: Flags = Flags(1 << 9);
+    pub const NO_AUTH: Flags = Flags(1 << 10);
+    pub const NO_MULTI: Flags = Flags(1 << 11);
+    pub const ALLOW_BUSY: Flags = Flags(1 << 12);
+    pub const SKIP_SLOWLOG: Flags = Flags(1 << 13);
+
+    const NAMES: [(Flags, &'static str); 14] = [
+        (Flags::WRITE, "write"),
+        (Flags::READONLY, "readonly"),
+        (Flags::DENYOOM, "denyoom"),
+        (Flags::ADMIN, "admin"),
+        (Flags::PUBSUB, "pubsub"),
+        (Flags::NOSCRIPT, "noscript"),
+        (Flags::BLOCKING, "blocking"),
+        (Flags::LOADING, "loading"),
+        (Flags::STALE, "stale"),
+        (Flags::SKIP_SLOWLOG, "skip_slowlog"),
+        (Flags::FAST, "fast"),
+        (Flags::NO_AUTH, "no_auth"),
+        (Flags::NO_MULTI, "no_multi"),
+        (Flags::ALLOW_BUSY, "allow_busy"),
+    ];
+
+    pub const fn or(self, other: Flags) -> Flags {
+        Flags(self.0 | other.0)
+    }
+
+    pub fn has(self, f: Flags) -> bool {
+        self.0 & f.0 == f.0 && f.0 != 0
+    }
+
+    pub fn names(self) -> Vec<&'static str> {
+        Flags::NAMES.iter().filter(|(f, _)| self.has(*f)).map(|(_, n)| *n).collect()
+    }
+}
+
+/// Shorthand for building flag sets in the tables: `flags!(WRITE, DENYOOM, FAST)`.
+#[macro_export]
+macro_rules! flags {
+    () => { $crate::table::Flags::NONE };
+    ($($f:ident),+ $(,)?) => { $crate::table::Flags(0 $(| $crate::table::Flags::$f.0)+) };
+}
+
+pub struct CommandSpec {
+    /// Lower-case full name: `get`, or `config|get` for a subcommand.
+    pub name: &'static str,
+    pub arity: i32,
+    pub flags: Flags,
+    /// First key position, last key position (negative counts from the end), step; 0,0,0 when
+    /// the command takes no keys.
+    pub keys: (i32, i32, i32),
+    /// The group COMMAND DOCS reports: `string`, `generic`, `connection`, `server`...
+    pub group: &'static str,
+    /// The Redis version that introduced the command.
+    pub since: &'static str,
+    pub summary: &'static str,
+    /// The arguments after the name, in the notation of the Redis docs.
+    pub syntax: &'static str,
+    pub handler: Handler,
+    pub subcommands: &'static [CommandSpec],
+}
+
+impl CommandSpec {
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        let argc = argc as i32;
+        if self.arity >= 0 {
+            argc == self.arity
+        } else {
+            argc >= -self.arity
+        }
+    }
+
+    /// The name as a user types it: `CONFIG GET` for `config|get`.
+    pub fn display_name(&self) -> String {
+        self.name.replace('|', " ").to_ascii_uppercase()
+    }
+
+    /// The positions in `argv` that hold keys, according to the (first, last, step) triple.
+    pub fn key_positions(&self, argc: usize) -> Vec<usize> {
+        let (first, last, step) = self.keys;
+        if first <= 0 || step <= 0 {
+            return Vec::new();
+        }
+        let last = if last < 0 { argc as i32 + last } else { last };
+        (first..=last.min(argc as i32 - 1)).step_by(step as usize).map(|i| i as usize).collect()
+    }
+}
+
+/// Placeholder handler for container commands: never called, because lookup descends into the
+/// subcommands whenever the container has an argument, and arity stops it otherwise.
+pub fn container(_: &mut Engine, _: &Call) -> Reply {
+    Reply::error("ERR missing subcommand")
+}
+
+struct Index {
+    by_name: HashMap<&'static str, &'static CommandSpec>,
+    all: Vec<&'static CommandSpec>,
+}
+
+fn index() -> &'static Index {
+    static INDEX: OnceLock<Index> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut by_name = HashMap::new();
+        let mut all = Vec::new();
+        for family in crate::cmd::FAMILIES {
+            for spec in family.iter() {
+                by_name.insert(spec.name, spec);
+                all.push(spec);
+            }
+        }
+        all.sort_by_key(|s| s.name);
+        Index { by_name, all }
+    })
+}
+
+/// Every top-level command, sorted by name.
+pub fn all() -> &'static [&'static CommandSpec] {
+    &index().all
+}
+
+/// A command by its (case-insensitive) top-level name.
+pub fn get(name: &[u8]) -> Option<&'static CommandSpec> {
+    let mut buf = [0u8; 32];
+    if name.len() > buf.len() {
+        return None;
+    }
+    let lower = &mut buf[..name.len()];
+    lower.copy_from_slice(name);
+    lower.make_ascii_lowercase();
+    let name = std::str::from_utf8(lower).ok()?;
+    index().by_name.get(name).copied()
+}
+
+/// A subcommand of `parent` by its (case-insensitive) name.
+pub fn get_sub(parent: &'static CommandSpec, sub: &[u8]) -> Option<&'static CommandSpec> {
+    parent.subcommands.iter().find(|s| {
+        s.name.rsplit('|').next().is_some_and(|n| n.as_bytes().eq_ignore_ascii_case(sub))
+    })
+}
+
+/// Finds the spec that serves `argv`, or the error Redis gives for an unknown command or
+/// subcommand.
+pub fn lookup(argv: &[&[u8]]) -> Result<&'static CommandSpec, String> {
+    let Some(base) = get(argv[0]) else {
+        return Err(error::unknown_command(argv));
+    };
+    if base.subcommands.is_empty() || argv.len() < 2 {
+        return Ok(base);
+    }
+    get_sub(base, argv[1]).ok_or_else(|| error::unknown_subcommand(argv[1], &String::from_utf8_lossy(argv[0])))
+}
