@@ -13,6 +13,7 @@
 //! replies and the same events on every machine and in the browser.
 
 pub mod args;
+pub mod cli;
 pub mod client;
 pub mod cmd;
 pub mod config;
