@@ -10,5 +10,9 @@ pub mod scan;
 pub mod strings;
 
 /// Every family's table; `table::index` builds the name lookup from these.
-pub const FAMILIES: &[&[CommandSpec]] =
-    &[connection::COMMANDS, strings::COMMANDS, keys::COMMANDS, expiry::COMMANDS];
+pub const FAMILIES: &[&[CommandSpec]] = &[
+    connection::COMMANDS,
+    strings::COMMANDS,
+    keys::COMMANDS,
+    expiry::COMMANDS,
+];
