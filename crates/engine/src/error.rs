@@ -74,3 +74,22 @@ pub fn invalid_expire(cmd: &str) -> String {
 fn sanitize(s: &str) -> String {
     s.replace(['\r', '\n'], " ")
 }
+
+pub const OBJECT_IDLETIME_LFU: &str = "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
+pub const OBJECT_FREQ_NOT_LFU: &str = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
+
+/// `ERR Unsupported option xyz` (EXPIRE's flags). Redis formats the option with `%s`, so the
+/// text stops at the first NUL byte.
+pub fn unsupported_option(opt: &[u8]) -> String {
+    let opt = opt.split(|&b| b == 0).next().unwrap_or_default();
+    format!(
+        "ERR Unsupported option {}",
+        sanitize(&String::from_utf8_lossy(opt))
+    )
+}
+
+/// `ERR value is out of range, value must between -2147483648 and 2147483647`, Redis's reply for
+/// an integer argument outside the range a command accepts (a database index, for instance).
+pub fn value_out_of_range(min: i64, max: i64) -> String {
+    format!("ERR value is out of range, value must between {min} and {max}")
+}

@@ -16,6 +16,9 @@ pub enum Lookup {
     Write,
     /// OBJECT, TYPE, TTL and friends: neither touch nor count (Redis's LOOKUP_NOTOUCH|NOSTATS).
     NoTouch,
+    /// EXISTS, TYPE, TTL, OBJECT: counts a hit or miss but leaves the access metadata alone
+    /// (Redis's `lookupKeyReadWithFlags(.., LOOKUP_NOTOUCH)`).
+    ReadNoTouch,
 }
 
 impl Engine {
@@ -51,7 +54,7 @@ impl Engine {
         let lfu = self.config.maxmemory_policy.is_lfu();
         let (log_factor, decay) = (self.config.lfu_log_factor, self.config.lfu_decay_time);
         let found = self.dbs[db].keys.contains_key(key);
-        if mode == Lookup::Read {
+        if matches!(mode, Lookup::Read | Lookup::ReadNoTouch) {
             if found {
                 self.stats.keyspace_hits += 1;
             } else {
@@ -61,13 +64,14 @@ impl Engine {
         if !found {
             return None;
         }
-        let r = if mode != Lookup::NoTouch && lfu {
+        let touch = !matches!(mode, Lookup::NoTouch | Lookup::ReadNoTouch);
+        let r = if touch && lfu {
             Some(self.rng.next_f64())
         } else {
             None
         };
         let entry = self.dbs[db].keys.get_mut(key)?;
-        if mode != Lookup::NoTouch {
+        if touch {
             if let Some(r) = r {
                 lfu_touch(entry, now, log_factor, decay, r);
             } else {

@@ -4,7 +4,15 @@
 use crate::table::CommandSpec;
 
 pub mod connection;
+pub mod expiry;
+pub mod keys;
+pub mod scan;
 pub mod strings;
 
 /// Every family's table; `table::index` builds the name lookup from these.
-pub const FAMILIES: &[&[CommandSpec]] = &[connection::COMMANDS, strings::COMMANDS];
+pub const FAMILIES: &[&[CommandSpec]] = &[
+    connection::COMMANDS,
+    strings::COMMANDS,
+    keys::COMMANDS,
+    expiry::COMMANDS,
+];
