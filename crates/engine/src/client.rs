@@ -21,6 +21,10 @@ pub struct Client {
     pub close_after_reply: bool,
     /// Library name and version from CLIENT SETINFO or HELLO (none in 7.0, kept empty).
     pub lib_name: Option<String>,
+    /// Set while a blocking command waits for a key or its timeout.
+    pub blocked: Option<crate::blocking::BlockState>,
+    /// Replies produced outside `execute` (served blocked commands, pushes), oldest first.
+    pub outbox: Vec<crate::Reply>,
 }
 
 impl Client {
@@ -37,6 +41,8 @@ impl Client {
             last_command: "NULL".into(),
             close_after_reply: false,
             lib_name: None,
+            blocked: None,
+            outbox: Vec::new(),
         }
     }
 

@@ -75,6 +75,16 @@ pub struct Config {
     pub client_query_buffer_limit: i64,
     /// The `notify-keyspace-events` flags, in Redis's canonical spelling.
     pub notify_keyspace_events: String,
+    /// Encoding thresholds: a hash or sorted set stays a listpack while it has at most this
+    /// many entries, each at most `*_value` bytes; a set stays an intset while all its members
+    /// are integers and there are at most `set_max_intset_entries`.
+    pub hash_max_listpack_entries: i64,
+    pub hash_max_listpack_value: i64,
+    pub set_max_intset_entries: i64,
+    pub zset_max_listpack_entries: i64,
+    pub zset_max_listpack_value: i64,
+    pub list_max_listpack_size: i64,
+    pub list_compress_depth: i64,
     /// Whether the engine records `Event`s (the playground wants them; a benchmark does not).
     pub record_events: bool,
 }
@@ -97,6 +107,13 @@ impl Default for Config {
             client_query_buffer_limit: 1024 * 1024 * 1024,
             notify_keyspace_events: String::new(),
             record_events: true,
+            hash_max_listpack_entries: 128,
+            hash_max_listpack_value: 64,
+            set_max_intset_entries: 512,
+            zset_max_listpack_entries: 128,
+            zset_max_listpack_value: 64,
+            list_max_listpack_size: -2,
+            list_compress_depth: 0,
         }
     }
 }

@@ -23,12 +23,31 @@ pub enum Event {
     },
     /// One run of the active expire cycle, with what it looked at.
     ExpireCycle(ExpireCycleReport),
+    /// A value changed its internal encoding (a small hash became a hashtable...).
+    EncodingChanged {
+        db: usize,
+        key: Vec<u8>,
+        from: &'static str,
+        to: &'static str,
+    },
     /// A whole database (or all of them, `db: None`) was emptied.
     Flushed {
         db: Option<usize>,
     },
     ClientConnected {
         client: ClientId,
+    },
+    /// A blocking command found nothing and parked the client on these keys.
+    ClientBlocked {
+        client: ClientId,
+        db: usize,
+        keys: Vec<Vec<u8>>,
+        deadline: Option<i64>,
+    },
+    /// A blocked client was served (its reply is in its outbox) or timed out.
+    ClientUnblocked {
+        client: ClientId,
+        timed_out: bool,
     },
     ClientClosed {
         client: ClientId,

@@ -70,6 +70,7 @@ pub fn advance(e: &mut Engine, now_ms: i64) {
     if e.config.active_expire_enabled {
         active_expire_cycle(e, CycleKind::Fast);
     }
+    e.expire_blocked(now_ms);
     let period = tick_period_ms(e.config.hz);
     let due = (now_ms - e.cron.last_tick_ms) / period;
     if due <= 0 {

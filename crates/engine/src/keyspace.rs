@@ -132,6 +132,7 @@ impl Engine {
     /// Records a keyspace change for the event log (and, later, for WATCH and notifications).
     pub(crate) fn notify(&mut self, db: usize, key: &[u8], op: &'static str) {
         self.stats.dirty += 1;
+        self.signal_key(db, key);
         if self.recording() {
             self.emit(Event::Keyspace {
                 db,

@@ -13,6 +13,7 @@
 //! replies and the same events on every machine and in the browser.
 
 pub mod args;
+pub mod blocking;
 pub mod cli;
 pub mod client;
 pub mod cmd;
@@ -30,6 +31,7 @@ pub mod reply;
 pub mod rng;
 pub mod stats;
 pub mod table;
+pub mod types;
 
 use std::collections::BTreeMap;
 
@@ -68,6 +70,7 @@ pub struct Engine {
     /// When the engine was created, for INFO's uptime.
     pub(crate) start_ms: i64,
     pub(crate) cron: expire::CronState,
+    pub(crate) blocked: blocking::Blocked,
 }
 
 impl Engine {
@@ -97,6 +100,7 @@ impl Engine {
             now: now_ms,
             start_ms: now_ms,
             cron: expire::CronState::new(now_ms),
+            blocked: blocking::Blocked::default(),
             config,
         }
     }
@@ -121,6 +125,7 @@ impl Engine {
 
     /// Closes a connection; its state goes with it.
     pub fn disconnect(&mut self, client: ClientId) {
+        self.forget_blocked(client);
         if self.clients.remove(&client).is_some() {
             self.emit(Event::ClientClosed { client });
         }
@@ -153,7 +158,23 @@ impl Engine {
     }
 
     /// Runs one command for `client` at time `now_ms` and returns its reply.
+    ///
+    /// When the command makes keys ready for clients blocked on them, those clients are served
+    /// before this returns; their replies wait in their outboxes (`take_output`).
     pub fn execute(&mut self, client: ClientId, argv: &[&[u8]], now_ms: i64) -> Reply {
+        if self.is_blocked(client) {
+            // A blocked connection's input waits in its buffer in Redis; a caller that sends
+            // anyway is told so rather than having the command run out of order.
+            return Reply::error("ERR client is blocked");
+        }
+        let reply = self.execute_inner(client, argv, now_ms);
+        if !self.blocked.ready.is_empty() {
+            self.serve_ready_keys();
+        }
+        reply
+    }
+
+    pub(crate) fn execute_inner(&mut self, client: ClientId, argv: &[&[u8]], now_ms: i64) -> Reply {
         self.now = now_ms;
         let Some(db) = self.clients.get(&client).map(|c| c.db) else {
             return Reply::error("ERR unknown client");

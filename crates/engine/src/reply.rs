@@ -36,6 +36,9 @@ pub enum Reply {
     Verbatim(&'static str, Vec<u8>),
     /// An out-of-band message (pub/sub, invalidation); a plain array in RESP2.
     Push(Vec<Reply>),
+    /// No reply yet: the command blocked the client (BLPOP on an empty list). The reply comes
+    /// later through `Engine::take_output`. Encodes to nothing.
+    Blocked,
 }
 
 impl Reply {
@@ -88,6 +91,7 @@ pub enum Protocol {
 pub fn encode_resp(reply: &Reply, proto: Protocol, out: &mut Vec<u8>) {
     let r3 = proto == Protocol::Resp3;
     match reply {
+        Reply::Blocked => {}
         Reply::Simple(s) => {
             out.push(b'+');
             out.extend_from_slice(s.as_bytes());
@@ -223,6 +227,7 @@ pub fn to_cli_text(reply: &Reply) -> String {
 
 fn cli_format(reply: &Reply, prefix: &str, out: &mut String) {
     match reply {
+        Reply::Blocked => {}
         Reply::Simple(s) => {
             out.push_str(s);
             out.push('\n');
