@@ -25,6 +25,13 @@ pub struct Client {
     pub blocked: Option<crate::blocking::BlockState>,
     /// Replies produced outside `execute` (served blocked commands, pushes), oldest first.
     pub outbox: Vec<crate::Reply>,
+    /// Set between MULTI and EXEC/DISCARD.
+    pub multi: Option<crate::cmd::transactions::MultiState>,
+    /// A watched key changed: the next EXEC answers nil.
+    pub dirty_cas: bool,
+    pub watched: Vec<crate::cmd::transactions::WatchedKey>,
+    /// True while EXEC runs this client's queue (blocking commands must not block then).
+    pub in_exec: bool,
 }
 
 impl Client {
@@ -43,6 +50,10 @@ impl Client {
             lib_name: None,
             blocked: None,
             outbox: Vec::new(),
+            multi: None,
+            dirty_cas: false,
+            watched: Vec::new(),
+            in_exec: false,
         }
     }
 

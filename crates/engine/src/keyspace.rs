@@ -38,6 +38,7 @@ impl Engine {
     pub(crate) fn delete_expired(&mut self, db: usize, key: &[u8], by: ExpiredBy) {
         self.dbs[db].remove(key);
         self.stats.expired_keys += 1;
+        self.touch_watched_key(db, key);
         if self.recording() {
             self.emit(Event::Expired {
                 db,
@@ -133,6 +134,7 @@ impl Engine {
     pub(crate) fn notify(&mut self, db: usize, key: &[u8], op: &'static str) {
         self.stats.dirty += 1;
         self.signal_key(db, key);
+        self.touch_watched_key(db, key);
         if self.recording() {
             self.emit(Event::Keyspace {
                 db,

@@ -71,6 +71,7 @@ pub struct Engine {
     pub(crate) start_ms: i64,
     pub(crate) cron: expire::CronState,
     pub(crate) blocked: blocking::Blocked,
+    pub(crate) watchers: cmd::transactions::Watchers,
 }
 
 impl Engine {
@@ -101,6 +102,7 @@ impl Engine {
             start_ms: now_ms,
             cron: expire::CronState::new(now_ms),
             blocked: blocking::Blocked::default(),
+            watchers: cmd::transactions::Watchers::default(),
             config,
         }
     }
@@ -126,6 +128,7 @@ impl Engine {
     /// Closes a connection; its state goes with it.
     pub fn disconnect(&mut self, client: ClientId) {
         self.forget_blocked(client);
+        self.discard_transaction(client);
         if self.clients.remove(&client).is_some() {
             self.emit(Event::ClientClosed { client });
         }
@@ -189,13 +192,18 @@ impl Engine {
             Err(err) => {
                 self.stats.total_error_replies += 1;
                 self.stats.rejected_calls += 1;
+                self.flag_transaction(client);
                 return Reply::error_owned(err);
             }
         };
         if !spec.arity_ok(argv.len()) {
             self.stats.total_error_replies += 1;
             self.stats.rejected_calls += 1;
+            self.flag_transaction(client);
             return Reply::error_owned(error::wrong_arity(spec.name));
+        }
+        if let Some(reply) = self.try_queue(client, spec, argv) {
+            return reply;
         }
         let call = Call {
             client,

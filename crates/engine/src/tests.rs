@@ -525,3 +525,115 @@ fn del_and_unlink_notify_each_deleted_key() {
     );
     assert_eq!(int_of(e.run(c, &["EXISTS", "a", "b"], 0)), 0);
 }
+
+// ---- Transactions ----
+
+#[test]
+fn multi_queues_and_exec_runs_at_one_time() {
+    let (mut e, c) = fresh(Config::default());
+    assert_eq!(e.run(c, &["MULTI"], 0), Reply::OK);
+    assert_eq!(
+        e.run(c, &["SET", "k", "v", "PX", "10"], 0),
+        Reply::simple("QUEUED")
+    );
+    assert_eq!(e.run(c, &["GET", "k"], 0), Reply::simple("QUEUED"));
+    assert_eq!(
+        e.run(c, &["MULTI"], 0),
+        Reply::error("ERR MULTI calls can not be nested")
+    );
+    // EXEC at t=1000 runs both commands at t=1000: the key set with PX 10 is still there for
+    // the GET inside the same EXEC.
+    assert_eq!(
+        e.run(c, &["EXEC"], 1000),
+        Reply::Array(vec![Reply::OK, Reply::bulk("v")])
+    );
+    assert_eq!(e.run(c, &["GET", "k"], 1011), Reply::Nil);
+    assert_eq!(
+        e.run(c, &["EXEC"], 0),
+        Reply::error("ERR EXEC without MULTI")
+    );
+    assert_eq!(
+        e.run(c, &["DISCARD"], 0),
+        Reply::error("ERR DISCARD without MULTI")
+    );
+}
+
+#[test]
+fn queueing_errors_abort_exec_but_runtime_errors_do_not_roll_back() {
+    let (mut e, c) = fresh(Config::default());
+    e.run(c, &["MULTI"], 0);
+    assert!(e.run(c, &["NOSUCH"], 0).is_error());
+    assert!(e.run(c, &["GET"], 0).is_error());
+    assert_eq!(e.run(c, &["SET", "a", "1"], 0), Reply::simple("QUEUED"));
+    assert_eq!(e.run(c, &["EXEC"], 0), Reply::error(error::EXECABORT));
+    assert_eq!(e.run(c, &["GET", "a"], 0), Reply::Nil);
+
+    e.run(c, &["SET", "s", "notanumber"], 0);
+    e.run(c, &["MULTI"], 0);
+    e.run(c, &["SET", "a", "1"], 0);
+    e.run(c, &["EXPIRE", "s", "abc"], 0);
+    e.run(c, &["SET", "b", "2"], 0);
+    let Reply::Array(replies) = e.run(c, &["EXEC"], 0) else {
+        panic!("EXEC answers an array")
+    };
+    assert_eq!(replies[0], Reply::OK);
+    assert!(replies[1].is_error());
+    assert_eq!(replies[2], Reply::OK);
+    assert_eq!(e.run(c, &["GET", "b"], 0), Reply::bulk("2"));
+}
+
+#[test]
+fn watch_aborts_exec_when_another_client_writes() {
+    let (mut e, a) = fresh(Config::default());
+    let b = e.connect(0);
+    e.run(a, &["SET", "lock", "1"], 0);
+    assert_eq!(e.run(a, &["WATCH", "lock"], 0), Reply::OK);
+    e.run(b, &["SET", "lock", "2"], 1);
+    e.run(a, &["MULTI"], 2);
+    e.run(a, &["SET", "lock", "3"], 2);
+    assert_eq!(e.run(a, &["EXEC"], 3), Reply::NilArray);
+    assert_eq!(e.run(a, &["GET", "lock"], 4), Reply::bulk("2"));
+    // Without interference the same transaction goes through, and WATCH is cleared by EXEC.
+    e.run(a, &["WATCH", "lock"], 5);
+    e.run(a, &["MULTI"], 5);
+    e.run(a, &["SET", "lock", "3"], 5);
+    assert_eq!(e.run(a, &["EXEC"], 6), Reply::Array(vec![Reply::OK]));
+    e.run(b, &["SET", "lock", "4"], 7);
+    e.run(a, &["MULTI"], 8);
+    assert_eq!(e.run(a, &["EXEC"], 8), Reply::Array(vec![]));
+}
+
+#[test]
+fn watch_is_broken_by_expiry() {
+    let (mut e, a) = fresh(Config::default());
+    e.config_mut().active_expire_enabled = false;
+    e.run(a, &["SET", "k", "v", "PX", "100"], 0);
+    e.run(a, &["WATCH", "k"], 0);
+    e.run(a, &["MULTI"], 0);
+    e.run(a, &["GET", "k"], 0);
+    // The key expires before EXEC even though nobody touched it.
+    assert_eq!(e.run(a, &["EXEC"], 200), Reply::NilArray);
+    // A key already expired when watched does not break the transaction when it is removed.
+    e.run(a, &["SET", "old", "v", "PX", "10"], 300);
+    e.run(a, &["WATCH", "old"], 400);
+    assert_eq!(e.run(a, &["GET", "old"], 400), Reply::Nil);
+    e.run(a, &["MULTI"], 400);
+    assert_eq!(e.run(a, &["EXEC"], 401), Reply::Array(vec![]));
+}
+
+#[test]
+fn watch_inside_multi_is_refused_and_unwatch_clears() {
+    let (mut e, a) = fresh(Config::default());
+    let b = e.connect(0);
+    e.run(a, &["MULTI"], 0);
+    assert_eq!(
+        e.run(a, &["WATCH", "k"], 0),
+        Reply::error("ERR WATCH inside MULTI is not allowed")
+    );
+    assert_eq!(e.run(a, &["DISCARD"], 0), Reply::OK);
+    e.run(a, &["WATCH", "k"], 0);
+    assert_eq!(e.run(a, &["UNWATCH"], 0), Reply::OK);
+    e.run(b, &["SET", "k", "x"], 1);
+    e.run(a, &["MULTI"], 2);
+    assert_eq!(e.run(a, &["EXEC"], 2), Reply::Array(vec![]));
+}
