@@ -32,6 +32,10 @@ pub struct Client {
     pub watched: Vec<crate::cmd::transactions::WatchedKey>,
     /// True while EXEC runs this client's queue (blocking commands must not block then).
     pub in_exec: bool,
+    /// Pub/sub subscriptions, in the order they were made.
+    pub channels: Vec<Vec<u8>>,
+    pub patterns: Vec<Vec<u8>>,
+    pub shard_channels: Vec<Vec<u8>>,
 }
 
 impl Client {
@@ -54,6 +58,9 @@ impl Client {
             dirty_cas: false,
             watched: Vec::new(),
             in_exec: false,
+            channels: Vec::new(),
+            patterns: Vec::new(),
+            shard_channels: Vec::new(),
         }
     }
 

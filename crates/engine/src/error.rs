@@ -93,3 +93,14 @@ pub fn unsupported_option(opt: &[u8]) -> String {
 pub fn value_out_of_range(min: i64, max: i64) -> String {
     format!("ERR value is out of range, value must between {min} and {max}")
 }
+
+/// `ERR unknown subcommand or wrong number of arguments for 'x'. Try PUBSUB HELP.` (Redis's
+/// `addReplySubcommandSyntaxError`, used when a subcommand's own argument check fails).
+pub fn subcommand_syntax(sub: &[u8], container: &str) -> String {
+    let sub = String::from_utf8_lossy(&sub[..sub.len().min(128)]).into_owned();
+    format!(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
+        sanitize(&sub),
+        container.to_ascii_uppercase()
+    )
+}

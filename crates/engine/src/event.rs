@@ -23,6 +23,17 @@ pub enum Event {
     },
     /// One run of the active expire cycle, with what it looked at.
     ExpireCycle(ExpireCycleReport),
+    /// A message was published; `receivers` got it, in delivery order.
+    Published {
+        channel: Vec<u8>,
+        message: Vec<u8>,
+        receivers: Vec<ClientId>,
+    },
+    /// A client subscribed to channels or patterns.
+    Subscribed {
+        client: ClientId,
+        names: Vec<Vec<u8>>,
+    },
     /// A value changed its internal encoding (a small hash became a hashtable...).
     EncodingChanged {
         db: usize,

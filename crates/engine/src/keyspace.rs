@@ -39,6 +39,7 @@ impl Engine {
         self.dbs[db].remove(key);
         self.stats.expired_keys += 1;
         self.touch_watched_key(db, key);
+        self.keyspace_notification(db, key, "expired");
         if self.recording() {
             self.emit(Event::Expired {
                 db,
@@ -135,6 +136,7 @@ impl Engine {
         self.stats.dirty += 1;
         self.signal_key(db, key);
         self.touch_watched_key(db, key);
+        self.keyspace_notification(db, key, op);
         if self.recording() {
             self.emit(Event::Keyspace {
                 db,

@@ -72,6 +72,7 @@ pub struct Engine {
     pub(crate) cron: expire::CronState,
     pub(crate) blocked: blocking::Blocked,
     pub(crate) watchers: cmd::transactions::Watchers,
+    pub(crate) pubsub: cmd::pubsub::PubSub,
 }
 
 impl Engine {
@@ -103,6 +104,7 @@ impl Engine {
             cron: expire::CronState::new(now_ms),
             blocked: blocking::Blocked::default(),
             watchers: cmd::transactions::Watchers::default(),
+            pubsub: cmd::pubsub::PubSub::default(),
             config,
         }
     }
@@ -129,6 +131,7 @@ impl Engine {
     pub fn disconnect(&mut self, client: ClientId) {
         self.forget_blocked(client);
         self.discard_transaction(client);
+        self.forget_subscriptions(client);
         if self.clients.remove(&client).is_some() {
             self.emit(Event::ClientClosed { client });
         }
@@ -201,6 +204,16 @@ impl Engine {
             self.stats.rejected_calls += 1;
             self.flag_transaction(client);
             return Reply::error_owned(error::wrong_arity(spec.name));
+        }
+        if self.protocol(client) == Protocol::Resp2
+            && self.is_subscribed(client)
+            && !cmd::pubsub::allowed_while_subscribed(spec.name)
+        {
+            self.flag_transaction(client);
+            return Reply::error_owned(format!(
+                "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                spec.name
+            ));
         }
         if let Some(reply) = self.try_queue(client, spec, argv) {
             return reply;

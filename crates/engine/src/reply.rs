@@ -39,6 +39,9 @@ pub enum Reply {
     /// No reply yet: the command blocked the client (BLPOP on an empty list). The reply comes
     /// later through `Engine::take_output`. Encodes to nothing.
     Blocked,
+    /// Several top-level replies to one command, sent one after the other (SUBSCRIBE with
+    /// several channels answers once per channel).
+    Multi(Vec<Reply>),
 }
 
 impl Reply {
@@ -92,6 +95,11 @@ pub fn encode_resp(reply: &Reply, proto: Protocol, out: &mut Vec<u8>) {
     let r3 = proto == Protocol::Resp3;
     match reply {
         Reply::Blocked => {}
+        Reply::Multi(items) => {
+            for it in items {
+                encode_resp(it, proto, out);
+            }
+        }
         Reply::Simple(s) => {
             out.push(b'+');
             out.extend_from_slice(s.as_bytes());
@@ -228,6 +236,11 @@ pub fn to_cli_text(reply: &Reply) -> String {
 fn cli_format(reply: &Reply, prefix: &str, out: &mut String) {
     match reply {
         Reply::Blocked => {}
+        Reply::Multi(items) => {
+            for it in items {
+                cli_format(it, prefix, out);
+            }
+        }
         Reply::Simple(s) => {
             out.push_str(s);
             out.push('\n');

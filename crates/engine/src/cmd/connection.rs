@@ -34,6 +34,13 @@ pub const COMMANDS: &[CommandSpec] = &[
 fn ping(_e: &mut Engine, c: &Call) -> Reply {
     let mut args = Args::new(c.argv);
     match c.argv.len() {
+        // A RESP2 client in subscribed mode gets PING's answer as a pub/sub style array.
+        1 | 2 if _e.protocol(c.client) == crate::Protocol::Resp2 && _e.is_subscribed(c.client) => {
+            Reply::Array(vec![
+                Reply::bulk("pong"),
+                Reply::bulk(c.argv.get(1).copied().unwrap_or_default()),
+            ])
+        }
         1 => Reply::simple("PONG"),
         2 => Reply::bulk(args.next().unwrap_or_default()),
         _ => Reply::error_owned(crate::error::wrong_arity("ping")),

@@ -6,6 +6,7 @@ use crate::table::CommandSpec;
 pub mod connection;
 pub mod expiry;
 pub mod keys;
+pub mod pubsub;
 pub mod scan;
 pub mod strings;
 pub mod transactions;
@@ -17,4 +18,5 @@ pub const FAMILIES: &[&[CommandSpec]] = &[
     keys::COMMANDS,
     expiry::COMMANDS,
     transactions::COMMANDS,
+    pubsub::COMMANDS,
 ];

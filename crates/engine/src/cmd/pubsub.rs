@@ -1,0 +1,779 @@
+//! Pub/sub: SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE, their UNSUBSCRIBEs, PUBLISH, SPUBLISH, PUBSUB,
+//! and keyspace notifications.
+//!
+//! Messages are fire-and-forget, as in Redis: PUBLISH hands a message to the clients subscribed
+//! at that instant (their outboxes, see `Engine::take_output`) and answers how many received
+//! it. A client that subscribes a moment later never sees it. That is the difference from
+//! streams that the playground shows.
+//!
+//! In RESP2 a subscribed connection can only (un)subscribe, PING, QUIT or RESET; in RESP3 it can
+//! run anything, and messages arrive as push frames between replies.
+//!
+//! Keyspace notifications (`notify-keyspace-events`) are published here too: every keyspace
+//! change the engine records (`Engine::notify`) becomes `__keyspace@<db>__:<key>` and
+//! `__keyevent@<db>__:<event>` messages when its class is enabled.
+
+use std::collections::BTreeMap;
+
+use crate::table::{get_sub, CommandSpec};
+use crate::{error, flags, glob, Call, ClientId, Engine, Event, Reply};
+
+const fn spec(
+    name: &'static str,
+    arity: i32,
+    flags: crate::Flags,
+    summary: &'static str,
+    syntax: &'static str,
+    handler: crate::table::Handler,
+) -> CommandSpec {
+    CommandSpec {
+        name,
+        arity,
+        flags,
+        keys: (0, 0, 0),
+        group: "pubsub",
+        since: "2.0.0",
+        summary,
+        syntax,
+        handler,
+        subcommands: &[],
+    }
+}
+
+pub const COMMANDS: &[CommandSpec] = &[
+    spec(
+        "subscribe",
+        -2,
+        flags!(PUBSUB, NOSCRIPT, LOADING, STALE),
+        "Listens for messages published to the given channels.",
+        "channel [channel ...]",
+        subscribe,
+    ),
+    spec(
+        "unsubscribe",
+        -1,
+        flags!(PUBSUB, NOSCRIPT, LOADING, STALE),
+        "Stops listening to the given channels, or to all of them.",
+        "[channel [channel ...]]",
+        unsubscribe,
+    ),
+    spec(
+        "psubscribe",
+        -2,
+        flags!(PUBSUB, NOSCRIPT, LOADING, STALE),
+        "Listens for messages published to channels matching the given patterns.",
+        "pattern [pattern ...]",
+        psubscribe,
+    ),
+    spec(
+        "punsubscribe",
+        -1,
+        flags!(PUBSUB, NOSCRIPT, LOADING, STALE),
+        "Stops listening to the given patterns, or to all of them.",
+        "[pattern [pattern ...]]",
+        punsubscribe,
+    ),
+    spec(
+        "ssubscribe",
+        -2,
+        flags!(PUBSUB, NOSCRIPT, LOADING, STALE),
+        "Listens for messages published to the given shard channels.",
+        "shardchannel [shardchannel ...]",
+        ssubscribe,
+    ),
+    spec(
+        "sunsubscribe",
+        -1,
+        flags!(PUBSUB, NOSCRIPT, LOADING, STALE),
+        "Stops listening to the given shard channels, or to all of them.",
+        "[shardchannel [shardchannel ...]]",
+        sunsubscribe,
+    ),
+    spec(
+        "publish",
+        3,
+        flags!(PUBSUB, LOADING, STALE, FAST),
+        "Posts a message to a channel; returns how many clients received it.",
+        "channel message",
+        publish,
+    ),
+    spec(
+        "spublish",
+        3,
+        flags!(PUBSUB, LOADING, STALE, FAST),
+        "Posts a message to a shard channel; returns how many clients received it.",
+        "shardchannel message",
+        spublish,
+    ),
+    CommandSpec {
+        name: "pubsub",
+        arity: -2,
+        flags: flags!(),
+        keys: (0, 0, 0),
+        group: "pubsub",
+        since: "2.8.0",
+        summary: "Inspects the state of the pub/sub subsystem.",
+        syntax: "subcommand [argument ...]",
+        handler: crate::table::container,
+        subcommands: PUBSUB_SUBCOMMANDS,
+    },
+];
+
+const PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
+    spec(
+        "pubsub|channels",
+        -2,
+        flags!(PUBSUB, LOADING, STALE),
+        "Lists the channels that have subscribers, optionally matching a pattern.",
+        "[pattern]",
+        pubsub_channels,
+    ),
+    spec(
+        "pubsub|numsub",
+        -2,
+        flags!(PUBSUB, LOADING, STALE),
+        "Counts the subscribers of each given channel (pattern subscribers not included).",
+        "[channel [channel ...]]",
+        pubsub_numsub,
+    ),
+    spec(
+        "pubsub|numpat",
+        2,
+        flags!(PUBSUB, LOADING, STALE),
+        "Counts the distinct patterns subscribed to.",
+        "",
+        pubsub_numpat,
+    ),
+    spec(
+        "pubsub|shardchannels",
+        -2,
+        flags!(PUBSUB, LOADING, STALE),
+        "Lists the shard channels that have subscribers.",
+        "[pattern]",
+        pubsub_shardchannels,
+    ),
+    spec(
+        "pubsub|shardnumsub",
+        -2,
+        flags!(PUBSUB, LOADING, STALE),
+        "Counts the subscribers of each given shard channel.",
+        "[shardchannel [shardchannel ...]]",
+        pubsub_shardnumsub,
+    ),
+    spec(
+        "pubsub|help",
+        2,
+        flags!(LOADING, STALE),
+        "Shows the PUBSUB subcommands.",
+        "",
+        pubsub_help,
+    ),
+];
+
+/// Who listens to what. Subscribers are kept in the order they subscribed, which is the order
+/// a message reaches them.
+#[derive(Clone, Debug, Default)]
+pub struct PubSub {
+    channels: BTreeMap<Vec<u8>, Vec<ClientId>>,
+    patterns: BTreeMap<Vec<u8>, Vec<ClientId>>,
+    shard_channels: BTreeMap<Vec<u8>, Vec<ClientId>>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Channel,
+    Pattern,
+    Shard,
+}
+
+impl Kind {
+    fn sub_msg(self) -> &'static str {
+        match self {
+            Kind::Channel => "subscribe",
+            Kind::Pattern => "psubscribe",
+            Kind::Shard => "ssubscribe",
+        }
+    }
+    fn unsub_msg(self) -> &'static str {
+        match self {
+            Kind::Channel => "unsubscribe",
+            Kind::Pattern => "punsubscribe",
+            Kind::Shard => "sunsubscribe",
+        }
+    }
+}
+
+impl Engine {
+    fn registry(&mut self, kind: Kind) -> &mut BTreeMap<Vec<u8>, Vec<ClientId>> {
+        match kind {
+            Kind::Channel => &mut self.pubsub.channels,
+            Kind::Pattern => &mut self.pubsub.patterns,
+            Kind::Shard => &mut self.pubsub.shard_channels,
+        }
+    }
+
+    fn client_subs(&mut self, client: ClientId, kind: Kind) -> Option<&mut Vec<Vec<u8>>> {
+        let c = self.clients.get_mut(&client)?;
+        Some(match kind {
+            Kind::Channel => &mut c.channels,
+            Kind::Pattern => &mut c.patterns,
+            Kind::Shard => &mut c.shard_channels,
+        })
+    }
+
+    /// What SUBSCRIBE replies count: channels and patterns together; shard channels apart.
+    fn subscription_count(&self, client: ClientId, kind: Kind) -> i64 {
+        self.clients.get(&client).map_or(0, |c| match kind {
+            Kind::Shard => c.shard_channels.len() as i64,
+            _ => (c.channels.len() + c.patterns.len()) as i64,
+        })
+    }
+
+    /// True when the client has any subscription (Redis's CLIENT_PUBSUB flag).
+    pub fn is_subscribed(&self, client: ClientId) -> bool {
+        self.clients.get(&client).is_some_and(|c| {
+            !(c.channels.is_empty() && c.patterns.is_empty() && c.shard_channels.is_empty())
+        })
+    }
+
+    fn subscribe_one(&mut self, client: ClientId, name: &[u8], kind: Kind) -> Reply {
+        let subs = self.client_subs(client, kind);
+        if let Some(subs) = subs {
+            if !subs.iter().any(|s| s == name) {
+                subs.push(name.to_vec());
+                self.registry(kind)
+                    .entry(name.to_vec())
+                    .or_default()
+                    .push(client);
+            }
+        }
+        Reply::Push(vec![
+            Reply::bulk(kind.sub_msg()),
+            Reply::bulk(name),
+            Reply::Integer(self.subscription_count(client, kind)),
+        ])
+    }
+
+    fn unsubscribe_one(&mut self, client: ClientId, name: &[u8], kind: Kind) -> Reply {
+        if let Some(subs) = self.client_subs(client, kind) {
+            if let Some(i) = subs.iter().position(|s| s == name) {
+                subs.remove(i);
+                let reg = self.registry(kind);
+                if let Some(list) = reg.get_mut(name) {
+                    list.retain(|c| *c != client);
+                    if list.is_empty() {
+                        reg.remove(name);
+                    }
+                }
+            }
+        }
+        Reply::Push(vec![
+            Reply::bulk(kind.unsub_msg()),
+            Reply::bulk(name),
+            Reply::Integer(self.subscription_count(client, kind)),
+        ])
+    }
+
+    fn unsubscribe_all(&mut self, client: ClientId, kind: Kind) -> Vec<Reply> {
+        let names = self
+            .client_subs(client, kind)
+            .map(|s| s.clone())
+            .unwrap_or_default();
+        if names.is_empty() {
+            return vec![Reply::Push(vec![
+                Reply::bulk(kind.unsub_msg()),
+                Reply::Nil,
+                Reply::Integer(self.subscription_count(client, kind)),
+            ])];
+        }
+        names
+            .iter()
+            .map(|n| self.unsubscribe_one(client, n, kind))
+            .collect()
+    }
+
+    /// Drops every subscription of a client (disconnect, RESET), without replies.
+    pub(crate) fn forget_subscriptions(&mut self, client: ClientId) {
+        for kind in [Kind::Channel, Kind::Pattern, Kind::Shard] {
+            let names = self
+                .client_subs(client, kind)
+                .map(std::mem::take)
+                .unwrap_or_default();
+            let reg = self.registry(kind);
+            for n in names {
+                if let Some(list) = reg.get_mut(&n) {
+                    list.retain(|c| *c != client);
+                    if list.is_empty() {
+                        reg.remove(&n);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Delivers `message` on `channel`; returns how many clients received it.
+    pub fn publish_message(&mut self, channel: &[u8], message: &[u8]) -> i64 {
+        let mut receivers: Vec<(ClientId, Reply)> = Vec::new();
+        if let Some(list) = self.pubsub.channels.get(channel) {
+            for &c in list {
+                receivers.push((
+                    c,
+                    Reply::Push(vec![
+                        Reply::bulk("message"),
+                        Reply::bulk(channel),
+                        Reply::bulk(message),
+                    ]),
+                ));
+            }
+        }
+        for (pattern, list) in &self.pubsub.patterns {
+            if glob::matches(pattern, channel) {
+                for &c in list {
+                    receivers.push((
+                        c,
+                        Reply::Push(vec![
+                            Reply::bulk("pmessage"),
+                            Reply::bulk(pattern.as_slice()),
+                            Reply::bulk(channel),
+                            Reply::bulk(message),
+                        ]),
+                    ));
+                }
+            }
+        }
+        let n = receivers.len() as i64;
+        let ids: Vec<ClientId> = receivers.iter().map(|(c, _)| *c).collect();
+        for (c, msg) in receivers {
+            if let Some(cl) = self.clients.get_mut(&c) {
+                cl.outbox.push(msg);
+            }
+        }
+        if self.recording() {
+            self.emit(Event::Published {
+                channel: channel.to_vec(),
+                message: message.to_vec(),
+                receivers: ids,
+            });
+        }
+        n
+    }
+
+    fn publish_shard(&mut self, channel: &[u8], message: &[u8]) -> i64 {
+        let list = self
+            .pubsub
+            .shard_channels
+            .get(channel)
+            .cloned()
+            .unwrap_or_default();
+        for &c in &list {
+            if let Some(cl) = self.clients.get_mut(&c) {
+                cl.outbox.push(Reply::Push(vec![
+                    Reply::bulk("smessage"),
+                    Reply::bulk(channel),
+                    Reply::bulk(message),
+                ]));
+            }
+        }
+        if self.recording() {
+            self.emit(Event::Published {
+                channel: channel.to_vec(),
+                message: message.to_vec(),
+                receivers: list.clone(),
+            });
+        }
+        list.len() as i64
+    }
+
+    /// Redis's `notifyKeyspaceEvent`: publishes `op` on `key` if its class is enabled.
+    pub(crate) fn keyspace_notification(&mut self, db: usize, key: &[u8], op: &str) {
+        let flags = &self.config.notify_keyspace_events;
+        if flags.is_empty() {
+            return;
+        }
+        let enabled = KeyspaceFlags::parse(flags).unwrap_or_default();
+        if !enabled.covers(event_class(op)) {
+            return;
+        }
+        if enabled.keyspace {
+            let mut ch = format!("__keyspace@{db}__:").into_bytes();
+            ch.extend_from_slice(key);
+            self.publish_message(&ch, op.as_bytes());
+        }
+        if enabled.keyevent {
+            let ch = format!("__keyevent@{db}__:{op}").into_bytes();
+            self.publish_message(&ch, key);
+        }
+    }
+}
+
+/// The classes of keyspace events that `notify-keyspace-events` turns on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KeyspaceFlags {
+    pub keyspace: bool,
+    pub keyevent: bool,
+    /// The type classes, as the characters Redis uses: g $ l s h z x e t m d n.
+    pub classes: [bool; 12],
+}
+
+const CLASS_CHARS: &[u8; 12] = b"g$lshzxetmdn";
+
+impl KeyspaceFlags {
+    /// Parses Redis's flag string; `None` for an unknown character.
+    pub fn parse(s: &str) -> Option<KeyspaceFlags> {
+        let mut f = KeyspaceFlags::default();
+        for c in s.bytes() {
+            match c {
+                b'K' => f.keyspace = true,
+                b'E' => f.keyevent = true,
+                // A = every class but keymiss (m) and new (n).
+                b'A' => {
+                    for ch in b"g$lshzxetd" {
+                        f.classes[class_index(*ch)?] = true;
+                    }
+                }
+                other => f.classes[class_index(other)?] = true,
+            }
+        }
+        Some(f)
+    }
+
+    fn covers(&self, class: u8) -> bool {
+        class_index(class).is_some_and(|i| self.classes[i])
+    }
+
+    /// Redis's canonical spelling (as CONFIG GET shows it).
+    pub fn to_config_string(&self) -> String {
+        let mut s = String::new();
+        let all = b"g$lshzxetd".iter().all(|c| self.covers(*c));
+        if all {
+            s.push('A');
+        } else {
+            for c in b"g$lshzxetd" {
+                if self.covers(*c) {
+                    s.push(*c as char);
+                }
+            }
+        }
+        if self.keyspace {
+            s.push('K');
+        }
+        if self.keyevent {
+            s.push('E');
+        }
+        if self.covers(b'm') {
+            s.push('m');
+        }
+        if self.covers(b'n') {
+            s.push('n');
+        }
+        s
+    }
+}
+
+fn class_index(c: u8) -> Option<usize> {
+    CLASS_CHARS.iter().position(|x| *x == c)
+}
+
+/// The class of a keyspace event name, as Redis files it.
+pub fn event_class(op: &str) -> u8 {
+    match op {
+        "del" | "expire" | "persist" | "rename_from" | "rename_to" | "restore" | "copy_to"
+        | "move_from" | "move_to" => b'g',
+        "expired" => b'x',
+        "evicted" => b'e',
+        "new" => b'n',
+        "keymiss" => b'm',
+        "set" | "setrange" | "incrby" | "incrbyfloat" | "append" | "setbit" | "pfadd" => b'$',
+        "sortstore" | "linsert" | "lset" | "lrem" | "ltrim" | "lpush" | "rpush" | "lpop"
+        | "rpop" => b'l',
+        "sadd" | "srem" | "spop" | "sinterstore" | "sunionstore" | "sdiffstore" => b's',
+        _ if op.starts_with('h') => b'h',
+        _ if op.starts_with('z') => b'z',
+        _ if op.starts_with('x') => b't',
+        _ => b'd',
+    }
+}
+
+fn replies(mut items: Vec<Reply>) -> Reply {
+    if items.len() == 1 {
+        items.pop().unwrap_or(Reply::Nil)
+    } else {
+        Reply::Multi(items)
+    }
+}
+
+fn subscribe_kind(e: &mut Engine, c: &Call, kind: Kind) -> Reply {
+    let mut out = Vec::new();
+    for name in &c.argv[1..] {
+        out.push(e.subscribe_one(c.client, name, kind));
+    }
+    if e.recording() {
+        e.emit(Event::Subscribed {
+            client: c.client,
+            names: c.argv[1..].iter().map(|a| a.to_vec()).collect(),
+        });
+    }
+    replies(out)
+}
+
+fn unsubscribe_kind(e: &mut Engine, c: &Call, kind: Kind) -> Reply {
+    if c.argv.len() == 1 {
+        return replies(e.unsubscribe_all(c.client, kind));
+    }
+    let out = c.argv[1..]
+        .iter()
+        .map(|n| e.unsubscribe_one(c.client, n, kind))
+        .collect();
+    replies(out)
+}
+
+fn subscribe(e: &mut Engine, c: &Call) -> Reply {
+    subscribe_kind(e, c, Kind::Channel)
+}
+fn psubscribe(e: &mut Engine, c: &Call) -> Reply {
+    subscribe_kind(e, c, Kind::Pattern)
+}
+fn ssubscribe(e: &mut Engine, c: &Call) -> Reply {
+    subscribe_kind(e, c, Kind::Shard)
+}
+fn unsubscribe(e: &mut Engine, c: &Call) -> Reply {
+    unsubscribe_kind(e, c, Kind::Channel)
+}
+fn punsubscribe(e: &mut Engine, c: &Call) -> Reply {
+    unsubscribe_kind(e, c, Kind::Pattern)
+}
+fn sunsubscribe(e: &mut Engine, c: &Call) -> Reply {
+    unsubscribe_kind(e, c, Kind::Shard)
+}
+
+fn publish(e: &mut Engine, c: &Call) -> Reply {
+    Reply::Integer(e.publish_message(c.argv[1], c.argv[2]))
+}
+
+fn spublish(e: &mut Engine, c: &Call) -> Reply {
+    Reply::Integer(e.publish_shard(c.argv[1], c.argv[2]))
+}
+
+fn channel_list(map: &BTreeMap<Vec<u8>, Vec<ClientId>>, pattern: Option<&[u8]>) -> Reply {
+    Reply::bulks(
+        map.keys()
+            .filter(|ch| pattern.is_none_or(|p| glob::matches(p, ch)))
+            .cloned(),
+    )
+}
+
+fn too_many_args(c: &Call, max: usize) -> Option<Reply> {
+    (c.argv.len() > max).then(|| Reply::error_owned(error::subcommand_syntax(c.argv[1], "pubsub")))
+}
+
+fn pubsub_channels(e: &mut Engine, c: &Call) -> Reply {
+    if let Some(err) = too_many_args(c, 3) {
+        return err;
+    }
+    channel_list(&e.pubsub.channels, c.argv.get(2).copied())
+}
+
+fn pubsub_shardchannels(e: &mut Engine, c: &Call) -> Reply {
+    if let Some(err) = too_many_args(c, 3) {
+        return err;
+    }
+    channel_list(&e.pubsub.shard_channels, c.argv.get(2).copied())
+}
+
+fn numsub(map: &BTreeMap<Vec<u8>, Vec<ClientId>>, names: &[&[u8]]) -> Reply {
+    let mut out = Vec::with_capacity(names.len() * 2);
+    for n in names {
+        out.push(Reply::bulk(*n));
+        out.push(Reply::Integer(map.get(*n).map_or(0, |l| l.len() as i64)));
+    }
+    Reply::Array(out)
+}
+
+fn pubsub_numsub(e: &mut Engine, c: &Call) -> Reply {
+    numsub(&e.pubsub.channels, &c.argv[2..])
+}
+
+fn pubsub_shardnumsub(e: &mut Engine, c: &Call) -> Reply {
+    numsub(&e.pubsub.shard_channels, &c.argv[2..])
+}
+
+fn pubsub_numpat(e: &mut Engine, _c: &Call) -> Reply {
+    Reply::Integer(e.pubsub.patterns.len() as i64)
+}
+
+fn pubsub_help(_e: &mut Engine, _c: &Call) -> Reply {
+    let parent = crate::table::get(b"pubsub");
+    let mut lines = vec![Reply::simple(
+        "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    )];
+    if let Some(parent) = parent {
+        for sub in parent.subcommands {
+            let name = sub
+                .name
+                .rsplit('|')
+                .next()
+                .unwrap_or(sub.name)
+                .to_ascii_uppercase();
+            lines.push(Reply::Simple(
+                format!("{name} {}", sub.syntax)
+                    .trim_end()
+                    .to_string()
+                    .into(),
+            ));
+            lines.push(Reply::Simple(format!("    {}", sub.summary).into()));
+        }
+    }
+    let _ = get_sub;
+    Reply::Array(lines)
+}
+
+/// In RESP2, a subscribed client may only run these.
+pub(crate) fn allowed_while_subscribed(name: &str) -> bool {
+    matches!(
+        name,
+        "ping"
+            | "subscribe"
+            | "ssubscribe"
+            | "unsubscribe"
+            | "sunsubscribe"
+            | "psubscribe"
+            | "punsubscribe"
+            | "quit"
+            | "reset"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Config, Engine, Protocol, Reply};
+
+    fn push(items: &[&str]) -> Reply {
+        Reply::Push(
+            items
+                .iter()
+                .map(|s| match s.parse::<i64>() {
+                    Ok(n) => Reply::Integer(n),
+                    Err(_) => Reply::bulk(*s),
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn publish_reaches_only_current_subscribers() {
+        let mut e = Engine::new(Config::default());
+        let (publisher, early, late) = (e.connect(0), e.connect(0), e.connect(0));
+        assert_eq!(
+            e.run(early, &["SUBSCRIBE", "news"], 0),
+            push(&["subscribe", "news", "1"])
+        );
+        assert_eq!(
+            e.run(publisher, &["PUBLISH", "news", "first"], 1),
+            Reply::Integer(1)
+        );
+        e.run(late, &["SUBSCRIBE", "news"], 2);
+        assert_eq!(
+            e.run(publisher, &["PUBLISH", "news", "second"], 3),
+            Reply::Integer(2)
+        );
+        assert_eq!(
+            e.take_output(early),
+            vec![
+                push(&["message", "news", "first"]),
+                push(&["message", "news", "second"])
+            ]
+        );
+        assert_eq!(
+            e.take_output(late),
+            vec![push(&["message", "news", "second"])]
+        );
+    }
+
+    #[test]
+    fn patterns_and_counts() {
+        let mut e = Engine::new(Config::default());
+        let (p, s) = (e.connect(0), e.connect(0));
+        let r = e.run(s, &["PSUBSCRIBE", "user:*", "order:*"], 0);
+        assert_eq!(
+            r,
+            Reply::Multi(vec![
+                push(&["psubscribe", "user:*", "1"]),
+                push(&["psubscribe", "order:*", "2"])
+            ])
+        );
+        e.run(s, &["SUBSCRIBE", "user:1"], 0);
+        assert_eq!(e.run(p, &["PUBLISH", "user:1", "hi"], 0), Reply::Integer(2));
+        assert_eq!(e.run(p, &["PUBSUB", "NUMPAT"], 0), Reply::Integer(2));
+        assert_eq!(
+            e.run(p, &["PUBSUB", "NUMSUB", "user:1", "x"], 0),
+            Reply::Array(vec![
+                Reply::bulk("user:1"),
+                Reply::Integer(1),
+                Reply::bulk("x"),
+                Reply::Integer(0)
+            ])
+        );
+        assert_eq!(
+            e.run(p, &["PUBSUB", "CHANNELS"], 0),
+            Reply::bulks(["user:1"])
+        );
+        assert_eq!(
+            e.run(s, &["PUNSUBSCRIBE"], 0),
+            Reply::Multi(vec![
+                push(&["punsubscribe", "user:*", "2"]),
+                push(&["punsubscribe", "order:*", "1"])
+            ])
+        );
+    }
+
+    #[test]
+    fn resp2_subscribed_context_is_restricted() {
+        let mut e = Engine::new(Config::default());
+        let s = e.connect(0);
+        e.run(s, &["SUBSCRIBE", "c"], 0);
+        assert_eq!(
+            e.run(s, &["GET", "k"], 0),
+            Reply::error("ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
+        );
+        assert_eq!(
+            e.run(s, &["PING"], 0),
+            Reply::Array(vec![Reply::bulk("pong"), Reply::bulk("")])
+        );
+        e.client_mut(s).unwrap().protocol = Protocol::Resp3;
+        assert_eq!(e.run(s, &["GET", "k"], 0), Reply::Nil);
+        assert_eq!(
+            e.run(s, &["UNSUBSCRIBE"], 0),
+            push(&["unsubscribe", "c", "0"])
+        );
+        e.client_mut(s).unwrap().protocol = Protocol::Resp2;
+        assert_eq!(e.run(s, &["GET", "k"], 0), Reply::Nil);
+    }
+
+    #[test]
+    fn keyspace_notifications() {
+        let mut e = Engine::new(Config::default());
+        let (w, s) = (e.connect(0), e.connect(0));
+        e.config_mut().notify_keyspace_events = "KEA".into();
+        e.config_mut().active_expire_enabled = false;
+        e.run(s, &["PSUBSCRIBE", "__key*@0__:*"], 0);
+        e.run(w, &["SET", "k", "v", "PX", "5"], 0);
+        e.run(w, &["GET", "k"], 10);
+        let got: Vec<Reply> = e.take_output(s);
+        let channels: Vec<Reply> = got
+            .iter()
+            .filter_map(|r| match r {
+                Reply::Push(v) => Some(v[2].clone()),
+                _ => None,
+            })
+            .collect();
+        let expected = Reply::bulks([
+            "__keyspace@0__:k",
+            "__keyevent@0__:set",
+            "__keyspace@0__:k",
+            "__keyevent@0__:expire",
+            "__keyspace@0__:k",
+            "__keyevent@0__:expired",
+        ]);
+        assert_eq!(Reply::Array(channels), expected);
+    }
+}
