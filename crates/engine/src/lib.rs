@@ -25,6 +25,7 @@ pub mod event;
 pub mod expire;
 pub mod glob;
 pub mod keyspace;
+pub mod longdouble;
 pub mod numfmt;
 pub mod object;
 pub mod reply;
