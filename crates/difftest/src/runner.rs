@@ -77,9 +77,47 @@ impl FileReport {
                 self.file
             );
         }
+        if let Some(unknown) = self.unknown_commands() {
+            let _ = writeln!(out, "{}: {unknown}", self.file);
+        }
         out.push_str(&self.summary());
         out.push('\n');
         out
+    }
+
+    /// Which commands the compared side rejected as unknown while the reference did not, with
+    /// counts: most mismatches of a sequence come from these while a family is missing.
+    pub fn unknown_commands(&self) -> Option<String> {
+        let mut counts: Vec<(String, usize)> = Vec::new();
+        for m in &self.mismatches {
+            let Ok(bytes) = &m.actual else { continue };
+            let Some(rest) = bytes.strip_prefix(b"-ERR unknown command '") else {
+                continue;
+            };
+            if m.expected
+                .as_ref()
+                .is_ok_and(|e| e.starts_with(b"-ERR unknown command '"))
+            {
+                continue;
+            }
+            let name = rest.split(|&c| c == b'\'').next().unwrap_or_default();
+            let name = String::from_utf8_lossy(name).to_ascii_uppercase();
+            match counts.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, c)) => *c += 1,
+                None => counts.push((name, 1)),
+            }
+        }
+        if counts.is_empty() {
+            return None;
+        }
+        counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let total: usize = counts.iter().map(|(_, c)| c).sum();
+        let list: Vec<String> = counts.iter().map(|(n, c)| format!("{n} x{c}")).collect();
+        Some(format!(
+            "{total} mismatches are commands {} does not know: {}",
+            self.mismatches[0].actual_label,
+            list.join(", ")
+        ))
     }
 }
 
@@ -231,6 +269,28 @@ mod tests {
         assert!(text.contains("engine  : \"v\""), "{text}");
         assert_eq!(reference.calls[3].0, "two");
         assert!(!report.passed());
+    }
+
+    #[test]
+    fn tallies_commands_the_compared_side_does_not_know() {
+        let t = parse("t.txt", "NOPE1 a\nNOPE1\nNOPE2\nZZZ\n").unwrap();
+        let mut reference = Scripted {
+            replies: vec![
+                b":1\r\n",
+                b":1\r\n",
+                b":2\r\n",
+                b"-ERR unknown command 'ZZZ', with args beginning with: \r\n",
+            ],
+            calls: vec![],
+        };
+        let mut engine = EngineTarget::new();
+        let report = run_transcript(&t, &mut reference, &mut engine);
+        assert_eq!(report.mismatches.len(), 3);
+        let tally = report.unknown_commands().unwrap();
+        assert!(
+            tally.ends_with("engine does not know: NOPE1 x2, NOPE2 x1"),
+            "{tally}"
+        );
     }
 
     #[test]
