@@ -22,8 +22,7 @@ pub const NOSCRIPT: &str = "NOSCRIPT No matching script. Please use EVAL.";
 pub const BUSY_SCRIPT: &str =
     "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
 pub const CURSOR_INVALID: &str = "ERR invalid cursor";
-pub const NX_XX_GT_LT: &str =
-    "ERR NX and XX, GT or LT options at the same time are not compatible";
+pub const NX_XX_GT_LT: &str = "ERR NX and XX, GT or LT options at the same time are not compatible";
 pub const GT_LT: &str = "ERR GT and LT options at the same time are not compatible";
 pub const TIMEOUT_NOT_INTEGER: &str = "ERR timeout is not an integer or out of range";
 pub const PROTOCOL_VERSION: &str = "NOPROTO unsupported protocol version";
@@ -51,14 +50,22 @@ pub fn unknown_command(argv: &[&[u8]]) -> String {
         let text = String::from_utf8_lossy(&a[..a.len().min(room)]);
         args.push_str(&format!("'{text}' "));
     }
-    format!("ERR unknown command '{}', with args beginning with: {}", sanitize(&name), sanitize(&args))
+    format!(
+        "ERR unknown command '{}', with args beginning with: {}",
+        sanitize(&name),
+        sanitize(&args)
+    )
 }
 
 /// `ERR unknown subcommand 'x'. Try CONFIG HELP.`
 pub fn unknown_subcommand(sub: &[u8], container: &str) -> String {
     let sub = until_nul(sub);
     let sub = String::from_utf8_lossy(&sub[..sub.len().min(128)]).into_owned();
-    format!("ERR unknown subcommand '{}'. Try {} HELP.", sanitize(&sub), container.to_ascii_uppercase())
+    format!(
+        "ERR unknown subcommand '{}'. Try {} HELP.",
+        sanitize(&sub),
+        container.to_ascii_uppercase()
+    )
 }
 
 /// `ERR invalid expire time in 'set' command`

@@ -27,6 +27,10 @@ impl Stats {
     pub fn reset(&mut self) {
         let dirty = self.dirty;
         let stale = self.expired_stale_perc;
-        *self = Stats { dirty, expired_stale_perc: stale, ..Stats::default() };
+        *self = Stats {
+            dirty,
+            expired_stale_perc: stale,
+            ..Stats::default()
+        };
     }
 }
