@@ -43,15 +43,17 @@ pub fn wrong_arity(fullname: &str) -> String {
 }
 
 /// Redis quotes at most 128 bytes of the name and lists the first arguments, each followed by a
-/// space, up to 128 bytes in all.
+/// space, up to 128 bytes in all. It formats them with `%s`, so each stops at its first NUL byte.
 pub fn unknown_command(argv: &[&[u8]]) -> String {
-    let name = String::from_utf8_lossy(&argv[0][..argv[0].len().min(128)]).into_owned();
+    let name = until_nul(argv[0]);
+    let name = String::from_utf8_lossy(&name[..name.len().min(128)]).into_owned();
     let mut args = String::new();
     for a in &argv[1..] {
         if args.len() >= 128 {
             break;
         }
         let room = 128 - args.len();
+        let a = until_nul(a);
         let text = String::from_utf8_lossy(&a[..a.len().min(room)]);
         args.push_str(&format!("'{text}' "));
     }
@@ -64,6 +66,7 @@ pub fn unknown_command(argv: &[&[u8]]) -> String {
 
 /// `ERR unknown subcommand 'x'. Try CONFIG HELP.`
 pub fn unknown_subcommand(sub: &[u8], container: &str) -> String {
+    let sub = until_nul(sub);
     let sub = String::from_utf8_lossy(&sub[..sub.len().min(128)]).into_owned();
     format!(
         "ERR unknown subcommand '{}'. Try {} HELP.",
@@ -75,6 +78,11 @@ pub fn unknown_subcommand(sub: &[u8], container: &str) -> String {
 /// `ERR invalid expire time in 'set' command`
 pub fn invalid_expire(cmd: &str) -> String {
     format!("ERR invalid expire time in '{cmd}' command")
+}
+
+/// The part of an argument that C's `%s` prints: up to the first NUL byte.
+fn until_nul(a: &[u8]) -> &[u8] {
+    a.iter().position(|&c| c == 0).map_or(a, |i| &a[..i])
 }
 
 /// Redis turns CR and LF in an error text into spaces so that the reply stays one line.

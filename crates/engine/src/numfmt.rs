@@ -51,18 +51,31 @@ pub fn parse_f64(s: &[u8]) -> Option<f64> {
     let lower = body.to_ascii_lowercase();
     let v = if lower == "inf" || lower == "infinity" {
         f64::INFINITY
-    } else if lower.starts_with("0x") {
-        parse_hex_float(&lower[2..])?
     } else {
-        // strtod's decimal syntax: digits, an optional point, an optional exponent. Rust's
-        // parser accepts the same set once "inf"/"nan" spellings are handled above.
-        if !body
-            .bytes()
-            .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-'))
-        {
+        let v = if lower.starts_with("0x") {
+            parse_hex_float(&lower[2..])?
+        } else {
+            // strtod's decimal syntax: digits, an optional point, an optional exponent. Rust's
+            // parser accepts the same set once "inf"/"nan" spellings are handled above.
+            if !body
+                .bytes()
+                .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-'))
+            {
+                return None;
+            }
+            body.parse::<f64>().ok()?
+        };
+        // strtod reports ERANGE when a number overflows to infinity or underflows to zero, and
+        // Redis refuses both; a literal zero (`0e-400`) is fine.
+        let mantissa = match lower.strip_prefix("0x") {
+            Some(hex) => hex.split('p').next().unwrap_or(""),
+            None => lower.split('e').next().unwrap_or(""),
+        };
+        let nonzero_digits = mantissa.bytes().any(|c| c.is_ascii_hexdigit() && c != b'0');
+        if v.is_infinite() || (v == 0.0 && nonzero_digits) {
             return None;
         }
-        body.parse::<f64>().ok()?
+        v
     };
     if v.is_nan() {
         return None;
@@ -202,5 +215,14 @@ mod tests {
         assert_eq!(parse_f64(b"1 "), None);
         assert_eq!(parse_f64(b"abc"), None);
         assert_eq!(parse_f64(b""), None);
+        // Out of range for a double: strtod's ERANGE, refused by Redis.
+        assert_eq!(parse_f64(b"1e500"), None);
+        assert_eq!(parse_f64(b"-1e500"), None);
+        assert_eq!(parse_f64(b"1e-400"), None);
+        assert_eq!(parse_f64(b"0x1p-1080"), None);
+        assert_eq!(parse_f64(b"0x1p2000"), None);
+        assert_eq!(parse_f64(b"0xep-2000"), None);
+        assert_eq!(parse_f64(b"0e-400"), Some(0.0));
+        assert_eq!(parse_f64(b"1e-310"), Some(1e-310));
     }
 }
