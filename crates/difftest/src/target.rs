@@ -116,6 +116,10 @@ impl Target for TcpTarget {
 pub struct EngineTarget {
     engine: Engine,
     clients: HashMap<String, ClientId>,
+    /// Bytes each connection has been sent but has not read yet, as a socket would hold
+    /// them: a reply, the extra frames of a multi-frame reply (SUBSCRIBE a b), and messages
+    /// pushed to it by other clients' commands (PUBLISH) or by a served blocking command.
+    unread: HashMap<ClientId, Vec<u8>>,
 }
 
 impl Default for EngineTarget {
@@ -129,6 +133,7 @@ impl EngineTarget {
         let mut t = EngineTarget {
             engine: Engine::new_at(Config::default(), wall_clock_ms()),
             clients: HashMap::new(),
+            unread: HashMap::new(),
         };
         t.open(DEFAULT_CONN, wall_clock_ms());
         t
@@ -142,6 +147,33 @@ impl EngineTarget {
 
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// Moves every client's outbox (messages, served blocked commands) to its unread bytes.
+    fn collect_pushed_output(&mut self) {
+        for client in self.engine.clients_with_output() {
+            let proto = self.engine.protocol(client);
+            for reply in self.engine.take_output(client) {
+                self.unread
+                    .entry(client)
+                    .or_default()
+                    .extend_from_slice(&to_resp(&reply, proto));
+            }
+        }
+    }
+
+    /// Takes the first complete frame from a connection's unread bytes.
+    fn read_one(&mut self, id: ClientId) -> Result<Vec<u8>, String> {
+        let buf = self.unread.entry(id).or_default();
+        if buf.is_empty() {
+            return Err("no reply: the engine left this connection waiting (blocked)".into());
+        }
+        let mut cursor = std::io::Cursor::new(buf.as_slice());
+        let mut raw = Vec::new();
+        crate::resp::read_frame(&mut cursor, &mut raw)
+            .map_err(|e| format!("engine sent a bad frame: {e}"))?;
+        buf.drain(..raw.len());
+        Ok(raw)
     }
 }
 
@@ -175,11 +207,15 @@ impl Target for EngineTarget {
         }));
         match outcome {
             Ok((bytes, close)) => {
+                self.unread.entry(id).or_default().extend_from_slice(&bytes);
+                self.collect_pushed_output();
+                let frame = self.read_one(id);
                 if close {
                     self.engine.disconnect(id);
                     self.clients.remove(conn);
+                    self.unread.remove(&id);
                 }
-                Ok(bytes)
+                frame
             }
             Err(panic) => {
                 let msg = panic
