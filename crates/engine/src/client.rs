@@ -21,6 +21,10 @@ pub struct Client {
     pub close_after_reply: bool,
     /// Library name and version from CLIENT SETINFO or HELLO (none in 7.0, kept empty).
     pub lib_name: Option<String>,
+    /// CLIENT NO-EVICT ON: exempt from client eviction (`e` in CLIENT LIST's flags).
+    pub no_evict: bool,
+    /// The descriptor CLIENT LIST shows; the native server may put the real one here.
+    pub fd: i64,
 }
 
 impl Client {
@@ -37,10 +41,14 @@ impl Client {
             last_command: "NULL".into(),
             close_after_reply: false,
             lib_name: None,
+            no_evict: false,
+            // Redis's first client usually gets descriptor 8 (after the listening sockets).
+            fd: 7 + id as i64,
         }
     }
 
-    /// Returns the client to the state of a fresh connection (RESET), keeping its id.
+    /// Returns the client to the state of a fresh connection (RESET), keeping its id. Like
+    /// Redis's `clearClientConnectionState`, this keeps CLIENT NO-EVICT.
     pub fn reset(&mut self) {
         self.name = None;
         self.db = 0;
