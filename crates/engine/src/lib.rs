@@ -24,6 +24,7 @@ pub mod event;
 pub mod expire;
 pub mod glob;
 pub mod keyspace;
+pub mod memory;
 pub mod numfmt;
 pub mod object;
 pub mod reply;
@@ -34,7 +35,7 @@ pub mod table;
 use std::collections::BTreeMap;
 
 pub use client::{Client, ClientId};
-pub use config::{Config, MaxmemoryPolicy};
+pub use config::{AppendFsync, Config, MaxmemoryPolicy};
 pub use event::{CycleKind, Event, ExpireCycleReport, ExpiredBy};
 pub use reply::{encode_resp, to_cli_text, to_resp, Protocol, Reply};
 pub use table::{CommandSpec, Flags};
@@ -157,20 +158,25 @@ impl Engine {
             Err(err) => {
                 self.stats.total_error_replies += 1;
                 self.stats.rejected_calls += 1;
+                self.stats.record_error(&err);
                 return Reply::error_owned(err);
             }
         };
         if !spec.arity_ok(argv.len()) {
             self.stats.total_error_replies += 1;
             self.stats.rejected_calls += 1;
-            return Reply::error_owned(error::wrong_arity(spec.name));
+            self.stats.record_rejected(spec.name);
+            let err = error::wrong_arity(spec.name);
+            self.stats.record_error(&err);
+            return Reply::error_owned(err);
         }
         let call = Call { client, db, argv, now: now_ms, spec };
         let reply = (spec.handler)(self, &call);
         self.stats.total_commands += 1;
         self.stats.record_call(spec.name, reply.is_error());
-        if reply.is_error() {
+        if let Some(text) = reply.error_text() {
             self.stats.total_error_replies += 1;
+            self.stats.record_error(text);
         }
         if let Some(c) = self.clients.get_mut(&client) {
             c.last_interaction_ms = now_ms;

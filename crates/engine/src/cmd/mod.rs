@@ -3,8 +3,15 @@
 
 use crate::table::CommandSpec;
 
+pub mod config;
 pub mod connection;
+pub mod server;
 pub mod strings;
 
 /// Every family's table; `table::index` builds the name lookup from these.
-pub const FAMILIES: &[&[CommandSpec]] = &[connection::COMMANDS, strings::COMMANDS];
+pub const FAMILIES: &[&[CommandSpec]] = &[
+    connection::COMMANDS,
+    strings::COMMANDS,
+    server::COMMANDS,
+    config::COMMANDS,
+];
