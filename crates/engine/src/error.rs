@@ -29,6 +29,8 @@ pub const TIMEOUT_NOT_INTEGER: &str = "ERR timeout is not an integer or out of r
 pub const PROTOCOL_VERSION: &str = "NOPROTO unsupported protocol version";
 pub const CLIENT_NAME_SPACES: &str =
     "ERR Client names cannot contain spaces, newlines or special characters.";
+/// An integer that does not fit the C int a command reads it into (SELECT's index).
+pub const INT_OUT_OF_RANGE: &str = "ERR value is out of range, value must between -2147483648 and 2147483647";
 pub const PROTOCOL_NOT_INTEGER: &str = "ERR Protocol version is not an integer or out of range";
 pub const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
 pub const INVALID_CLIENT_ID: &str = "ERR Invalid client ID";

@@ -214,11 +214,12 @@ fn echo(_e: &mut Engine, c: &Call) -> Reply {
 }
 
 fn select(e: &mut Engine, c: &Call) -> Reply {
-    // Redis reads the index as a C int: anything that is not an integer, or does not fit in 32
-    // bits, is "not an integer"; an int outside 0..databases is "out of range".
+    // Redis reads the index as a C int, with three different errors: not an integer at all,
+    // an integer that does not fit in 32 bits, and an int outside 0..databases.
     let id = match parse_i64(c.argv[1]) {
         Some(v) if i32::try_from(v).is_ok() => v,
-        _ => return Reply::error(error::NOT_INTEGER),
+        Some(_) => return Reply::error(error::INT_OUT_OF_RANGE),
+        None => return Reply::error(error::NOT_INTEGER),
     };
     if id < 0 || id as usize >= e.dbs.len() {
         return Reply::error(error::DB_INDEX_OUT_OF_RANGE);
@@ -654,7 +655,7 @@ mod tests {
         );
         assert_eq!(
             err(e.run(c, &["SELECT", "2147483648"], 0)),
-            error::NOT_INTEGER
+            "ERR value is out of range, value must between -2147483648 and 2147483647"
         );
         assert_eq!(
             err(e.run(c, &["SELECT", "99999999999999999999"], 0)),

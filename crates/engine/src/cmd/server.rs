@@ -1668,7 +1668,7 @@ mod tests {
             get[6],
             Reply::Set(
                 ["@read", "@string", "@fast"]
-                    .map(|s| Reply::simple(s))
+                    .map(Reply::simple)
                     .to_vec()
             )
         );
@@ -1681,7 +1681,7 @@ mod tests {
             cfg[6],
             Reply::Set(
                 ["@admin", "@slow", "@dangerous"]
-                    .map(|s| Reply::simple(s))
+                    .map(Reply::simple)
                     .to_vec()
             )
         );
