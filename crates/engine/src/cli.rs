@@ -37,7 +37,11 @@ pub fn split_args(line: &str) -> Result<Vec<Vec<u8>>, SplitError> {
         loop {
             let c = at(i);
             if in_dq {
-                if c == b'\\' && at(i + 1) == b'x' && hex(at(i + 2)).is_some() && hex(at(i + 3)).is_some() {
+                if c == b'\\'
+                    && at(i + 1) == b'x'
+                    && hex(at(i + 2)).is_some()
+                    && hex(at(i + 3)).is_some()
+                {
                     let v = hex(at(i + 2)).unwrap_or(0) * 16 + hex(at(i + 3)).unwrap_or(0);
                     cur.push(v as u8);
                     i += 3;
@@ -101,7 +105,11 @@ mod tests {
     use super::*;
 
     fn split(s: &str) -> Vec<String> {
-        split_args(s).unwrap().into_iter().map(|a| String::from_utf8_lossy(&a).into_owned()).collect()
+        split_args(s)
+            .unwrap()
+            .into_iter()
+            .map(|a| String::from_utf8_lossy(&a).into_owned())
+            .collect()
     }
 
     #[test]

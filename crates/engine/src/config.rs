@@ -29,15 +29,25 @@ impl MaxmemoryPolicy {
     ];
 
     pub fn name(self) -> &'static str {
-        Self::ALL.iter().find(|(_, p)| *p == self).map(|(n, _)| *n).unwrap_or("noeviction")
+        Self::ALL
+            .iter()
+            .find(|(_, p)| *p == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("noeviction")
     }
 
     pub fn is_lfu(self) -> bool {
-        matches!(self, MaxmemoryPolicy::VolatileLfu | MaxmemoryPolicy::AllkeysLfu)
+        matches!(
+            self,
+            MaxmemoryPolicy::VolatileLfu | MaxmemoryPolicy::AllkeysLfu
+        )
     }
 
     pub fn is_lru(self) -> bool {
-        matches!(self, MaxmemoryPolicy::VolatileLru | MaxmemoryPolicy::AllkeysLru)
+        matches!(
+            self,
+            MaxmemoryPolicy::VolatileLru | MaxmemoryPolicy::AllkeysLru
+        )
     }
 }
 
@@ -52,11 +62,18 @@ pub enum AppendFsync {
 
 impl AppendFsync {
     /// In the order Redis lists them in its "must be one of" error.
-    pub const ALL: [(&'static str, AppendFsync); 3] =
-        [("everysec", AppendFsync::Everysec), ("always", AppendFsync::Always), ("no", AppendFsync::No)];
+    pub const ALL: [(&'static str, AppendFsync); 3] = [
+        ("everysec", AppendFsync::Everysec),
+        ("always", AppendFsync::Always),
+        ("no", AppendFsync::No),
+    ];
 
     pub fn name(self) -> &'static str {
-        Self::ALL.iter().find(|(_, p)| *p == self).map(|(n, _)| *n).unwrap_or("everysec")
+        Self::ALL
+            .iter()
+            .find(|(_, p)| *p == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("everysec")
     }
 }
 
@@ -78,7 +95,8 @@ pub mod notify {
     pub const MODULE: u32 = 1 << 13; // d
     /// `n`: not part of `A` either.
     pub const NEW: u32 = 1 << 14;
-    pub const ALL: u32 = GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
+    pub const ALL: u32 =
+        GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
 
     /// The classes named by `s`, or None when it holds a character that names no class.
     pub fn parse(s: &[u8]) -> Option<u32> {
@@ -126,10 +144,20 @@ pub mod notify {
                 (MODULE, 'd'),
                 (NEW, 'n'),
             ];
-            s.extend(classes.iter().filter(|(bit, _)| flags & bit != 0).map(|(_, c)| *c));
+            s.extend(
+                classes
+                    .iter()
+                    .filter(|(bit, _)| flags & bit != 0)
+                    .map(|(_, c)| *c),
+            );
         }
         let targets = [(KEYSPACE, 'K'), (KEYEVENT, 'E'), (KEY_MISS, 'm')];
-        s.extend(targets.iter().filter(|(bit, _)| flags & bit != 0).map(|(_, c)| *c));
+        s.extend(
+            targets
+                .iter()
+                .filter(|(bit, _)| flags & bit != 0)
+                .map(|(_, c)| *c),
+        );
         s
     }
 }

@@ -18,7 +18,12 @@ pub struct Db {
 
 impl Db {
     pub fn new(seed: u64) -> Db {
-        Db { keys: Dict::new(seed), expires: Dict::new(seed ^ 0x5bd1_e995), expires_cursor: 0, avg_ttl: 0 }
+        Db {
+            keys: Dict::new(seed),
+            expires: Dict::new(seed ^ 0x5bd1_e995),
+            expires_cursor: 0,
+            avg_ttl: 0,
+        }
     }
 
     pub fn len(&self) -> usize {

@@ -65,7 +65,9 @@ pub fn hash_bytes(seed: u64, bytes: &[u8]) -> u64 {
     if !rest.is_empty() {
         let mut buf = [0u8; 8];
         buf[..rest.len()].copy_from_slice(rest);
-        h = (h ^ u64::from_le_bytes(buf)).wrapping_mul(K).rotate_left(31);
+        h = (h ^ u64::from_le_bytes(buf))
+            .wrapping_mul(K)
+            .rotate_left(31);
     }
     h ^= h >> 33;
     h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
@@ -76,7 +78,13 @@ pub fn hash_bytes(seed: u64, bytes: &[u8]) -> u64 {
 
 impl<V> Dict<V> {
     pub fn new(seed: u64) -> Self {
-        Dict { buckets: Vec::new(), nodes: Vec::new(), free_head: NIL, len: 0, seed }
+        Dict {
+            buckets: Vec::new(),
+            nodes: Vec::new(),
+            free_head: NIL,
+            len: 0,
+            seed,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -154,7 +162,12 @@ impl<V> Dict<V> {
         self.grow_if_needed();
         let h = hash_bytes(self.seed, &key);
         let b = h as usize & self.mask();
-        let node = Node { key, hash: h, next: self.buckets[b], value };
+        let node = Node {
+            key,
+            hash: h,
+            next: self.buckets[b],
+            value,
+        };
         let idx = if self.free_head != NIL {
             let idx = self.free_head;
             if let Slot::Free { next_free } = self.nodes[idx as usize] {
@@ -192,7 +205,9 @@ impl<V> Dict<V> {
                 }
                 let slot = std::mem::replace(
                     &mut self.nodes[i as usize],
-                    Slot::Free { next_free: self.free_head },
+                    Slot::Free {
+                        next_free: self.free_head,
+                    },
                 );
                 self.free_head = i;
                 self.len -= 1;
@@ -276,7 +291,11 @@ impl<V> Dict<V> {
 
     /// The entries of bucket `b` (masked to the table's size), head first.
     pub fn chain(&self, b: usize) -> impl Iterator<Item = (&Key, &V)> {
-        let mut i = if self.buckets.is_empty() { NIL } else { self.buckets[b & self.mask()] };
+        let mut i = if self.buckets.is_empty() {
+            NIL
+        } else {
+            self.buckets[b & self.mask()]
+        };
         std::iter::from_fn(move || {
             if i == NIL {
                 return None;

@@ -22,15 +22,15 @@ pub const NOSCRIPT: &str = "NOSCRIPT No matching script. Please use EVAL.";
 pub const BUSY_SCRIPT: &str =
     "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
 pub const CURSOR_INVALID: &str = "ERR invalid cursor";
-pub const NX_XX_GT_LT: &str =
-    "ERR NX and XX, GT or LT options at the same time are not compatible";
+pub const NX_XX_GT_LT: &str = "ERR NX and XX, GT or LT options at the same time are not compatible";
 pub const GT_LT: &str = "ERR GT and LT options at the same time are not compatible";
 pub const TIMEOUT_NOT_INTEGER: &str = "ERR timeout is not an integer or out of range";
 pub const PROTOCOL_VERSION: &str = "NOPROTO unsupported protocol version";
 pub const CLIENT_NAME_SPACES: &str =
     "ERR Client names cannot contain spaces, newlines or special characters.";
 /// An integer that does not fit the C int a command reads it into (SELECT's index).
-pub const INT_OUT_OF_RANGE: &str = "ERR value is out of range, value must between -2147483648 and 2147483647";
+pub const INT_OUT_OF_RANGE: &str =
+    "ERR value is out of range, value must between -2147483648 and 2147483647";
 pub const PROTOCOL_NOT_INTEGER: &str = "ERR Protocol version is not an integer or out of range";
 pub const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
 pub const INVALID_CLIENT_ID: &str = "ERR Invalid client ID";
@@ -63,13 +63,21 @@ pub fn unknown_command(argv: &[&[u8]]) -> String {
         let text = String::from_utf8_lossy(&a[..a.len().min(room)]);
         args.push_str(&format!("'{text}' "));
     }
-    format!("ERR unknown command '{}', with args beginning with: {}", sanitize(&name), sanitize(&args))
+    format!(
+        "ERR unknown command '{}', with args beginning with: {}",
+        sanitize(&name),
+        sanitize(&args)
+    )
 }
 
 /// `ERR unknown subcommand 'x'. Try CONFIG HELP.`
 pub fn unknown_subcommand(sub: &[u8], container: &str) -> String {
     let sub = String::from_utf8_lossy(&sub[..sub.len().min(128)]).into_owned();
-    format!("ERR unknown subcommand '{}'. Try {} HELP.", sanitize(&sub), container.to_ascii_uppercase())
+    format!(
+        "ERR unknown subcommand '{}'. Try {} HELP.",
+        sanitize(&sub),
+        container.to_ascii_uppercase()
+    )
 }
 
 /// `ERR invalid expire time in 'set' command`
@@ -79,27 +87,41 @@ pub fn invalid_expire(cmd: &str) -> String {
 
 /// `ERR Syntax error in HELLO option 'x'`
 pub fn hello_syntax(opt: &[u8]) -> String {
-    format!("ERR Syntax error in HELLO option '{}'", sanitize(&String::from_utf8_lossy(opt)))
+    format!(
+        "ERR Syntax error in HELLO option '{}'",
+        sanitize(&String::from_utf8_lossy(opt))
+    )
 }
 
 /// `ERR Unknown client type 'x'`
 pub fn unknown_client_type(name: &[u8]) -> String {
-    format!("ERR Unknown client type '{}'", sanitize(&String::from_utf8_lossy(name)))
+    format!(
+        "ERR Unknown client type '{}'",
+        sanitize(&String::from_utf8_lossy(name))
+    )
 }
 
 /// `ERR No such user 'x'`
 pub fn no_such_user(name: &[u8]) -> String {
-    format!("ERR No such user '{}'", sanitize(&String::from_utf8_lossy(name)))
+    format!(
+        "ERR No such user '{}'",
+        sanitize(&String::from_utf8_lossy(name))
+    )
 }
 
 /// `ERR Unknown option or number of arguments for CONFIG SET - 'x'`
 pub fn config_set_unknown(name: &[u8]) -> String {
-    format!("ERR Unknown option or number of arguments for CONFIG SET - '{}'", sanitize(&String::from_utf8_lossy(name)))
+    format!(
+        "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
+        sanitize(&String::from_utf8_lossy(name))
+    )
 }
 
 /// `ERR CONFIG SET failed (possibly related to argument 'hz') - <reason>`
 pub fn config_set_failed(name: &str, reason: &str) -> String {
-    sanitize(&format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}"))
+    sanitize(&format!(
+        "ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}"
+    ))
 }
 
 /// `ERR unknown subcommand or wrong number of arguments for 'x'. Try DEBUG HELP.`, for commands
@@ -107,7 +129,9 @@ pub fn config_set_failed(name: &str, reason: &str) -> String {
 pub fn subcommand_syntax(sub: &[u8], command: &[u8]) -> String {
     let sub = String::from_utf8_lossy(&sub[..sub.len().min(128)]).into_owned();
     let command = String::from_utf8_lossy(command).to_ascii_uppercase();
-    sanitize(&format!("ERR unknown subcommand or wrong number of arguments for '{sub}'. Try {command} HELP."))
+    sanitize(&format!(
+        "ERR unknown subcommand or wrong number of arguments for '{sub}'. Try {command} HELP."
+    ))
 }
 
 /// Redis turns CR and LF in an error text into spaces so that the reply stays one line.

@@ -10,16 +10,33 @@ use crate::ClientId;
 pub enum Event {
     /// A key was changed by a command. `op` is the name Redis gives the change in keyspace
     /// notifications: `set`, `del`, `expire`, `incrby`, `append`, `rename_from`, `rename_to`...
-    Keyspace { db: usize, key: Vec<u8>, op: &'static str },
+    Keyspace {
+        db: usize,
+        key: Vec<u8>,
+        op: &'static str,
+    },
     /// A key was removed because its time to live had passed.
-    Expired { db: usize, key: Vec<u8>, by: ExpiredBy },
+    Expired {
+        db: usize,
+        key: Vec<u8>,
+        by: ExpiredBy,
+    },
     /// One run of the active expire cycle, with what it looked at.
     ExpireCycle(ExpireCycleReport),
     /// A whole database (or all of them, `db: None`) was emptied.
-    Flushed { db: Option<usize> },
-    ClientConnected { client: ClientId },
-    ClientClosed { client: ClientId },
-    ConfigChanged { name: String, value: String },
+    Flushed {
+        db: Option<usize>,
+    },
+    ClientConnected {
+        client: ClientId,
+    },
+    ClientClosed {
+        client: ClientId,
+    },
+    ConfigChanged {
+        name: String,
+        value: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -49,7 +49,13 @@ pub struct CronState {
 
 impl CronState {
     pub fn new(now_ms: i64) -> CronState {
-        CronState { last_tick_ms: now_ms, current_db: 0, timelimit_exit: false, last_fast_cycle_us: i64::MIN / 2, cronloops: 0 }
+        CronState {
+            last_tick_ms: now_ms,
+            current_db: 0,
+            timelimit_exit: false,
+            last_fast_cycle_us: i64::MIN / 2,
+            cronloops: 0,
+        }
     }
 }
 
@@ -165,7 +171,11 @@ pub fn active_expire_cycle(e: &mut Engine, kind: CycleKind) {
             while sampled < want && checked_buckets < max_buckets {
                 let cursor = e.dbs[db].expires_cursor as usize;
                 checked_buckets += 1;
-                let keys: Vec<Box<[u8]>> = e.dbs[db].expires.chain(cursor).map(|(k, _)| k.clone()).collect();
+                let keys: Vec<Box<[u8]>> = e.dbs[db]
+                    .expires
+                    .chain(cursor)
+                    .map(|(k, _)| k.clone())
+                    .collect();
                 for key in keys {
                     let at = e.dbs[db].expire_of(&key).unwrap_or(i64::MAX);
                     let ttl = at.saturating_sub(now);
@@ -215,7 +225,11 @@ pub fn active_expire_cycle(e: &mut Engine, kind: CycleKind) {
         j += 1;
     }
     e.stats.expire_cycle_time_used_us += elapsed.max(0) as u64;
-    let current = if total_sampled > 0 { total_expired as f64 / total_sampled as f64 } else { 0.0 };
+    let current = if total_sampled > 0 {
+        total_expired as f64 / total_sampled as f64
+    } else {
+        0.0
+    };
     e.stats.expired_stale_perc = current * 0.05 + e.stats.expired_stale_perc * 0.95;
     if record {
         // Give each report of this run the estimate it produced.
@@ -246,7 +260,9 @@ mod tests {
         assert_eq!(e.run(c, &["GET", "k"], 1100), Reply::bulk("v"));
         assert_eq!(e.run(c, &["GET", "k"], 1101), Reply::Nil);
         let evs = e.drain_events();
-        assert!(evs.iter().any(|ev| matches!(ev, Event::Expired { by: ExpiredBy::Lazy, key, .. } if key == b"k")));
+        assert!(evs.iter().any(
+            |ev| matches!(ev, Event::Expired { by: ExpiredBy::Lazy, key, .. } if key == b"k")
+        ));
     }
 
     #[test]
@@ -260,7 +276,18 @@ mod tests {
         e.advance(1000);
         assert_eq!(e.dbsize(0), 1, "only the persistent key is left");
         let evs = e.drain_events();
-        let active = evs.iter().filter(|ev| matches!(ev, Event::Expired { by: ExpiredBy::Active, .. })).count();
+        let active = evs
+            .iter()
+            .filter(|ev| {
+                matches!(
+                    ev,
+                    Event::Expired {
+                        by: ExpiredBy::Active,
+                        ..
+                    }
+                )
+            })
+            .count();
         assert_eq!(active, 100);
         let cycles: Vec<_> = evs
             .iter()
@@ -272,7 +299,12 @@ mod tests {
         assert!(!cycles.is_empty());
         // Each loop samples at most 20 keys (effort 1).
         for r in &cycles {
-            assert!(r.sampled.len() as u32 <= 20 * r.loops, "{} keys in {} loops", r.sampled.len(), r.loops);
+            assert!(
+                r.sampled.len() as u32 <= 20 * r.loops,
+                "{} keys in {} loops",
+                r.sampled.len(),
+                r.loops
+            );
             assert_eq!(r.kind, CycleKind::Slow);
         }
     }
@@ -302,7 +334,17 @@ mod tests {
         let run = || {
             let (mut e, c) = engine();
             for i in 0..500 {
-                e.run(c, &["SET", &format!("k{i}"), "v", "PX", &format!("{}", 10 + i % 50)], 0);
+                e.run(
+                    c,
+                    &[
+                        "SET",
+                        &format!("k{i}"),
+                        "v",
+                        "PX",
+                        &format!("{}", 10 + i % 50),
+                    ],
+                    0,
+                );
             }
             e.drain_events();
             e.advance(30);

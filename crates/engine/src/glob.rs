@@ -139,7 +139,10 @@ mod tests {
         assert!(!matches(b"h\\*llo", b"hello"));
         assert!(matches(b"a*", b"a"));
         assert!(matches(b"*a", b"a"));
-        assert!(!matches(b"a*a*a*a*a*a*a*a*b", b"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+        assert!(!matches(
+            b"a*a*a*a*a*a*a*a*b",
+            b"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        ));
         assert!(matches_nocase(b"USER:*", b"user:1"));
         assert!(matches(b"", b""));
         assert!(!matches(b"", b"a"));

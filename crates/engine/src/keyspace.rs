@@ -22,7 +22,9 @@ impl Engine {
     /// Expires `key` if its deadline has passed. Redis expires a key only when now is strictly
     /// greater than its deadline, so a key set with PX 100 at t is still there at t+100.
     pub(crate) fn expire_if_needed(&mut self, db: usize, key: &[u8]) -> bool {
-        let Some(at) = self.dbs[db].expire_of(key) else { return false };
+        let Some(at) = self.dbs[db].expire_of(key) else {
+            return false;
+        };
         if self.now <= at {
             return false;
         }
@@ -34,7 +36,11 @@ impl Engine {
         self.dbs[db].remove(key);
         self.stats.expired_keys += 1;
         if self.recording() {
-            self.emit(Event::Expired { db, key: key.to_vec(), by });
+            self.emit(Event::Expired {
+                db,
+                key: key.to_vec(),
+                by,
+            });
         }
     }
 
@@ -55,7 +61,11 @@ impl Engine {
         if !found {
             return None;
         }
-        let r = if mode != Lookup::NoTouch && lfu { Some(self.rng.next_f64()) } else { None };
+        let r = if mode != Lookup::NoTouch && lfu {
+            Some(self.rng.next_f64())
+        } else {
+            None
+        };
         let entry = self.dbs[db].keys.get_mut(key)?;
         if mode != Lookup::NoTouch {
             if let Some(r) = r {
@@ -119,7 +129,11 @@ impl Engine {
     pub(crate) fn notify(&mut self, db: usize, key: &[u8], op: &'static str) {
         self.stats.dirty += 1;
         if self.recording() {
-            self.emit(Event::Keyspace { db, key: key.to_vec(), op });
+            self.emit(Event::Keyspace {
+                db,
+                key: key.to_vec(),
+                op,
+            });
         }
     }
 }
@@ -152,7 +166,11 @@ pub fn lfu_minutes_elapsed(now_ms: i64, last: u16) -> i64 {
 
 /// The counter after decay: one step down per `lfu-decay-time` minutes since the last access.
 pub fn lfu_decayed(entry: &Entry, now_ms: i64, decay_time: i64) -> u8 {
-    let periods = if decay_time > 0 { lfu_minutes_elapsed(now_ms, entry.lfu_minutes) / decay_time } else { 0 };
+    let periods = if decay_time > 0 {
+        lfu_minutes_elapsed(now_ms, entry.lfu_minutes) / decay_time
+    } else {
+        0
+    };
     if periods >= entry.lfu_counter as i64 {
         0
     } else {

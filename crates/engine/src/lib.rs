@@ -79,7 +79,14 @@ impl Engine {
     /// An engine whose clock starts at `now_ms` (the native server starts it at Unix time).
     pub fn new_at(config: Config, now_ms: i64) -> Engine {
         let dbs = (0..config.databases)
-            .map(|i| Db::new(config.seed.wrapping_add(i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)))
+            .map(|i| {
+                Db::new(
+                    config
+                        .seed
+                        .wrapping_add(i as u64)
+                        .wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                )
+            })
             .collect();
         Engine {
             rng: Rng::new(config.seed),
@@ -134,12 +141,16 @@ impl Engine {
 
     /// The protocol the client reads its replies in.
     pub fn protocol(&self, client: ClientId) -> Protocol {
-        self.clients.get(&client).map_or(Protocol::Resp2, |c| c.protocol)
+        self.clients
+            .get(&client)
+            .map_or(Protocol::Resp2, |c| c.protocol)
     }
 
     /// True once QUIT has been answered: the caller should close the connection.
     pub fn should_close(&self, client: ClientId) -> bool {
-        self.clients.get(&client).is_none_or(|c| c.close_after_reply)
+        self.clients
+            .get(&client)
+            .is_none_or(|c| c.close_after_reply)
     }
 
     /// Runs one command for `client` at time `now_ms` and returns its reply.
@@ -170,7 +181,13 @@ impl Engine {
             self.stats.record_error(&err);
             return Reply::error_owned(err);
         }
-        let call = Call { client, db, argv, now: now_ms, spec };
+        let call = Call {
+            client,
+            db,
+            argv,
+            now: now_ms,
+            spec,
+        };
         let reply = (spec.handler)(self, &call);
         self.stats.total_commands += 1;
         self.stats.record_call(spec.name, reply.is_error());

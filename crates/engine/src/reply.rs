@@ -327,7 +327,10 @@ mod tests {
         assert_eq!(to_resp(&Reply::Bool(true), Protocol::Resp2), b":1\r\n");
         assert_eq!(to_resp(&Reply::Double(1.5), Protocol::Resp3), b",1.5\r\n");
         assert_eq!(to_resp(&Reply::Integer(-2), Protocol::Resp2), b":-2\r\n");
-        assert_eq!(to_resp(&Reply::Integer(i64::MIN), Protocol::Resp2), b":-9223372036854775808\r\n");
+        assert_eq!(
+            to_resp(&Reply::Integer(i64::MIN), Protocol::Resp2),
+            b":-9223372036854775808\r\n"
+        );
     }
 
     #[test]
@@ -336,15 +339,24 @@ mod tests {
         assert_eq!(to_cli_text(&Reply::bulk("v")), "\"v\"\n");
         assert_eq!(to_cli_text(&Reply::Nil), "(nil)\n");
         assert_eq!(to_cli_text(&Reply::ok()), "OK\n");
-        assert_eq!(to_cli_text(&Reply::error("ERR syntax error")), "(error) ERR syntax error\n");
+        assert_eq!(
+            to_cli_text(&Reply::error("ERR syntax error")),
+            "(error) ERR syntax error\n"
+        );
         assert_eq!(to_cli_text(&Reply::Array(vec![])), "(empty array)\n");
-        assert_eq!(to_cli_text(&Reply::bulk(b"a\x01\n".to_vec())), "\"a\\x01\\n\"\n");
+        assert_eq!(
+            to_cli_text(&Reply::bulk(b"a\x01\n".to_vec())),
+            "\"a\\x01\\n\"\n"
+        );
         let nested = Reply::Array(vec![
             Reply::bulk("0"),
             Reply::Array((1..=10).map(|i| Reply::bulk(format!("k{i}"))).collect()),
         ]);
         let text = to_cli_text(&nested);
-        assert!(text.starts_with("1) \"0\"\n2)  1) \"k1\"\n    2) \"k2\"\n"), "{text}");
+        assert!(
+            text.starts_with("1) \"0\"\n2)  1) \"k1\"\n    2) \"k2\"\n"),
+            "{text}"
+        );
         assert!(text.ends_with("   10) \"k10\"\n"), "{text}");
     }
 }

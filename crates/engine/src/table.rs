@@ -61,7 +61,11 @@ impl Flags {
     }
 
     pub fn names(self) -> Vec<&'static str> {
-        Flags::NAMES.iter().filter(|(f, _)| self.has(*f)).map(|(_, n)| *n).collect()
+        Flags::NAMES
+            .iter()
+            .filter(|(f, _)| self.has(*f))
+            .map(|(_, n)| *n)
+            .collect()
     }
 }
 
@@ -113,7 +117,10 @@ impl CommandSpec {
             return Vec::new();
         }
         let last = if last < 0 { argc as i32 + last } else { last };
-        (first..=last.min(argc as i32 - 1)).step_by(step as usize).map(|i| i as usize).collect()
+        (first..=last.min(argc as i32 - 1))
+            .step_by(step as usize)
+            .map(|i| i as usize)
+            .collect()
     }
 }
 
@@ -165,7 +172,10 @@ pub fn get(name: &[u8]) -> Option<&'static CommandSpec> {
 /// A subcommand of `parent` by its (case-insensitive) name.
 pub fn get_sub(parent: &'static CommandSpec, sub: &[u8]) -> Option<&'static CommandSpec> {
     parent.subcommands.iter().find(|s| {
-        s.name.rsplit('|').next().is_some_and(|n| n.as_bytes().eq_ignore_ascii_case(sub))
+        s.name
+            .rsplit('|')
+            .next()
+            .is_some_and(|n| n.as_bytes().eq_ignore_ascii_case(sub))
     })
 }
 
@@ -178,5 +188,6 @@ pub fn lookup(argv: &[&[u8]]) -> Result<&'static CommandSpec, String> {
     if base.subcommands.is_empty() || argv.len() < 2 {
         return Ok(base);
     }
-    get_sub(base, argv[1]).ok_or_else(|| error::unknown_subcommand(argv[1], &String::from_utf8_lossy(argv[0])))
+    get_sub(base, argv[1])
+        .ok_or_else(|| error::unknown_subcommand(argv[1], &String::from_utf8_lossy(argv[0])))
 }

@@ -21,5 +21,8 @@ fn unknown_command_and_arity_errors_match_redis() {
         e.run(c, &["FOO", "a", "b"], 0),
         Reply::error("ERR unknown command 'FOO', with args beginning with: 'a' 'b' ")
     );
-    assert_eq!(e.run(c, &["GET"], 0), Reply::error("ERR wrong number of arguments for 'get' command"));
+    assert_eq!(
+        e.run(c, &["GET"], 0),
+        Reply::error("ERR wrong number of arguments for 'get' command")
+    );
 }

@@ -1666,11 +1666,7 @@ mod tests {
         );
         assert_eq!(
             get[6],
-            Reply::Set(
-                ["@read", "@string", "@fast"]
-                    .map(Reply::simple)
-                    .to_vec()
-            )
+            Reply::Set(["@read", "@string", "@fast"].map(Reply::simple).to_vec())
         );
         assert_eq!(infos[1], Reply::Nil);
         let Reply::Array(cfg) = &infos[2] else {

@@ -67,16 +67,25 @@ impl ExpireUnit {
 }
 
 /// `for_get` selects GETEX's option set (PERSIST allowed; NX, XX, GET, KEEPTTL not).
-pub(crate) fn parse_set_options<'a>(argv: &'a [&'a [u8]], start: usize, for_get: bool) -> Result<SetOptions<'a>, Reply> {
+pub(crate) fn parse_set_options<'a>(
+    argv: &'a [&'a [u8]],
+    start: usize,
+    for_get: bool,
+) -> Result<SetOptions<'a>, Reply> {
     let mut o = SetOptions::default();
     let mut j = start;
     while j < argv.len() {
         let opt = argv[j];
         let next = argv.get(j + 1).copied();
         let has_other_expire = |o: &SetOptions, mine: ExpireUnit| {
-            [ExpireUnit::Ex, ExpireUnit::Px, ExpireUnit::ExAt, ExpireUnit::PxAt]
-                .iter()
-                .any(|u| *u != mine && u.is(o.expire))
+            [
+                ExpireUnit::Ex,
+                ExpireUnit::Px,
+                ExpireUnit::ExAt,
+                ExpireUnit::PxAt,
+            ]
+            .iter()
+            .any(|u| *u != mine && u.is(o.expire))
         };
         let unit = match opt.to_ascii_uppercase().as_slice() {
             b"EX" => Some(ExpireUnit::Ex),
@@ -110,7 +119,12 @@ pub(crate) fn parse_set_options<'a>(argv: &'a [&'a [u8]], start: usize, for_get:
 }
 
 /// Redis's `getExpireMillisecondsOrReply`: the absolute deadline in milliseconds.
-pub(crate) fn expire_deadline(unit: ExpireUnit, arg: &[u8], now: i64, cmd: &str) -> Result<i64, Reply> {
+pub(crate) fn expire_deadline(
+    unit: ExpireUnit,
+    arg: &[u8],
+    now: i64,
+    cmd: &str,
+) -> Result<i64, Reply> {
     let mut ms = int(arg)?;
     let seconds = matches!(unit, ExpireUnit::Ex | ExpireUnit::ExAt);
     if ms <= 0 || (seconds && ms > i64::MAX / 1000) {
@@ -147,7 +161,11 @@ fn set(e: &mut Engine, c: &Call) -> Reply {
         Some((unit, arg)) => Some(tri!(expire_deadline(unit, arg, c.now, "set"))),
         None => None,
     };
-    let old = if o.get { Some(tri!(read_string(e, c.db, c.argv[1]))) } else { None };
+    let old = if o.get {
+        Some(tri!(read_string(e, c.db, c.argv[1])))
+    } else {
+        None
+    };
     let found = e.write(c.db, c.argv[1]).is_some();
     if (o.nx && found) || (o.xx && !found) {
         return match old {
@@ -155,7 +173,12 @@ fn set(e: &mut Engine, c: &Call) -> Reply {
             None => Reply::Nil,
         };
     }
-    e.set_value(c.db, c.argv[1], Value::Str(RString::from_bytes(c.argv[2])), o.keep_ttl);
+    e.set_value(
+        c.db,
+        c.argv[1],
+        Value::Str(RString::from_bytes(c.argv[2])),
+        o.keep_ttl,
+    );
     e.notify(c.db, c.argv[1], "set");
     if let Some(at) = deadline {
         e.dbs[c.db].set_expire(c.argv[1], at);
