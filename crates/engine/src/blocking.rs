@@ -104,6 +104,22 @@ impl Engine {
         }
     }
 
+    /// After SWAPDB: every key of `db` that clients wait on and that now exists is ready.
+    pub(crate) fn signal_existing_blocked_keys(&mut self, db: usize) {
+        let keys: Vec<Vec<u8>> = self
+            .blocked
+            .by_key
+            .keys()
+            .filter(|(d, _)| *d == db)
+            .map(|(_, k)| k.clone())
+            .collect();
+        for k in keys {
+            if self.dbs[db].keys.contains_key(&k) {
+                self.signal_key(db, &k);
+            }
+        }
+    }
+
     /// Serves clients blocked on keys that became ready, until no key is ready.
     pub(crate) fn serve_ready_keys(&mut self) {
         while !self.blocked.ready.is_empty() {

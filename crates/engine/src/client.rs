@@ -36,6 +36,10 @@ pub struct Client {
     pub channels: Vec<Vec<u8>>,
     pub patterns: Vec<Vec<u8>>,
     pub shard_channels: Vec<Vec<u8>>,
+    /// CLIENT NO-EVICT ON: exempt from client eviction (`e` in CLIENT LIST's flags).
+    pub no_evict: bool,
+    /// The descriptor CLIENT LIST shows; the native server may put the real one here.
+    pub fd: i64,
 }
 
 impl Client {
@@ -61,10 +65,14 @@ impl Client {
             channels: Vec::new(),
             patterns: Vec::new(),
             shard_channels: Vec::new(),
+            no_evict: false,
+            // Redis's first client usually gets descriptor 8 (after the listening sockets).
+            fd: 7 + id as i64,
         }
     }
 
-    /// Returns the client to the state of a fresh connection (RESET), keeping its id.
+    /// Returns the client to the state of a fresh connection (RESET), keeping its id. Like
+    /// Redis's `clearClientConnectionState`, this keeps CLIENT NO-EVICT.
     pub fn reset(&mut self) {
         self.name = None;
         self.db = 0;

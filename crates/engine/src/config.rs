@@ -51,6 +51,117 @@ impl MaxmemoryPolicy {
     }
 }
 
+/// How often an append-only file would be fsynced (`appendfsync`). The engine writes no file;
+/// the setting is kept so that CONFIG GET/SET answer as Redis does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppendFsync {
+    Everysec,
+    Always,
+    No,
+}
+
+impl AppendFsync {
+    /// In the order Redis lists them in its "must be one of" error.
+    pub const ALL: [(&'static str, AppendFsync); 3] = [
+        ("everysec", AppendFsync::Everysec),
+        ("always", AppendFsync::Always),
+        ("no", AppendFsync::No),
+    ];
+
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, p)| *p == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("everysec")
+    }
+}
+
+/// Keyspace notification classes, as bits (Redis's `NOTIFY_*`).
+pub mod notify {
+    pub const KEYSPACE: u32 = 1 << 0; // K
+    pub const KEYEVENT: u32 = 1 << 1; // E
+    pub const GENERIC: u32 = 1 << 2; // g
+    pub const STRING: u32 = 1 << 3; // $
+    pub const LIST: u32 = 1 << 4; // l
+    pub const SET: u32 = 1 << 5; // s
+    pub const HASH: u32 = 1 << 6; // h
+    pub const ZSET: u32 = 1 << 7; // z
+    pub const EXPIRED: u32 = 1 << 8; // x
+    pub const EVICTED: u32 = 1 << 9; // e
+    pub const STREAM: u32 = 1 << 10; // t
+    /// `m`: not part of `A`, since a miss changes nothing.
+    pub const KEY_MISS: u32 = 1 << 11;
+    pub const MODULE: u32 = 1 << 13; // d
+    /// `n`: not part of `A` either.
+    pub const NEW: u32 = 1 << 14;
+    pub const ALL: u32 =
+        GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
+
+    /// The classes named by `s`, or None when it holds a character that names no class.
+    pub fn parse(s: &[u8]) -> Option<u32> {
+        let mut flags = 0;
+        for &c in s {
+            flags |= match c {
+                b'A' => ALL,
+                b'g' => GENERIC,
+                b'$' => STRING,
+                b'l' => LIST,
+                b's' => SET,
+                b'h' => HASH,
+                b'z' => ZSET,
+                b'x' => EXPIRED,
+                b'e' => EVICTED,
+                b'K' => KEYSPACE,
+                b'E' => KEYEVENT,
+                b't' => STREAM,
+                b'm' => KEY_MISS,
+                b'd' => MODULE,
+                b'n' => NEW,
+                _ => return None,
+            };
+        }
+        Some(flags)
+    }
+
+    /// The spelling CONFIG GET shows: `A` when every class of `A` is on (which then hides `n`,
+    /// as in Redis), otherwise the class letters in a fixed order; then `K`, `E`, `m`.
+    pub fn canonical(flags: u32) -> String {
+        let mut s = String::new();
+        if flags & ALL == ALL {
+            s.push('A');
+        } else {
+            let classes = [
+                (GENERIC, 'g'),
+                (STRING, '$'),
+                (LIST, 'l'),
+                (SET, 's'),
+                (HASH, 'h'),
+                (ZSET, 'z'),
+                (EXPIRED, 'x'),
+                (EVICTED, 'e'),
+                (STREAM, 't'),
+                (MODULE, 'd'),
+                (NEW, 'n'),
+            ];
+            s.extend(
+                classes
+                    .iter()
+                    .filter(|(bit, _)| flags & bit != 0)
+                    .map(|(_, c)| *c),
+            );
+        }
+        let targets = [(KEYSPACE, 'K'), (KEYEVENT, 'E'), (KEY_MISS, 'm')];
+        s.extend(
+            targets
+                .iter()
+                .filter(|(bit, _)| flags & bit != 0)
+                .map(|(_, c)| *c),
+        );
+        s
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     /// Seeds the engine's RNG and its hash tables: same seed, same session.
@@ -75,16 +186,30 @@ pub struct Config {
     pub client_query_buffer_limit: i64,
     /// The `notify-keyspace-events` flags, in Redis's canonical spelling.
     pub notify_keyspace_events: String,
-    /// Encoding thresholds: a hash or sorted set stays a listpack while it has at most this
-    /// many entries, each at most `*_value` bytes; a set stays an intset while all its members
-    /// are integers and there are at most `set_max_intset_entries`.
-    pub hash_max_listpack_entries: i64,
-    pub hash_max_listpack_value: i64,
-    pub set_max_intset_entries: i64,
-    pub zset_max_listpack_entries: i64,
-    pub zset_max_listpack_value: i64,
+    /// The same flags as bits (`config::notify`); the string alone can hide `n` behind `A`.
+    pub notify_keyspace_flags: u32,
+    /// Client eviction limit: bytes, or a percentage of maxmemory stored negated (Redis's
+    /// `maxmemory-clients`, where `10%` is kept as -10).
+    pub maxmemory_clients: i64,
+    /// RDB snapshot points as `seconds changes` pairs in CONFIG GET's spelling. The engine never
+    /// writes a snapshot; the default is empty, like a server started with `--save ''`.
+    pub save: String,
+    /// `appendonly`: stored and reported, no file is written.
+    pub appendonly: bool,
+    pub appendfsync: AppendFsync,
+    /// Encoding thresholds: a hash, set or sorted set leaves its compact encoding when it grows
+    /// past these many entries or holds an element longer than the `_value` limits.
+    pub hash_max_listpack_entries: u64,
+    pub hash_max_listpack_value: u64,
+    pub set_max_intset_entries: u64,
+    pub zset_max_listpack_entries: u64,
+    pub zset_max_listpack_value: u64,
+    /// Per quicklist node: positive, at most this many entries; -1..-5, at most 4/8/16/32/64 KiB.
     pub list_max_listpack_size: i64,
+    /// Quicklist nodes left uncompressed at each end (0: no compression).
     pub list_compress_depth: i64,
+    /// The port INFO reports (the native server sets it to the port it listens on).
+    pub tcp_port: u16,
     /// Whether the engine records `Event`s (the playground wants them; a benchmark does not).
     pub record_events: bool,
 }
@@ -106,14 +231,20 @@ impl Default for Config {
             proto_max_bulk_len: 512 * 1024 * 1024,
             client_query_buffer_limit: 1024 * 1024 * 1024,
             notify_keyspace_events: String::new(),
-            record_events: true,
-            hash_max_listpack_entries: 128,
+            notify_keyspace_flags: 0,
+            maxmemory_clients: 0,
+            save: String::new(),
+            appendonly: false,
+            appendfsync: AppendFsync::Everysec,
+            hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
             set_max_intset_entries: 512,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
             list_max_listpack_size: -2,
             list_compress_depth: 0,
+            tcp_port: 6379,
+            record_events: true,
         }
     }
 }

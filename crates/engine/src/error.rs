@@ -35,6 +35,21 @@ pub const TIMEOUT_NOT_INTEGER: &str = "ERR timeout is not an integer or out of r
 pub const PROTOCOL_VERSION: &str = "NOPROTO unsupported protocol version";
 pub const CLIENT_NAME_SPACES: &str =
     "ERR Client names cannot contain spaces, newlines or special characters.";
+/// An integer that does not fit the C int a command reads it into (SELECT's index).
+pub const INT_OUT_OF_RANGE: &str =
+    "ERR value is out of range, value must between -2147483648 and 2147483647";
+pub const PROTOCOL_NOT_INTEGER: &str = "ERR Protocol version is not an integer or out of range";
+pub const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
+pub const INVALID_CLIENT_ID: &str = "ERR Invalid client ID";
+pub const CLIENT_ID_NOT_POSITIVE: &str = "ERR client-id should be greater than 0";
+pub const NO_SUCH_CLIENT: &str = "ERR No such client";
+pub const INVALID_FIRST_DB_INDEX: &str = "ERR invalid first DB index";
+pub const INVALID_SECOND_DB_INDEX: &str = "ERR invalid second DB index";
+pub const GETKEYS_INVALID_COMMAND: &str = "ERR Invalid command specified";
+pub const GETKEYS_NO_KEYS: &str = "ERR The command has no key arguments";
+pub const GETKEYS_ARITY: &str = "ERR Invalid number of arguments specified for command";
+pub const GETKEYS_INVALID_ARGS: &str = "ERR Invalid arguments specified for command";
+pub const NO_CONFIG_FILE: &str = "ERR The server is running without a config file";
 
 /// `ERR wrong number of arguments for 'get' command` (the name is the command's full lower-case
 /// name, `config|get` for a subcommand).
@@ -85,6 +100,55 @@ fn until_nul(a: &[u8]) -> &[u8] {
     a.iter().position(|&c| c == 0).map_or(a, |i| &a[..i])
 }
 
+/// `ERR Syntax error in HELLO option 'x'`
+pub fn hello_syntax(opt: &[u8]) -> String {
+    format!(
+        "ERR Syntax error in HELLO option '{}'",
+        sanitize(&String::from_utf8_lossy(opt))
+    )
+}
+
+/// `ERR Unknown client type 'x'`
+pub fn unknown_client_type(name: &[u8]) -> String {
+    format!(
+        "ERR Unknown client type '{}'",
+        sanitize(&String::from_utf8_lossy(name))
+    )
+}
+
+/// `ERR No such user 'x'`
+pub fn no_such_user(name: &[u8]) -> String {
+    format!(
+        "ERR No such user '{}'",
+        sanitize(&String::from_utf8_lossy(name))
+    )
+}
+
+/// `ERR Unknown option or number of arguments for CONFIG SET - 'x'`
+pub fn config_set_unknown(name: &[u8]) -> String {
+    format!(
+        "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
+        sanitize(&String::from_utf8_lossy(name))
+    )
+}
+
+/// `ERR CONFIG SET failed (possibly related to argument 'hz') - <reason>`
+pub fn config_set_failed(name: &str, reason: &str) -> String {
+    sanitize(&format!(
+        "ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}"
+    ))
+}
+
+/// `ERR unknown subcommand or wrong number of arguments for 'x'. Try DEBUG HELP.`, for commands
+/// that read their own subcommands (DEBUG).
+pub fn subcommand_syntax(sub: &[u8], command: &[u8]) -> String {
+    let sub = String::from_utf8_lossy(&sub[..sub.len().min(128)]).into_owned();
+    let command = String::from_utf8_lossy(command).to_ascii_uppercase();
+    sanitize(&format!(
+        "ERR unknown subcommand or wrong number of arguments for '{sub}'. Try {command} HELP."
+    ))
+}
+
 /// Redis turns CR and LF in an error text into spaces so that the reply stays one line.
 fn sanitize(s: &str) -> String {
     s.replace(['\r', '\n'], " ")
@@ -109,13 +173,9 @@ pub fn value_out_of_range(min: i64, max: i64) -> String {
     format!("ERR value is out of range, value must between {min} and {max}")
 }
 
-/// `ERR unknown subcommand or wrong number of arguments for 'x'. Try PUBSUB HELP.` (Redis's
-/// `addReplySubcommandSyntaxError`, used when a subcommand's own argument check fails).
-pub fn subcommand_syntax(sub: &[u8], container: &str) -> String {
-    let sub = String::from_utf8_lossy(&sub[..sub.len().min(128)]).into_owned();
+/// What a RESP2 client in subscribed mode hears when it runs anything but (un)subscribing.
+pub fn not_in_subscribed_context(fullname: &str) -> String {
     format!(
-        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
-        sanitize(&sub),
-        container.to_ascii_uppercase()
+        "ERR Can't execute '{fullname}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
     )
 }

@@ -93,10 +93,6 @@ impl Engine {
         self.lookup(db, key, Lookup::Write)
     }
 
-    pub(crate) fn exists(&mut self, db: usize, key: &[u8]) -> bool {
-        self.lookup(db, key, Lookup::NoTouch).is_some()
-    }
-
     /// Stores `value` under `key` (Redis's `setKey`): a new key is created, an existing one
     /// overwritten. Its TTL is dropped unless `keep_ttl`. Under an LFU policy an overwritten key
     /// keeps its access counter, as `dbSetValue` does.

@@ -26,6 +26,7 @@ pub mod expire;
 pub mod glob;
 pub mod keyspace;
 pub mod longdouble;
+pub mod memory;
 pub mod numfmt;
 pub mod object;
 pub mod reply;
@@ -37,7 +38,7 @@ pub mod types;
 use std::collections::BTreeMap;
 
 pub use client::{Client, ClientId};
-pub use config::{Config, MaxmemoryPolicy};
+pub use config::{AppendFsync, Config, MaxmemoryPolicy};
 pub use event::{CycleKind, Event, ExpireCycleReport, ExpiredBy};
 pub use reply::{encode_resp, to_cli_text, to_resp, Protocol, Reply};
 pub use table::{CommandSpec, Flags};
@@ -197,24 +198,30 @@ impl Engine {
                 self.stats.total_error_replies += 1;
                 self.stats.rejected_calls += 1;
                 self.flag_transaction(client);
+                self.stats.record_error(&err);
                 return Reply::error_owned(err);
             }
         };
         if !spec.arity_ok(argv.len()) {
             self.stats.total_error_replies += 1;
             self.stats.rejected_calls += 1;
+            self.stats.record_rejected(spec.name);
             self.flag_transaction(client);
-            return Reply::error_owned(error::wrong_arity(spec.name));
+            let err = error::wrong_arity(spec.name);
+            self.stats.record_error(&err);
+            return Reply::error_owned(err);
         }
         if self.protocol(client) == Protocol::Resp2
             && self.is_subscribed(client)
             && !cmd::pubsub::allowed_while_subscribed(spec.name)
         {
+            self.stats.total_error_replies += 1;
+            self.stats.rejected_calls += 1;
+            self.stats.record_rejected(spec.name);
             self.flag_transaction(client);
-            return Reply::error_owned(format!(
-                "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
-                spec.name
-            ));
+            let err = error::not_in_subscribed_context(spec.name);
+            self.stats.record_error(&err);
+            return Reply::error_owned(err);
         }
         if let Some(reply) = self.try_queue(client, spec, argv) {
             return reply;
@@ -229,8 +236,9 @@ impl Engine {
         let reply = (spec.handler)(self, &call);
         self.stats.total_commands += 1;
         self.stats.record_call(spec.name, reply.is_error());
-        if reply.is_error() {
+        if let Some(text) = reply.error_text() {
             self.stats.total_error_replies += 1;
+            self.stats.record_error(text);
         }
         if let Some(c) = self.clients.get_mut(&client) {
             c.last_interaction_ms = now_ms;

@@ -1,4 +1,16 @@
-//! Counters reported by INFO stats and reset by CONFIG RESETSTAT.
+//! Counters reported by INFO stats, commandstats and errorstats, and reset by CONFIG RESETSTAT.
+
+use std::collections::BTreeMap;
+
+/// One command's line in INFO commandstats.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CommandStat {
+    pub calls: u64,
+    /// Calls that ran and answered with an error.
+    pub failed_calls: u64,
+    /// Calls refused before running (wrong number of arguments).
+    pub rejected_calls: u64,
+}
 
 #[derive(Clone, Debug, Default)]
 pub struct Stats {
@@ -17,20 +29,82 @@ pub struct Stats {
     pub rejected_calls: u64,
     /// Changes since start (Redis's `server.dirty`), for INFO persistence.
     pub dirty: u64,
+    /// Highest `used_memory` INFO has seen; survives RESETSTAT, as in Redis.
+    pub peak_memory: u64,
+    /// Per command, by full name (`config|get`), in name order.
+    pub commands: BTreeMap<&'static str, CommandStat>,
+    /// Error replies by their code (the first word: `ERR`, `WRONGTYPE`...), in name order.
+    pub errors: BTreeMap<String, u64>,
 }
 
 impl Stats {
-    /// Hook for per-command statistics (INFO commandstats); counts only totals for now.
-    pub fn record_call(&mut self, _name: &str, _failed: bool) {}
+    /// Counts one executed call of `name`.
+    pub fn record_call(&mut self, name: &'static str, failed: bool) {
+        let s = self.commands.entry(name).or_default();
+        s.calls += 1;
+        if failed {
+            s.failed_calls += 1;
+        }
+    }
 
-    /// CONFIG RESETSTAT: zero the counters that Redis resets, keep the rest.
+    /// Counts a call of `name` refused before it ran.
+    pub fn record_rejected(&mut self, name: &'static str) {
+        self.commands.entry(name).or_default().rejected_calls += 1;
+    }
+
+    /// Counts an error reply under its code: the text up to the first space, looked for in the
+    /// first 32 bytes as Redis does, and `ERR` when there is none.
+    pub fn record_error(&mut self, text: &str) {
+        let window = &text.as_bytes()[..text.len().min(32)];
+        let code = match window.iter().position(|&b| b == b' ') {
+            Some(i) => &text[..i],
+            None => "ERR",
+        };
+        *self.errors.entry(code.to_string()).or_default() += 1;
+    }
+
+    /// CONFIG RESETSTAT: zero what Redis's `resetServerStats` zeroes, together with the command
+    /// and error tables. The change counter (`dirty`) and the memory peak are not statistics in
+    /// that sense and survive.
     pub fn reset(&mut self) {
         let dirty = self.dirty;
-        let stale = self.expired_stale_perc;
+        let peak_memory = self.peak_memory;
         *self = Stats {
             dirty,
-            expired_stale_perc: stale,
+            peak_memory,
             ..Stats::default()
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reset_keeps_dirty_and_peak_only() {
+        let mut s = Stats {
+            dirty: 7,
+            peak_memory: 100,
+            expired_stale_perc: 0.5,
+            ..Stats::default()
+        };
+        s.record_call("get", true);
+        s.record_error("WRONGTYPE Operation against a key");
+        s.reset();
+        assert_eq!(s.dirty, 7);
+        assert_eq!(s.peak_memory, 100);
+        assert_eq!(s.expired_stale_perc, 0.0);
+        assert!(s.commands.is_empty() && s.errors.is_empty());
+    }
+
+    #[test]
+    fn errors_are_counted_by_code() {
+        let mut s = Stats::default();
+        s.record_error("ERR syntax error");
+        s.record_error("ERR value is not an integer or out of range");
+        s.record_error("WRONGTYPE Operation against a key holding the wrong kind of value");
+        assert_eq!(s.errors.get("ERR"), Some(&2));
+        assert_eq!(s.errors.get("WRONGTYPE"), Some(&1));
     }
 }

@@ -3,11 +3,13 @@
 
 use crate::table::CommandSpec;
 
+pub mod config;
 pub mod connection;
 pub mod expiry;
 pub mod keys;
 pub mod pubsub;
 pub mod scan;
+pub mod server;
 pub mod strings;
 pub mod transactions;
 
@@ -19,4 +21,6 @@ pub const FAMILIES: &[&[CommandSpec]] = &[
     expiry::COMMANDS,
     transactions::COMMANDS,
     pubsub::COMMANDS,
+    server::COMMANDS,
+    config::COMMANDS,
 ];

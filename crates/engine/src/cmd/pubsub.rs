@@ -386,92 +386,25 @@ impl Engine {
 
     /// Redis's `notifyKeyspaceEvent`: publishes `op` on `key` if its class is enabled.
     pub(crate) fn keyspace_notification(&mut self, db: usize, key: &[u8], op: &str) {
-        let flags = &self.config.notify_keyspace_events;
-        if flags.is_empty() {
+        use crate::config::notify;
+        let flags = self.config.notify_keyspace_flags;
+        if flags == 0 {
             return;
         }
-        let enabled = KeyspaceFlags::parse(flags).unwrap_or_default();
-        if !enabled.covers(event_class(op)) {
+        let class = notify::parse(&[event_class(op)]).unwrap_or(0);
+        if flags & class == 0 {
             return;
         }
-        if enabled.keyspace {
+        if flags & notify::KEYSPACE != 0 {
             let mut ch = format!("__keyspace@{db}__:").into_bytes();
             ch.extend_from_slice(key);
             self.publish_message(&ch, op.as_bytes());
         }
-        if enabled.keyevent {
+        if flags & notify::KEYEVENT != 0 {
             let ch = format!("__keyevent@{db}__:{op}").into_bytes();
             self.publish_message(&ch, key);
         }
     }
-}
-
-/// The classes of keyspace events that `notify-keyspace-events` turns on.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct KeyspaceFlags {
-    pub keyspace: bool,
-    pub keyevent: bool,
-    /// The type classes, as the characters Redis uses: g $ l s h z x e t m d n.
-    pub classes: [bool; 12],
-}
-
-const CLASS_CHARS: &[u8; 12] = b"g$lshzxetmdn";
-
-impl KeyspaceFlags {
-    /// Parses Redis's flag string; `None` for an unknown character.
-    pub fn parse(s: &str) -> Option<KeyspaceFlags> {
-        let mut f = KeyspaceFlags::default();
-        for c in s.bytes() {
-            match c {
-                b'K' => f.keyspace = true,
-                b'E' => f.keyevent = true,
-                // A = every class but keymiss (m) and new (n).
-                b'A' => {
-                    for ch in b"g$lshzxetd" {
-                        f.classes[class_index(*ch)?] = true;
-                    }
-                }
-                other => f.classes[class_index(other)?] = true,
-            }
-        }
-        Some(f)
-    }
-
-    fn covers(&self, class: u8) -> bool {
-        class_index(class).is_some_and(|i| self.classes[i])
-    }
-
-    /// Redis's canonical spelling (as CONFIG GET shows it).
-    pub fn to_config_string(&self) -> String {
-        let mut s = String::new();
-        let all = b"g$lshzxetd".iter().all(|c| self.covers(*c));
-        if all {
-            s.push('A');
-        } else {
-            for c in b"g$lshzxetd" {
-                if self.covers(*c) {
-                    s.push(*c as char);
-                }
-            }
-        }
-        if self.keyspace {
-            s.push('K');
-        }
-        if self.keyevent {
-            s.push('E');
-        }
-        if self.covers(b'm') {
-            s.push('m');
-        }
-        if self.covers(b'n') {
-            s.push('n');
-        }
-        s
-    }
-}
-
-fn class_index(c: u8) -> Option<usize> {
-    CLASS_CHARS.iter().position(|x| *x == c)
 }
 
 /// The class of a keyspace event name, as Redis files it.
@@ -563,7 +496,7 @@ fn channel_list(map: &BTreeMap<Vec<u8>, Vec<ClientId>>, pattern: Option<&[u8]>) 
 }
 
 fn too_many_args(c: &Call, max: usize) -> Option<Reply> {
-    (c.argv.len() > max).then(|| Reply::error_owned(error::subcommand_syntax(c.argv[1], "pubsub")))
+    (c.argv.len() > max).then(|| Reply::error_owned(error::subcommand_syntax(c.argv[1], c.argv[0])))
 }
 
 fn pubsub_channels(e: &mut Engine, c: &Call) -> Reply {
@@ -753,7 +686,7 @@ mod tests {
     fn keyspace_notifications() {
         let mut e = Engine::new(Config::default());
         let (w, s) = (e.connect(0), e.connect(0));
-        e.config_mut().notify_keyspace_events = "KEA".into();
+        e.run(w, &["CONFIG", "SET", "notify-keyspace-events", "KEA"], 0);
         e.config_mut().active_expire_enabled = false;
         e.run(s, &["PSUBSCRIBE", "__key*@0__:*"], 0);
         e.run(w, &["SET", "k", "v", "PX", "5"], 0);

@@ -176,8 +176,9 @@ impl Engine {
         }
     }
 
-    /// FLUSHDB, FLUSHALL and SWAPDB change every key at once.
-    pub(crate) fn touch_all_watched_in_db(&mut self, db: usize) {
+    /// FLUSHDB, FLUSHALL and SWAPDB change every key at once: a watched key counts as changed
+    /// if it exists in the emptied database or, for SWAPDB, in the one replacing it.
+    pub(crate) fn touch_all_watched_in_db(&mut self, db: usize, replaced_with: Option<usize>) {
         let keys: Vec<Vec<u8>> = self
             .watchers
             .by_db
@@ -185,7 +186,9 @@ impl Engine {
             .map(|m| m.keys().cloned().collect())
             .unwrap_or_default();
         for key in keys {
-            if self.dbs[db].keys.contains_key(&key) {
+            let here = self.dbs[db].keys.contains_key(&key);
+            let there = replaced_with.is_some_and(|r| self.dbs[r].keys.contains_key(&key));
+            if here || there {
                 self.touch_watched_key(db, &key);
             }
         }
