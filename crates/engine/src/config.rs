@@ -107,7 +107,7 @@ impl Default for Config {
             client_query_buffer_limit: 1024 * 1024 * 1024,
             notify_keyspace_events: String::new(),
             record_events: true,
-            hash_max_listpack_entries: 128,
+            hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
             set_max_intset_entries: 512,
             zset_max_listpack_entries: 128,
