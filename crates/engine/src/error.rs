@@ -93,3 +93,10 @@ pub fn unsupported_option(opt: &[u8]) -> String {
 pub fn value_out_of_range(min: i64, max: i64) -> String {
     format!("ERR value is out of range, value must between {min} and {max}")
 }
+
+pub const HASH_NOT_INTEGER: &str = "ERR hash value is not an integer";
+pub const HASH_NOT_FLOAT: &str = "ERR hash value is not a float";
+/// HINCRBYFLOAT given an infinite increment.
+pub const NAN_OR_INFINITY: &str = "ERR value is NaN or Infinity";
+/// HRANDFIELD's count with WITHVALUES beyond half the range of a long.
+pub const VALUE_OUT_OF_RANGE: &str = "ERR value is out of range";
