@@ -8,6 +8,7 @@ pub mod expiry;
 pub mod hashes;
 pub mod keys;
 pub mod scan;
+pub mod sets;
 pub mod strings;
 
 /// Every family's table; `table::index` builds the name lookup from these.
@@ -17,4 +18,5 @@ pub const FAMILIES: &[&[CommandSpec]] = &[
     keys::COMMANDS,
     expiry::COMMANDS,
     hashes::COMMANDS,
+    sets::COMMANDS,
 ];
