@@ -55,16 +55,9 @@ struct PairAt {
     end: usize,
 }
 
-fn put_len(out: &mut Vec<u8>, mut n: usize) {
-    loop {
-        let byte = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
+fn put_len(out: &mut Vec<u8>, n: usize) {
+    let (header, used) = len_header(n);
+    out.extend_from_slice(&header[..used]);
 }
 
 /// Reads the string at `pos`: returns it and the position after it.
@@ -83,11 +76,21 @@ fn get_str(buf: &[u8], mut pos: usize) -> (&[u8], usize) {
     (&buf[pos..pos + n], pos + n)
 }
 
-fn encoded(s: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(s.len() + 2);
-    put_len(&mut out, s.len());
-    out.extend_from_slice(s);
-    out
+/// The varint length header of a string, on the stack.
+fn len_header(n: usize) -> ([u8; 10], usize) {
+    let mut buf = [0u8; 10];
+    let mut used = 0;
+    let mut n = n;
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            buf[used] = byte;
+            return (buf, used + 1);
+        }
+        buf[used] = byte | 0x80;
+        used += 1;
+    }
 }
 
 impl Listpack {
@@ -144,7 +147,9 @@ impl Listpack {
     /// Sets `field`; returns true when it is new (appended at the tail).
     pub fn set(&mut self, field: &[u8], value: &[u8]) -> bool {
         if let Some((at, _)) = self.find(field) {
-            self.buf.splice(at.value_at..at.end, encoded(value));
+            let (header, used) = len_header(value.len());
+            let new = header[..used].iter().chain(value).copied();
+            self.buf.splice(at.value_at..at.end, new);
             return false;
         }
         put_len(&mut self.buf, field.len());
