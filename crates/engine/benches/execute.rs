@@ -1,10 +1,11 @@
 //! In-process throughput of `Engine::execute`, with allocations per command.
 //!
 //! Run: `cargo bench -p cachelab-engine --bench execute` (add `-- --quick` for a short run).
-//! Each workload runs the same command shape as `redis-benchmark -t set,get,incr,mset` does,
-//! once on a single key (redis-benchmark's default) and once over 100,000 random keys
-//! (`-r 100000`). The time includes argument lookup, execution and building the `Reply`, and
-//! RESP2 encoding of the reply into a reused buffer, as a server would do; not parsing.
+//! Each workload runs the same command shape as `redis-benchmark -t set,get,incr,mset,hset,sadd`
+//! does, once on a single key or member (redis-benchmark's default) and once over 100,000 random
+//! ones (`-r 100000`; HSET and SADD then grow one hash and one set to 100,000 entries). The time
+//! includes argument lookup, execution and building the `Reply`, and RESP2 encoding of the reply
+//! into a reused buffer, as a server would do; not parsing.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -76,6 +77,33 @@ fn mset(i: u64, ks: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
     }
 }
 
+/// A member name as redis-benchmark writes it for HSET and SADD (`element:__rand_int__`).
+fn element(i: u64, keyspace: u64, buf: &mut Vec<u8>) {
+    use std::io::Write;
+    if keyspace <= 1 {
+        buf.extend_from_slice(b"element:__rand_int__");
+    } else {
+        let k = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % keyspace;
+        let _ = write!(buf, "element:{k:012}");
+    }
+}
+
+/// One hash, one field per random number: a listpack for a single field, a hashtable of
+/// up to `keyspace` fields otherwise.
+fn hset(i: u64, ks: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
+    word(buf, w, |b| b.extend_from_slice(b"HSET"));
+    word(buf, w, |b| b.extend_from_slice(b"myhash"));
+    word(buf, w, |b| element(i, ks, b));
+    word(buf, w, |b| b.extend_from_slice(b"xxx"));
+}
+
+/// One set, one member per random number (strings, so a hashtable once it has any).
+fn sadd(i: u64, ks: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
+    word(buf, w, |b| b.extend_from_slice(b"SADD"));
+    word(buf, w, |b| b.extend_from_slice(b"myset"));
+    word(buf, w, |b| element(i, ks, b));
+}
+
 fn run(name: &str, make: Make, keyspace: u64, n: u64) {
     let mut config = Config::default();
     config.record_events = false;
@@ -131,5 +159,7 @@ fn main() {
         run("GET", get, keyspace, n);
         run("INCR", incr, keyspace, n);
         run("MSET", mset, keyspace, n / 10);
+        run("HSET", hset, keyspace, n);
+        run("SADD", sadd, keyspace, n);
     }
 }

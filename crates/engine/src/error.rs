@@ -179,3 +179,14 @@ pub fn not_in_subscribed_context(fullname: &str) -> String {
         "ERR Can't execute '{fullname}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
     )
 }
+pub const HASH_NOT_INTEGER: &str = "ERR hash value is not an integer";
+pub const HASH_NOT_FLOAT: &str = "ERR hash value is not a float";
+/// HINCRBYFLOAT given an infinite increment.
+pub const NAN_OR_INFINITY: &str = "ERR value is NaN or Infinity";
+/// HRANDFIELD's count with WITHVALUES beyond half the range of a long.
+pub const VALUE_OUT_OF_RANGE: &str = "ERR value is out of range";
+/// Redis's `getPositiveLongFromObjectOrReply` default text (SPOP's count).
+pub const MUST_BE_POSITIVE: &str = "ERR value is out of range, must be positive";
+pub const NUMKEYS_NOT_POSITIVE: &str = "ERR numkeys should be greater than 0";
+pub const NUMKEYS_TOO_MANY: &str = "ERR Number of keys can't be greater than number of args";
+pub const LIMIT_NEGATIVE: &str = "ERR LIMIT can't be negative";

@@ -6,10 +6,12 @@ use crate::table::CommandSpec;
 pub mod config;
 pub mod connection;
 pub mod expiry;
+pub mod hashes;
 pub mod keys;
 pub mod pubsub;
 pub mod scan;
 pub mod server;
+pub mod sets;
 pub mod strings;
 pub mod transactions;
 
@@ -23,4 +25,6 @@ pub const FAMILIES: &[&[CommandSpec]] = &[
     pubsub::COMMANDS,
     server::COMMANDS,
     config::COMMANDS,
+    hashes::COMMANDS,
+    sets::COMMANDS,
 ];
