@@ -85,6 +85,8 @@ pub struct Config {
     pub zset_max_listpack_value: i64,
     pub list_max_listpack_size: i64,
     pub list_compress_depth: i64,
+    /// A HyperLogLog stays sparse while its string is at most this many bytes.
+    pub hll_sparse_max_bytes: i64,
     /// Whether the engine records `Event`s (the playground wants them; a benchmark does not).
     pub record_events: bool,
 }
@@ -114,6 +116,7 @@ impl Default for Config {
             zset_max_listpack_value: 64,
             list_max_listpack_size: -2,
             list_compress_depth: 0,
+            hll_sparse_max_bytes: 3000,
         }
     }
 }
