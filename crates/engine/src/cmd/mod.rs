@@ -3,8 +3,10 @@
 
 use crate::table::CommandSpec;
 
+pub mod bitmaps;
 pub mod connection;
 pub mod expiry;
+pub mod hyperloglog;
 pub mod keys;
 pub mod scan;
 pub mod strings;
@@ -15,4 +17,6 @@ pub const FAMILIES: &[&[CommandSpec]] = &[
     strings::COMMANDS,
     keys::COMMANDS,
     expiry::COMMANDS,
+    bitmaps::COMMANDS,
+    hyperloglog::COMMANDS,
 ];
