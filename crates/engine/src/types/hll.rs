@@ -458,13 +458,18 @@ pub fn merge_into(max: &mut [u8; REGISTERS], hll: &[u8]) -> Result<(), Corrupt> 
 pub fn histogram(hll: &[u8]) -> ([u32; 64], bool) {
     let mut h = [0u32; 64];
     if is_dense(hll) {
-        // Four registers in every three bytes.
+        // Four registers in every three bytes, each counted in its own histogram so that runs
+        // of equal registers do not serialise on one counter.
+        let mut parts = [[0u32; 64]; 4];
         for g in hll[HEADER_LEN..DENSE_LEN].chunks_exact(3) {
             let (b0, b1, b2) = (g[0], g[1], g[2]);
-            h[(b0 & 63) as usize] += 1;
-            h[((b0 >> 6 | b1 << 2) & 63) as usize] += 1;
-            h[((b1 >> 4 | b2 << 4) & 63) as usize] += 1;
-            h[(b2 >> 2) as usize] += 1;
+            parts[0][(b0 & 63) as usize] += 1;
+            parts[1][((b0 >> 6 | b1 << 2) & 63) as usize] += 1;
+            parts[2][((b1 >> 4 | b2 << 4) & 63) as usize] += 1;
+            parts[3][(b2 >> 2) as usize] += 1;
+        }
+        for (i, v) in h.iter_mut().enumerate() {
+            *v = parts.iter().map(|p| p[i]).sum();
         }
         return (h, true);
     }
@@ -495,8 +500,16 @@ pub fn histogram(hll: &[u8]) -> ([u32; 64], bool) {
 /// The histogram of plain one-byte registers (the union PFCOUNT builds over several keys).
 pub fn raw_histogram(regs: &[u8; REGISTERS]) -> [u32; 64] {
     let mut h = [0u32; 64];
-    for &r in regs.iter() {
-        h[(r & 63) as usize] += 1;
+    for word in regs.chunks_exact(8) {
+        // Most registers of a small union are zero; counting them eight at a time avoids a long
+        // chain of increments of the same counter.
+        if word.iter().all(|&r| r == 0) {
+            h[0] += 8;
+        } else {
+            for &r in word {
+                h[(r & 63) as usize] += 1;
+            }
+        }
     }
     h
 }
