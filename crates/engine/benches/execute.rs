@@ -105,6 +105,77 @@ fn sadd(i: u64, ks: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
 }
 
 fn run(name: &str, make: Make, keyspace: u64, n: u64) {
+    run_warm(name, set, make, keyspace, n)
+}
+
+/// A bit offset spread over the first 1024 bits, so a bitmap stays at most 128 bytes.
+fn bit_offset(i: u64, buf: &mut Vec<u8>) {
+    use std::io::Write;
+    let _ = write!(buf, "{}", i.wrapping_mul(7919) % 1024);
+}
+
+fn setbit(i: u64, ks: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
+    word(buf, w, |b| b.extend_from_slice(b"SETBIT"));
+    word(buf, w, |b| key(i, ks, b));
+    word(buf, w, |b| bit_offset(i, b));
+    word(buf, w, |b| b.push(if i & 1 == 0 { b'1' } else { b'0' }));
+}
+
+/// Warm-up for the bitmap reads: every key becomes a 128-byte bitmap.
+fn setbit_last(i: u64, ks: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
+    word(buf, w, |b| b.extend_from_slice(b"SETBIT"));
+    word(buf, w, |b| key(i, ks, b));
+    word(buf, w, |b| b.extend_from_slice(b"1023"));
+    word(buf, w, |b| b.push(b'1'));
+}
+
+fn getbit(i: u64, ks: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
+    word(buf, w, |b| b.extend_from_slice(b"GETBIT"));
+    word(buf, w, |b| key(i, ks, b));
+    word(buf, w, |b| bit_offset(i, b));
+}
+
+fn bitcount(i: u64, ks: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
+    word(buf, w, |b| b.extend_from_slice(b"BITCOUNT"));
+    word(buf, w, |b| key(i, ks, b));
+}
+
+fn pfadd(i: u64, ks: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
+    use std::io::Write;
+    word(buf, w, |b| b.extend_from_slice(b"PFADD"));
+    word(buf, w, |b| key(i, ks, b));
+    word(buf, w, |b| {
+        let _ = write!(b, "element:{i}");
+    });
+}
+
+/// Warm-up for PFCOUNT: five elements per key.
+fn pfadd5(i: u64, ks: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
+    use std::io::Write;
+    word(buf, w, |b| b.extend_from_slice(b"PFADD"));
+    word(buf, w, |b| key(i, ks, b));
+    for j in 0..5 {
+        word(buf, w, |b| {
+            let _ = write!(b, "element:{i}:{j}");
+        });
+    }
+}
+
+/// PFCOUNT of one key: after the first call the estimate is cached in the sketch.
+fn pfcount(i: u64, ks: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
+    word(buf, w, |b| b.extend_from_slice(b"PFCOUNT"));
+    word(buf, w, |b| key(i, ks, b));
+}
+
+/// PFCOUNT of two keys: a union of 16384 registers computed on every call.
+fn pfcount2(i: u64, ks: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
+    word(buf, w, |b| b.extend_from_slice(b"PFCOUNT"));
+    word(buf, w, |b| key(i, ks, b));
+    word(buf, w, |b| key(i + 1, ks, b));
+}
+
+/// Like `run`, with the keyspace first filled by `warm` instead of SET.
+fn run_warm(name: &str, warm: Make, make: Make, keyspace: u64, n: u64) {
     let mut config = Config::default();
     config.record_events = false;
     let mut engine = Engine::new(config);
@@ -114,7 +185,7 @@ fn run(name: &str, make: Make, keyspace: u64, n: u64) {
     for i in 0..keyspace.min(n) {
         buf.clear();
         words.clear();
-        set(i, keyspace, &mut buf, &mut words);
+        warm(i, keyspace, &mut buf, &mut words);
         let argv: Vec<&[u8]> = words.iter().map(|&(a, b)| &buf[a..b]).collect();
         engine.execute(client, &argv, 0);
     }
@@ -143,7 +214,7 @@ fn run(name: &str, make: Make, keyspace: u64, n: u64) {
     let secs = start.elapsed().as_secs_f64();
     let allocs = ALLOCS.load(Ordering::Relaxed) - allocs_before;
     println!(
-        "{name:<6} keys={keyspace:<7} {:>12.0} ops/s  {:>8.1} ns/op  {:>5.2} allocs/op",
+        "{name:<8} keys={keyspace:<7} {:>12.0} ops/s  {:>8.1} ns/op  {:>5.2} allocs/op",
         n as f64 / secs,
         secs * 1e9 / n as f64,
         allocs as f64 / n as f64
@@ -161,5 +232,11 @@ fn main() {
         run("MSET", mset, keyspace, n / 10);
         run("HSET", hset, keyspace, n);
         run("SADD", sadd, keyspace, n);
+        run("SETBIT", setbit, keyspace, n);
+        run_warm("GETBIT", setbit_last, getbit, keyspace, n);
+        run_warm("BITCOUNT", setbit_last, bitcount, keyspace, n);
+        run_warm("PFADD", pfadd5, pfadd, keyspace, n);
+        run_warm("PFCOUNT", pfadd5, pfcount, keyspace, n);
+        run_warm("PFCOUNT2", pfadd5, pfcount2, keyspace, n / 100);
     }
 }

@@ -210,6 +210,8 @@ pub struct Config {
     pub list_compress_depth: i64,
     /// The port INFO reports (the native server sets it to the port it listens on).
     pub tcp_port: u16,
+    /// A HyperLogLog stays sparse while its string is at most this many bytes.
+    pub hll_sparse_max_bytes: u64,
     /// Whether the engine records `Event`s (the playground wants them; a benchmark does not).
     pub record_events: bool,
 }
@@ -245,6 +247,7 @@ impl Default for Config {
             list_compress_depth: 0,
             tcp_port: 6379,
             record_events: true,
+            hll_sparse_max_bytes: 3000,
         }
     }
 }

@@ -3,10 +3,12 @@
 
 use crate::table::CommandSpec;
 
+pub mod bitmaps;
 pub mod config;
 pub mod connection;
 pub mod expiry;
 pub mod hashes;
+pub mod hyperloglog;
 pub mod keys;
 pub mod pubsub;
 pub mod scan;
@@ -27,4 +29,6 @@ pub const FAMILIES: &[&[CommandSpec]] = &[
     config::COMMANDS,
     hashes::COMMANDS,
     sets::COMMANDS,
+    bitmaps::COMMANDS,
+    hyperloglog::COMMANDS,
 ];

@@ -3,6 +3,7 @@
 //! arguments or replies.
 
 pub mod hash;
+pub mod hll;
 pub mod list;
 pub mod set;
 pub mod zset;
