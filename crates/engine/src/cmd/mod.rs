@@ -6,6 +6,7 @@ use crate::table::CommandSpec;
 pub mod connection;
 pub mod expiry;
 pub mod keys;
+pub mod lists;
 pub mod scan;
 pub mod strings;
 
@@ -15,4 +16,5 @@ pub const FAMILIES: &[&[CommandSpec]] = &[
     strings::COMMANDS,
     keys::COMMANDS,
     expiry::COMMANDS,
+    lists::COMMANDS,
 ];
