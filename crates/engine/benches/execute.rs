@@ -76,6 +76,74 @@ fn mset(i: u64, ks: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
     }
 }
 
+/// redis-benchmark's list key: `mylist`, or one of `keyspace` lists.
+fn list_key(i: u64, keyspace: u64, buf: &mut Vec<u8>) {
+    use std::io::Write;
+    if keyspace <= 1 {
+        buf.extend_from_slice(b"mylist");
+    } else {
+        let k = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % keyspace;
+        let _ = write!(buf, "mylist:{k:012}");
+    }
+}
+
+fn lpush(i: u64, ks: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
+    word(buf, w, |b| b.extend_from_slice(b"LPUSH"));
+    word(buf, w, |b| list_key(i, ks, b));
+    word(buf, w, |b| b.extend_from_slice(b"xxx"));
+}
+
+fn lpop(i: u64, ks: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
+    word(buf, w, |b| b.extend_from_slice(b"LPOP"));
+    word(buf, w, |b| list_key(i, ks, b));
+}
+
+/// Like `run`, with the keyspace prepared by requests 0..`warm_n` of `warm` instead of SETs
+/// (LPOP needs as many elements waiting as it will pop).
+fn run_warmed(name: &str, make: Make, warm: Make, warm_n: u64, keyspace: u64, n: u64) {
+    let mut config = Config::default();
+    config.record_events = false;
+    let mut engine = Engine::new(config);
+    let client = engine.connect(0);
+    let (mut buf, mut words) = (Vec::new(), Vec::new());
+    for i in 0..warm_n {
+        buf.clear();
+        words.clear();
+        warm(i, keyspace, &mut buf, &mut words);
+        let argv: Vec<&[u8]> = words.iter().map(|&(a, b)| &buf[a..b]).collect();
+        engine.execute(client, &argv, 0);
+    }
+    buf.clear();
+    words.clear();
+    let mut bounds = Vec::with_capacity(n as usize + 1);
+    for i in 0..n {
+        bounds.push(words.len());
+        make(i, keyspace, &mut buf, &mut words);
+    }
+    bounds.push(words.len());
+    let mut out = Vec::with_capacity(1 << 16);
+    let allocs_before = ALLOCS.load(Ordering::Relaxed);
+    let start = Instant::now();
+    for i in 0..n as usize {
+        let mut argv: [&[u8]; 32] = [&[]; 32];
+        let ws = &words[bounds[i]..bounds[i + 1]];
+        for (slot, &(a, b)) in argv.iter_mut().zip(ws) {
+            *slot = &buf[a..b];
+        }
+        let reply = engine.execute(client, &argv[..ws.len()], 1);
+        out.clear();
+        encode_resp(&reply, Protocol::Resp2, &mut out);
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let allocs = ALLOCS.load(Ordering::Relaxed) - allocs_before;
+    println!(
+        "{name:<6} keys={keyspace:<7} {:>12.0} ops/s  {:>8.1} ns/op  {:>5.2} allocs/op",
+        n as f64 / secs,
+        secs * 1e9 / n as f64,
+        allocs as f64 / n as f64
+    );
+}
+
 fn run(name: &str, make: Make, keyspace: u64, n: u64) {
     let mut config = Config::default();
     config.record_events = false;
@@ -131,5 +199,7 @@ fn main() {
         run("GET", get, keyspace, n);
         run("INCR", incr, keyspace, n);
         run("MSET", mset, keyspace, n / 10);
+        run_warmed("LPUSH", lpush, lpush, 0, keyspace, n);
+        run_warmed("LPOP", lpop, lpush, n, keyspace, n);
     }
 }
