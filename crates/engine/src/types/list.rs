@@ -138,7 +138,36 @@ fn entry_len(v: &[u8]) -> usize {
     b + backlen_len(b)
 }
 
-fn encode(v: &[u8], out: &mut Vec<u8>) {
+/// Where an entry is written: the end of a buffer, or a slice reserved for it.
+trait Sink {
+    fn push(&mut self, b: u8);
+    fn extend_from_slice(&mut self, s: &[u8]);
+}
+
+impl Sink for Vec<u8> {
+    fn push(&mut self, b: u8) {
+        Vec::push(self, b)
+    }
+    fn extend_from_slice(&mut self, s: &[u8]) {
+        Vec::extend_from_slice(self, s)
+    }
+}
+
+/// A slice filled from its start (exactly `entry_len` bytes long).
+struct SliceSink<'a>(&'a mut [u8], usize);
+
+impl Sink for SliceSink<'_> {
+    fn push(&mut self, b: u8) {
+        self.0[self.1] = b;
+        self.1 += 1;
+    }
+    fn extend_from_slice(&mut self, s: &[u8]) {
+        self.0[self.1..self.1 + s.len()].copy_from_slice(s);
+        self.1 += s.len();
+    }
+}
+
+fn encode(v: &[u8], out: &mut impl Sink) {
     let body = match as_int(v) {
         Some(n) => {
             let w = int_width(n);
@@ -266,9 +295,7 @@ impl Node {
             self.off = gap;
         }
         let start = self.off - need;
-        let mut tmp = Vec::with_capacity(need);
-        encode(v, &mut tmp);
-        self.buf[start..self.off].copy_from_slice(&tmp);
+        encode(v, &mut SliceSink(&mut self.buf[start..self.off], 0));
         self.off = start;
         self.count += 1;
     }
