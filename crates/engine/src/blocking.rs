@@ -52,6 +52,8 @@ pub struct Blocked {
     /// The client whose blocked command is being re-run, so that a re-run that would block
     /// again leaves it where it is instead of queueing it a second time.
     pub(crate) reprocessing: Option<ClientId>,
+    /// The ready key that client's re-run is serving.
+    pub(crate) serving: Option<Vec<u8>>,
 }
 
 impl Engine {
@@ -116,6 +118,17 @@ impl Engine {
         true
     }
 
+    /// While a blocked command is re-run because one of its keys became ready, that key.
+    /// A command waiting on several keys serves from this one only, as Redis does: BLPOP s q
+    /// woken by a push to q pops from q even if s has since become a string.
+    pub fn serving_key(&self, client: ClientId) -> Option<&[u8]> {
+        if self.blocked.reprocessing == Some(client) {
+            self.blocked.serving.as_deref()
+        } else {
+            None
+        }
+    }
+
     /// True while the client waits for a key or a timeout.
     pub fn is_blocked(&self, client: ClientId) -> bool {
         self.clients
@@ -163,18 +176,19 @@ impl Engine {
                     if wants.is_some_and(|w| w != present) {
                         continue;
                     }
-                    self.retry_blocked(client);
+                    self.retry_blocked(client, &key.1);
                 }
             }
         }
     }
 
-    fn retry_blocked(&mut self, client: ClientId) {
+    fn retry_blocked(&mut self, client: ClientId, key: &[u8]) {
         let Some(state) = self.clients.get(&client).and_then(|c| c.blocked.clone()) else {
             return;
         };
         let argv: Vec<&[u8]> = state.argv.iter().map(|a| a.as_slice()).collect();
         self.blocked.reprocessing = Some(client);
+        self.blocked.serving = Some(key.to_vec());
         let saved_db = self.clients.get(&client).map(|c| c.db);
         if let Some(c) = self.clients.get_mut(&client) {
             c.db = state.db;
@@ -184,6 +198,7 @@ impl Engine {
             c.db = db;
         }
         self.blocked.reprocessing = None;
+        self.blocked.serving = None;
         if reply != Reply::Blocked {
             self.unblock(client, reply, false);
         }

@@ -719,7 +719,11 @@ fn blocking_pop(
     count: Option<usize>,
     deadline: Option<i64>,
 ) -> Reply {
+    let serving = e.serving_key(c.client).map(|k| k.to_vec());
     for &key in keys {
+        if serving.as_deref().is_some_and(|s| s != key) {
+            continue;
+        }
         let Some(l) = tri!(list_of(e.write(c.db, key))) else {
             continue;
         };
@@ -1019,6 +1023,16 @@ mod tests {
         assert!(e.take_output(c[0]).is_empty());
         assert_eq!(e.run(c[1], &["DEL", "q"], 2), Reply::Integer(1));
         assert_eq!(e.run(c[1], &["LPUSH", "q", "x"], 3), Reply::Integer(1));
+        assert_eq!(e.take_output(c[0]), vec![pair("q", "x")]);
+    }
+
+    #[test]
+    fn a_woken_client_pops_from_the_key_that_became_ready() {
+        let mut e = engine();
+        let c = clients(&mut e, 2);
+        assert_eq!(e.run(c[0], &["BLPOP", "s", "q", "0"], 0), Reply::Blocked);
+        assert_eq!(e.run(c[1], &["SET", "s", "str"], 1), Reply::OK);
+        assert_eq!(e.run(c[1], &["RPUSH", "q", "x"], 2), Reply::Integer(1));
         assert_eq!(e.take_output(c[0]), vec![pair("q", "x")]);
     }
 
