@@ -101,9 +101,10 @@ fn lpop(i: u64, ks: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
 /// Like `run`, with the keyspace prepared by requests 0..`warm_n` of `warm` instead of SETs
 /// (LPOP needs as many elements waiting as it will pop).
 fn run_warmed(name: &str, make: Make, warm: Make, warm_n: u64, keyspace: u64, n: u64) {
-    let mut config = Config::default();
-    config.record_events = false;
-    let mut engine = Engine::new(config);
+    let mut engine = Engine::new(Config {
+        record_events: false,
+        ..Config::default()
+    });
     let client = engine.connect(0);
     let (mut buf, mut words) = (Vec::new(), Vec::new());
     for i in 0..warm_n {
