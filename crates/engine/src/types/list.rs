@@ -277,17 +277,26 @@ impl Node {
         self.buf.len() - self.off
     }
 
-    fn push_back(&mut self, v: &[u8]) {
+    /// Appends `v`. `limit` is the node's size limit: growth stops there instead of doubling
+    /// past it, since the node will not take more.
+    fn push_back(&mut self, v: &[u8], limit: usize) {
+        let want = self.buf.len() + entry_len(v);
+        if want > self.buf.capacity() {
+            let target = (self.buf.capacity() * 2).min(self.off + limit).max(want);
+            self.buf.reserve_exact(target - self.buf.len());
+        }
         encode(v, &mut self.buf);
         self.count += 1;
     }
 
-    fn push_front(&mut self, v: &[u8]) {
+    /// Prepends `v`; `limit` as for `push_back`.
+    fn push_front(&mut self, v: &[u8], limit: usize) {
         let need = entry_len(v);
         if self.off < need {
-            // Leave as much room again as the node holds, so that a run of pushes at the front
-            // moves the node's bytes a logarithmic number of times.
-            let gap = need + self.live();
+            // Leave as much room again as the node holds (but no more than the node can still
+            // take), so that a run of pushes at the front moves its bytes a logarithmic number
+            // of times.
+            let gap = (need + self.live()).min(limit.saturating_sub(self.live()).max(need));
             let mut buf = Vec::with_capacity(gap + self.live());
             buf.resize(gap, 0);
             buf.extend_from_slice(&self.buf[self.off..]);
@@ -455,22 +464,24 @@ impl List {
 
     pub fn push_front(&mut self, v: &[u8]) {
         let need = entry_len(v);
+        let limit = self.size_limit();
         if !self.nodes.front().is_some_and(|n| self.fits(n, need)) {
             self.nodes.push_front(Node::default());
         }
         if let Some(n) = self.nodes.front_mut() {
-            n.push_front(v);
+            n.push_front(v, limit);
         }
         self.len += 1;
     }
 
     pub fn push_back(&mut self, v: &[u8]) {
         let need = entry_len(v);
+        let limit = self.size_limit();
         if !self.nodes.back().is_some_and(|n| self.fits(n, need)) {
             self.nodes.push_back(Node::default());
         }
         if let Some(n) = self.nodes.back_mut() {
-            n.push_back(v);
+            n.push_back(v, limit);
         }
         self.len += 1;
     }
@@ -999,6 +1010,19 @@ mod tests {
             "{}",
             l.allocated_bytes()
         );
+        // Redis's listpacks take 104 bytes for a 100-byte element; growth of a node's buffer
+        // stops at the node's limit instead of doubling past it.
+        for front in [false, true] {
+            let mut l = List::new(-2);
+            for i in 0..10_000 {
+                l.push(format!("{i:0100}").as_bytes(), front);
+            }
+            assert!(
+                l.allocated_bytes() < 10_000 * 106,
+                "{}",
+                l.allocated_bytes()
+            );
+        }
         let mut l = List::new(5);
         for i in 0..12 {
             l.push_front(format!("{i}").as_bytes());
