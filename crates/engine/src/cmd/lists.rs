@@ -282,14 +282,15 @@ fn new_list(e: &Engine) -> List {
 
 /// After elements were popped from `key`: the pop event, then, if the list is now empty, the
 /// key's deletion with its `del` event (Redis's `listElementsRemoved`).
-fn elements_removed(e: &mut Engine, db: usize, key: &[u8], front: bool) {
+fn elements_removed(e: &mut Engine, db: usize, key: &[u8], front: bool, emptied: bool) {
     e.notify(db, key, if front { "lpop" } else { "rpop" });
-    delete_if_empty(e, db, key);
+    delete_if_emptied(e, db, key, emptied);
 }
 
-fn delete_if_empty(e: &mut Engine, db: usize, key: &[u8]) {
-    if raw_list(e, db, key).is_some_and(|l| l.is_empty()) {
-        e.delete(db, key);
+/// Deletes a list the command has just emptied (the key is known to be live).
+fn delete_if_emptied(e: &mut Engine, db: usize, key: &[u8], emptied: bool) {
+    if emptied {
+        e.dbs[db].remove(key);
         e.notify(db, key, "del");
     }
 }
@@ -401,7 +402,8 @@ fn pop_generic(e: &mut Engine, c: &Call, front: bool) -> Reply {
         },
         Some(n) => Reply::Array(pop_many(l, n as usize, front)),
     };
-    elements_removed(e, c.db, key, front);
+    let emptied = l.is_empty();
+    elements_removed(e, c.db, key, front, emptied);
     reply
 }
 
@@ -457,7 +459,8 @@ fn lmpop(e: &mut Engine, c: &Call) -> Reply {
             continue;
         }
         let items = pop_many(l, mp.count, mp.front);
-        elements_removed(e, c.db, key, mp.front);
+        let emptied = l.is_empty();
+        elements_removed(e, c.db, key, mp.front, emptied);
         return Reply::Array(vec![Reply::bulk(key), Reply::Array(items)]);
     }
     Reply::NilArray
@@ -621,10 +624,11 @@ fn lrem(e: &mut Engine, c: &Call) -> Reply {
         return Reply::Integer(0);
     };
     let removed = l.remove(c.argv[3], count.unsigned_abs() as usize, count < 0);
+    let emptied = l.is_empty();
     if removed > 0 {
         e.notify(c.db, key, "lrem");
     }
-    delete_if_empty(e, c.db, key);
+    delete_if_emptied(e, c.db, key, emptied);
     Reply::Integer(removed as i64)
 }
 
@@ -644,8 +648,9 @@ fn ltrim(e: &mut Engine, c: &Call) -> Reply {
         (start, len - end.min(len - 1) - 1)
     };
     l.trim(from_head as usize, from_tail as usize);
+    let emptied = l.is_empty();
     e.notify(c.db, key, "ltrim");
-    delete_if_empty(e, c.db, key);
+    delete_if_emptied(e, c.db, key, emptied);
     Reply::OK
 }
 
@@ -682,7 +687,9 @@ fn move_generic(e: &mut Engine, c: &Call, from_front: bool, to_front: bool) -> R
         l.push(&value, to_front);
     }
     e.notify(c.db, dst, if to_front { "lpush" } else { "rpush" });
-    elements_removed(e, c.db, src, from_front);
+    // Checked after the push: with the source as destination the list is never emptied.
+    let emptied = raw_list(e, c.db, src).is_some_and(|l| l.is_empty());
+    elements_removed(e, c.db, src, from_front, emptied);
     Reply::Bulk(value)
 }
 
@@ -737,7 +744,8 @@ fn blocking_pop(
                 None => continue,
             },
         };
-        elements_removed(e, c.db, key, front);
+        let emptied = l.is_empty();
+        elements_removed(e, c.db, key, front, emptied);
         return reply;
     }
     if !e.may_block(c.client) {
