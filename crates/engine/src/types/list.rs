@@ -466,6 +466,10 @@ impl List {
         let need = entry_len(v);
         let limit = self.size_limit();
         if !self.nodes.front().is_some_and(|n| self.fits(n, need)) {
+            if self.nodes.capacity() == 0 {
+                // Most lists are small: one node slot, not the deque's default of four.
+                self.nodes.reserve_exact(1);
+            }
             self.nodes.push_front(Node::default());
         }
         if let Some(n) = self.nodes.front_mut() {
@@ -478,6 +482,10 @@ impl List {
         let need = entry_len(v);
         let limit = self.size_limit();
         if !self.nodes.back().is_some_and(|n| self.fits(n, need)) {
+            if self.nodes.capacity() == 0 {
+                // Most lists are small: one node slot, not the deque's default of four.
+                self.nodes.reserve_exact(1);
+            }
             self.nodes.push_back(Node::default());
         }
         if let Some(n) = self.nodes.back_mut() {
