@@ -104,6 +104,28 @@ fn sadd(i: u64, ks: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
     word(buf, w, |b| element(i, ks, b));
 }
 
+/// redis-benchmark's list key: `mylist`, or one of `keyspace` lists.
+fn list_key(i: u64, keyspace: u64, buf: &mut Vec<u8>) {
+    use std::io::Write;
+    if keyspace <= 1 {
+        buf.extend_from_slice(b"mylist");
+    } else {
+        let k = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % keyspace;
+        let _ = write!(buf, "mylist:{k:012}");
+    }
+}
+
+fn lpush(i: u64, ks: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
+    word(buf, w, |b| b.extend_from_slice(b"LPUSH"));
+    word(buf, w, |b| list_key(i, ks, b));
+    word(buf, w, |b| b.extend_from_slice(b"xxx"));
+}
+
+fn lpop(i: u64, ks: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
+    word(buf, w, |b| b.extend_from_slice(b"LPOP"));
+    word(buf, w, |b| list_key(i, ks, b));
+}
+
 fn run(name: &str, make: Make, keyspace: u64, n: u64) {
     run_warm(name, set, make, keyspace, n)
 }
@@ -175,14 +197,20 @@ fn pfcount2(i: u64, ks: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
 }
 
 /// Like `run`, with the keyspace first filled by `warm` instead of SET.
+/// Like `run`, with the keyspace prepared by `warm` (one request per key) instead of SETs.
 fn run_warm(name: &str, warm: Make, make: Make, keyspace: u64, n: u64) {
+    run_warmed(name, make, warm, keyspace.min(n), keyspace, n)
+}
+
+/// Runs `n` requests of `make` after `warm_n` requests of `warm` have prepared the keyspace
+/// (LPOP needs as many elements waiting as it will pop).
+fn run_warmed(name: &str, make: Make, warm: Make, warm_n: u64, keyspace: u64, n: u64) {
     let mut config = Config::default();
     config.record_events = false;
     let mut engine = Engine::new(config);
     let client = engine.connect(0);
-    // Warm the keyspace so GET finds values.
     let (mut buf, mut words) = (Vec::new(), Vec::new());
-    for i in 0..keyspace.min(n) {
+    for i in 0..warm_n {
         buf.clear();
         words.clear();
         warm(i, keyspace, &mut buf, &mut words);
@@ -238,5 +266,7 @@ fn main() {
         run_warm("PFADD", pfadd5, pfadd, keyspace, n);
         run_warm("PFCOUNT", pfadd5, pfcount, keyspace, n);
         run_warm("PFCOUNT2", pfadd5, pfcount2, keyspace, n / 100);
+        run_warmed("LPUSH", lpush, lpush, 0, keyspace, n);
+        run_warmed("LPOP", lpop, lpush, n, keyspace, n);
     }
 }

@@ -32,6 +32,14 @@ pub const CURSOR_INVALID: &str = "ERR invalid cursor";
 pub const NX_XX_GT_LT: &str = "ERR NX and XX, GT or LT options at the same time are not compatible";
 pub const GT_LT: &str = "ERR GT and LT options at the same time are not compatible";
 pub const TIMEOUT_NOT_INTEGER: &str = "ERR timeout is not an integer or out of range";
+pub const TIMEOUT_NOT_FLOAT: &str = "ERR timeout is not a float or out of range";
+pub const TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
+pub const VALUE_MUST_BE_POSITIVE: &str = "ERR value is out of range, must be positive";
+pub const NUMKEYS_NOT_POSITIVE: &str = "ERR numkeys should be greater than 0";
+pub const COUNT_NOT_POSITIVE: &str = "ERR count should be greater than 0";
+pub const LPOS_RANK_ZERO: &str = "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list";
+pub const LPOS_COUNT_NEGATIVE: &str = "ERR COUNT can't be negative";
+pub const LPOS_MAXLEN_NEGATIVE: &str = "ERR MAXLEN can't be negative";
 pub const PROTOCOL_VERSION: &str = "NOPROTO unsupported protocol version";
 pub const CLIENT_NAME_SPACES: &str =
     "ERR Client names cannot contain spaces, newlines or special characters.";
@@ -187,7 +195,6 @@ pub const NAN_OR_INFINITY: &str = "ERR value is NaN or Infinity";
 pub const VALUE_OUT_OF_RANGE: &str = "ERR value is out of range";
 /// Redis's `getPositiveLongFromObjectOrReply` default text (SPOP's count).
 pub const MUST_BE_POSITIVE: &str = "ERR value is out of range, must be positive";
-pub const NUMKEYS_NOT_POSITIVE: &str = "ERR numkeys should be greater than 0";
 pub const NUMKEYS_TOO_MANY: &str = "ERR Number of keys can't be greater than number of args";
 pub const LIMIT_NEGATIVE: &str = "ERR LIMIT can't be negative";
 pub const BIT_OFFSET: &str = "ERR bit offset is not an integer or out of range";

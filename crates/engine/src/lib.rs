@@ -170,6 +170,9 @@ impl Engine {
     /// When the command makes keys ready for clients blocked on them, those clients are served
     /// before this returns; their replies wait in their outboxes (`take_output`).
     pub fn execute(&mut self, client: ClientId, argv: &[&[u8]], now_ms: i64) -> Reply {
+        // Redis times blocked clients out between commands, so a deadline that has passed by
+        // now is met before this command can serve the client instead.
+        self.expire_blocked(now_ms);
         if self.is_blocked(client) {
             // A blocked connection's input waits in its buffer in Redis; a caller that sends
             // anyway is told so rather than having the command run out of order.

@@ -637,3 +637,16 @@ fn watch_inside_multi_is_refused_and_unwatch_clears() {
     e.run(a, &["MULTI"], 2);
     assert_eq!(e.run(a, &["EXEC"], 2), Reply::Array(vec![]));
 }
+
+#[test]
+fn blocking_commands_do_not_block_inside_exec() {
+    let (mut e, c) = fresh(Config::default());
+    e.run(c, &["MULTI"], 0);
+    e.run(c, &["BLPOP", "empty", "0"], 0);
+    e.run(c, &["BRPOP", "empty", "5"], 0);
+    assert_eq!(
+        e.run(c, &["EXEC"], 0),
+        Reply::Array(vec![Reply::NilArray, Reply::NilArray])
+    );
+    assert!(!e.is_blocked(c));
+}

@@ -10,6 +10,7 @@ pub mod expiry;
 pub mod hashes;
 pub mod hyperloglog;
 pub mod keys;
+pub mod lists;
 pub mod pubsub;
 pub mod scan;
 pub mod server;
@@ -31,4 +32,5 @@ pub const FAMILIES: &[&[CommandSpec]] = &[
     sets::COMMANDS,
     bitmaps::COMMANDS,
     hyperloglog::COMMANDS,
+    lists::COMMANDS,
 ];
