@@ -8,6 +8,7 @@ pub mod expiry;
 pub mod keys;
 pub mod scan;
 pub mod strings;
+pub mod zsets;
 
 /// Every family's table; `table::index` builds the name lookup from these.
 pub const FAMILIES: &[&[CommandSpec]] = &[
@@ -15,4 +16,5 @@ pub const FAMILIES: &[&[CommandSpec]] = &[
     strings::COMMANDS,
     keys::COMMANDS,
     expiry::COMMANDS,
+    zsets::COMMANDS,
 ];
