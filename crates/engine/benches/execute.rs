@@ -6,6 +6,12 @@
 //! ones (`-r 100000`; HSET and SADD then grow one hash and one set to 100,000 entries). The time
 //! includes argument lookup, execution and building the `Reply`, and RESP2 encoding of the reply
 //! into a reused buffer, as a server would do; not parsing.
+//! Each workload runs the same command shape as `redis-benchmark -t set,get,incr,mset` does,
+//! once on a single key (redis-benchmark's default) and once over 100,000 random keys
+//! (`-r 100000`). The time includes argument lookup, execution and building the `Reply`, and
+//! RESP2 encoding of the reply into a reused buffer, as a server would do; not parsing.
+//! The sorted-set rows run against a leaderboard of 1,000,000 members: ZADD of new members,
+//! ZRANK and ZINCRBY of random members, and ZREVRANGE 0 9 WITHSCORES (the top ten).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -124,6 +130,109 @@ fn lpush(i: u64, ks: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
 fn lpop(i: u64, ks: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
     word(buf, w, |b| b.extend_from_slice(b"LPOP"));
     word(buf, w, |b| list_key(i, ks, b));
+}
+
+/// Members of the leaderboard the sorted-set rows run against.
+const BOARD: u64 = 1_000_000;
+
+/// A member of the leaderboard, picked in a scrambled order.
+fn member(i: u64, buf: &mut Vec<u8>) {
+    use std::io::Write;
+    let m = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % BOARD;
+    let _ = write!(buf, "player:{m:07}");
+}
+
+/// A score spread over 0..BOARD, so members interleave rather than arrive in order.
+fn score(i: u64, buf: &mut Vec<u8>) {
+    use std::io::Write;
+    let _ = write!(buf, "{}", i.wrapping_mul(0x2545_F491_4F6C_DD1D) % BOARD);
+}
+
+fn zadd_new(i: u64, _: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
+    use std::io::Write;
+    word(buf, w, |b| b.extend_from_slice(b"ZADD"));
+    word(buf, w, |b| b.extend_from_slice(b"board"));
+    word(buf, w, |b| score(i + BOARD, b));
+    word(buf, w, |b| {
+        let _ = write!(b, "newcomer:{i:07}");
+    });
+}
+
+fn zrank(i: u64, _: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
+    word(buf, w, |b| b.extend_from_slice(b"ZRANK"));
+    word(buf, w, |b| b.extend_from_slice(b"board"));
+    word(buf, w, |b| member(i, b));
+}
+
+fn zrevrange_top10(_: u64, _: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
+    for part in ["ZREVRANGE", "board", "0", "9", "WITHSCORES"] {
+        word(buf, w, |b| b.extend_from_slice(part.as_bytes()));
+    }
+}
+
+fn zincrby(i: u64, _: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
+    word(buf, w, |b| b.extend_from_slice(b"ZINCRBY"));
+    word(buf, w, |b| b.extend_from_slice(b"board"));
+    word(buf, w, |b| b.extend_from_slice(b"7"));
+    word(buf, w, |b| member(i, b));
+}
+
+/// An engine holding the sorted set `board` with BOARD members `player:NNNNNNN`.
+fn leaderboard() -> Engine {
+    let mut engine = Engine::new(Config {
+        record_events: false,
+        ..Config::default()
+    });
+    let client = engine.connect(0);
+    let (mut buf, mut words) = (Vec::new(), Vec::new());
+    for i in 0..BOARD {
+        buf.clear();
+        words.clear();
+        word(&mut buf, &mut words, |b| b.extend_from_slice(b"ZADD"));
+        word(&mut buf, &mut words, |b| b.extend_from_slice(b"board"));
+        word(&mut buf, &mut words, |b| score(i, b));
+        word(&mut buf, &mut words, |b| {
+            use std::io::Write;
+            let _ = write!(b, "player:{i:07}");
+        });
+        let argv: Vec<&[u8]> = words.iter().map(|&(a, b)| &buf[a..b]).collect();
+        engine.execute(client, &argv, 0);
+    }
+    engine
+}
+
+/// Times `make`'s commands against a copy of the leaderboard.
+fn run_board(name: &str, make: Make, board: &Engine, n: u64) {
+    let mut engine = board.clone();
+    let client = engine.connect(0);
+    let (mut buf, mut words) = (Vec::new(), Vec::new());
+    let mut bounds = Vec::with_capacity(n as usize + 1);
+    for i in 0..n {
+        bounds.push(words.len());
+        make(i, BOARD, &mut buf, &mut words);
+    }
+    bounds.push(words.len());
+    let mut out = Vec::with_capacity(1 << 16);
+    let allocs_before = ALLOCS.load(Ordering::Relaxed);
+    let start = Instant::now();
+    for i in 0..n as usize {
+        let mut argv: [&[u8]; 32] = [&[]; 32];
+        let ws = &words[bounds[i]..bounds[i + 1]];
+        for (slot, &(a, b)) in argv.iter_mut().zip(ws) {
+            *slot = &buf[a..b];
+        }
+        let reply = engine.execute(client, &argv[..ws.len()], 1);
+        out.clear();
+        encode_resp(&reply, Protocol::Resp2, &mut out);
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let allocs = ALLOCS.load(Ordering::Relaxed) - allocs_before;
+    println!(
+        "{name:<9} members={BOARD:<7} {:>12.0} ops/s  {:>8.1} ns/op  {:>5.2} allocs/op",
+        n as f64 / secs,
+        secs * 1e9 / n as f64,
+        allocs as f64 / n as f64
+    );
 }
 
 fn run(name: &str, make: Make, keyspace: u64, n: u64) {
@@ -269,4 +378,14 @@ fn main() {
         run_warmed("LPUSH", lpush, lpush, 0, keyspace, n);
         run_warmed("LPOP", lpop, lpush, n, keyspace, n);
     }
+    let start = Instant::now();
+    let board = leaderboard();
+    println!(
+        "(a sorted set of {BOARD} members loaded with ZADD in {:.2} s)",
+        start.elapsed().as_secs_f64()
+    );
+    run_board("ZADD", zadd_new, &board, n);
+    run_board("ZRANK", zrank, &board, n);
+    run_board("ZREVRANGE", zrevrange_top10, &board, n / 2);
+    run_board("ZINCRBY", zincrby, &board, n);
 }

@@ -41,41 +41,56 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
     }
 }
 
-/// Redis's `getDoubleFromObject`: `strtod` over the whole argument, no leading space, no NaN.
+/// Redis's `getDoubleFromObject` / `string2d`: C's `strtod` over the whole argument, no leading
+/// space, no NaN, and a value that neither overflowed to infinity nor underflowed to zero
+/// (strtod's ERANGE, which Redis refuses; a literal zero such as `0e-400` is fine).
 pub fn parse_f64(s: &[u8]) -> Option<f64> {
+    let v = strtod(s)?;
+    let lower = std::str::from_utf8(s)
+        .ok()?
+        .trim_start_matches(['+', '-'])
+        .to_ascii_lowercase();
+    if lower == "inf" || lower == "infinity" {
+        return Some(v);
+    }
+    let mantissa = match lower.strip_prefix("0x") {
+        Some(hex) => hex.split('p').next().unwrap_or(""),
+        None => lower.split('e').next().unwrap_or(""),
+    };
+    let nonzero_digits = mantissa.bytes().any(|c| c.is_ascii_hexdigit() && c != b'0');
+    if v.is_infinite() || (v == 0.0 && nonzero_digits) {
+        return None;
+    }
+    Some(v)
+}
+
+/// C's `strtod` required to read the whole argument: one optional sign, no leading space, no
+/// NaN. Out-of-range values come back as strtod returns them (±inf, 0), for the callers that
+/// do not check ERANGE (ZRANGEBYSCORE's bounds).
+pub fn strtod(s: &[u8]) -> Option<f64> {
     let text = std::str::from_utf8(s).ok()?;
     if text.is_empty() || text.starts_with(|c: char| c.is_ascii_whitespace()) {
         return None;
     }
     let body = text.strip_prefix(['+', '-']).unwrap_or(text);
+    if body.starts_with(['+', '-']) {
+        return None;
+    }
     let lower = body.to_ascii_lowercase();
     let v = if lower == "inf" || lower == "infinity" {
         f64::INFINITY
+    } else if let Some(hex) = lower.strip_prefix("0x") {
+        parse_hex_float(hex)?
     } else {
-        let v = if lower.starts_with("0x") {
-            parse_hex_float(&lower[2..])?
-        } else {
-            // strtod's decimal syntax: digits, an optional point, an optional exponent. Rust's
-            // parser accepts the same set once "inf"/"nan" spellings are handled above.
-            if !body
-                .bytes()
-                .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-'))
-            {
-                return None;
-            }
-            body.parse::<f64>().ok()?
-        };
-        // strtod reports ERANGE when a number overflows to infinity or underflows to zero, and
-        // Redis refuses both; a literal zero (`0e-400`) is fine.
-        let mantissa = match lower.strip_prefix("0x") {
-            Some(hex) => hex.split('p').next().unwrap_or(""),
-            None => lower.split('e').next().unwrap_or(""),
-        };
-        let nonzero_digits = mantissa.bytes().any(|c| c.is_ascii_hexdigit() && c != b'0');
-        if v.is_infinite() || (v == 0.0 && nonzero_digits) {
+        // strtod's decimal syntax: digits, an optional point, an optional exponent. Rust's
+        // parser accepts the same set once "inf"/"nan" spellings are handled above.
+        if !body
+            .bytes()
+            .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-'))
+        {
             return None;
         }
-        v
+        body.parse::<f64>().ok()?
     };
     if v.is_nan() {
         return None;

@@ -17,6 +17,7 @@ pub mod server;
 pub mod sets;
 pub mod strings;
 pub mod transactions;
+pub mod zsets;
 
 /// Every family's table; `table::index` builds the name lookup from these.
 pub const FAMILIES: &[&[CommandSpec]] = &[
@@ -33,4 +34,5 @@ pub const FAMILIES: &[&[CommandSpec]] = &[
     bitmaps::COMMANDS,
     hyperloglog::COMMANDS,
     lists::COMMANDS,
+    zsets::COMMANDS,
 ];
