@@ -6,12 +6,20 @@
 //! written (Redis writes in `beforeSleep` too), and the engine's clock is advanced so its cron and
 //! active expiry run even when nobody sends anything.
 //!
+//! Replies can also reach a client outside its own commands: a blocked BLPOP served by another
+//! client's LPUSH or timed out by the cron, a PUBLISH to a channel it subscribed to. The engine
+//! keeps those in the client's outbox; the server writes them before the client's next reply (so
+//! the order is the order Redis would have written them in) or at the end of the turn. While a
+//! client is blocked its further requests wait in its query buffer, as in Redis.
+//!
 //! The poll is edge-triggered, so a readable client must be read until the socket is empty. A
 //! client that keeps sending is read at most `READ_BUDGET` bytes per turn and then revisited on
 //! the next turn, so that one busy client cannot starve the others.
 
+use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::fd::AsRawFd;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cachelab_engine::{encode_resp, ClientId, Config, Engine};
@@ -60,6 +68,8 @@ struct Conn {
     wants_write: bool,
     /// Listed in `Server::to_flush` for this turn.
     queued: bool,
+    /// Stopped running requests because its client blocked; resumes once it is unblocked.
+    blocked: bool,
 }
 
 pub struct Server {
@@ -68,6 +78,8 @@ pub struct Server {
     local_addr: SocketAddr,
     conns: Vec<Option<Conn>>,
     free: Vec<usize>,
+    /// Which connection serves which engine client.
+    by_client: HashMap<ClientId, usize>,
     engine: Engine,
     /// Connections with output to write or a close to finish at the end of the turn.
     to_flush: Vec<usize>,
@@ -105,6 +117,7 @@ impl Server {
             local_addr,
             conns: Vec::new(),
             free: Vec::new(),
+            by_client: HashMap::new(),
             engine: Engine::new_at(config, now_ms()),
             to_flush: Vec::new(),
             to_read: Vec::new(),
@@ -128,14 +141,10 @@ impl Server {
         }
     }
 
-    /// One round of the event loop: wait, read and execute, write, let the cron run.
+    /// One round of the event loop: wait, read and execute, let the cron run, deliver what
+    /// reached clients outside their own commands, write.
     pub fn turn(&mut self, events: &mut Events) -> io::Result<()> {
-        let hz = self.engine.config().hz.clamp(1, 500) as u64;
-        let timeout = if self.to_read.is_empty() {
-            Duration::from_millis(1000 / hz)
-        } else {
-            Duration::ZERO
-        };
+        let timeout = self.poll_timeout();
         if let Err(e) = self.poll.poll(events, Some(timeout)) {
             if e.kind() != io::ErrorKind::Interrupted {
                 return Err(e);
@@ -159,14 +168,88 @@ impl Server {
         for idx in std::mem::take(&mut self.to_read) {
             self.read_from(idx, now, false);
         }
+        let now = now_ms();
+        self.engine.advance(now);
+        self.deliver_outboxes(now);
+        self.close_killed();
         let mut to_flush = std::mem::take(&mut self.to_flush);
         for &idx in &to_flush {
             self.flush(idx);
         }
         to_flush.clear();
         self.to_flush = to_flush;
-        self.engine.advance(now_ms());
         Ok(())
+    }
+
+    /// Until the next cron tick, or sooner when a blocked client's timeout is due first (Redis
+    /// checks those timeouts before every sleep, not only in its cron), or not at all when a
+    /// client has more to read.
+    fn poll_timeout(&self) -> Duration {
+        if !self.to_read.is_empty() {
+            return Duration::ZERO;
+        }
+        let hz = self.engine.config().hz.clamp(1, 500);
+        let mut wait_ms = 1000 / hz;
+        let now = now_ms();
+        for conn in self.conns.iter().flatten().filter(|c| c.blocked) {
+            let deadline = self
+                .engine
+                .client(conn.id)
+                .and_then(|c| c.blocked.as_ref()?.deadline);
+            if let Some(d) = deadline {
+                // The engine times a client out once now is past its deadline.
+                wait_ms = wait_ms.min((d + 1 - now).max(0));
+            }
+        }
+        Duration::from_millis(wait_ms as u64)
+    }
+
+    /// Writes the replies waiting in clients' outboxes (served or timed-out blocking commands,
+    /// pub/sub messages), and runs the requests that clients unblocked in the meantime had
+    /// queued, which may in turn serve others.
+    fn deliver_outboxes(&mut self, now: i64) {
+        loop {
+            let waiting = self.engine.clients_with_output();
+            if waiting.is_empty() {
+                return;
+            }
+            for client in waiting {
+                let Some(&idx) = self.by_client.get(&client) else {
+                    self.engine.take_output(client);
+                    continue;
+                };
+                let Some(Some(conn)) = self.conns.get_mut(idx) else {
+                    continue;
+                };
+                let proto = self.engine.protocol(client);
+                for reply in self.engine.take_output(client) {
+                    encode_resp(&reply, proto, &mut conn.out);
+                }
+                if conn.blocked && !self.engine.is_blocked(client) {
+                    conn.blocked = false;
+                    execute_requests(&mut self.engine, conn, now, &mut self.argv_store);
+                }
+                self.queue_flush(idx);
+            }
+        }
+    }
+
+    /// Closes the connections whose clients CLIENT KILL removed from the engine. The engine's
+    /// client count (exact and cheap from its map's iterator) says whether there are any.
+    fn close_killed(&mut self) {
+        let engine_clients = self.engine.clients().size_hint().0;
+        if engine_clients >= self.by_client.len() {
+            return;
+        }
+        let killed: Vec<usize> = self
+            .by_client
+            .iter()
+            .filter(|(id, _)| self.engine.client(**id).is_none())
+            .map(|(_, &idx)| idx)
+            .collect();
+        for idx in killed {
+            self.close(idx);
+        }
     }
 
     fn accept(&mut self, now: i64) {
@@ -198,7 +281,9 @@ impl Server {
             // Replies are written whole at the end of a turn; Nagle would only delay them.
             let _ = stream.set_nodelay(true);
             let id = self.engine.connect(now);
+            self.by_client.insert(id, idx);
             if let Some(c) = self.engine.client_mut(id) {
+                c.fd = stream.as_raw_fd() as i64;
                 c.addr = peer.to_string();
                 c.laddr = stream
                     .local_addr()
@@ -215,6 +300,7 @@ impl Server {
                 closing: false,
                 wants_write: false,
                 queued: false,
+                blocked: false,
             });
         }
     }
@@ -350,6 +436,7 @@ impl Server {
         if let Some(mut conn) = self.conns.get_mut(idx).and_then(Option::take) {
             let _ = self.poll.registry().deregister(&mut conn.stream);
             self.engine.disconnect(conn.id);
+            self.by_client.remove(&conn.id);
             self.free.push(idx);
         }
     }
@@ -375,7 +462,7 @@ fn make_room(conn: &mut Conn) -> usize {
 }
 
 /// Runs every complete request in the client's query buffer and encodes the replies. Stops at a
-/// protocol error (answered, then the connection closes) or after QUIT.
+/// protocol error (answered, then the connection closes), after QUIT, or when the client blocks.
 fn execute_requests(
     engine: &mut Engine,
     conn: &mut Conn,
@@ -385,7 +472,7 @@ fn execute_requests(
     let max_bulk = engine.config().proto_max_bulk_len;
     let query = &conn.query[..conn.filled];
     let mut argv = recycle(std::mem::take(argv_store));
-    loop {
+    while !conn.closing && !conn.blocked {
         let request = match conn.parser.next(query, max_bulk) {
             Ok(Some(request)) => request,
             Ok(None) => break,
@@ -406,11 +493,20 @@ fn execute_requests(
                 engine.execute(conn.id, &inline, now)
             }
         };
-        encode_resp(&reply, engine.protocol(conn.id), &mut conn.out);
-        if engine.should_close(conn.id) {
+        let Some(client) = engine.client_mut(conn.id) else {
+            // Killed by its own command (CLIENT KILL with its own address): nothing more to say.
             conn.closing = true;
             break;
+        };
+        let proto = client.protocol;
+        // What reached the client before or during this command (a message it published to a
+        // channel it listens to) goes out before the command's own reply, as in Redis.
+        for pushed in client.outbox.drain(..) {
+            encode_resp(&pushed, proto, &mut conn.out);
         }
+        encode_resp(&reply, proto, &mut conn.out);
+        conn.closing = client.close_after_reply;
+        conn.blocked = client.blocked.is_some();
     }
     *argv_store = recycle(argv);
     // Everything parsed is done with: when nothing is left over (the usual case) the buffer is
