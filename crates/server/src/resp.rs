@@ -129,6 +129,10 @@ impl Parser {
         debug_assert!(n <= self.start);
         self.start -= n;
         self.pos -= n;
+        if self.state == State::Idle {
+            // The arguments of a request already handed out may lie in the removed bytes.
+            self.args.clear();
+        }
         for r in &mut self.args {
             *r = r.start - n..r.end - n;
         }
@@ -508,6 +512,22 @@ mod tests {
         assert_eq!(
             split_inline(b"\xffg \"\\x67\\x68\xfe\" gh"),
             Some(vec![b"\xffg".to_vec(), b"gh\xfe".to_vec(), b"gh".to_vec()])
+        );
+    }
+
+    #[test]
+    fn shift_right_after_a_request_forgets_its_arguments() {
+        // As when a client blocks: its request was run, the next is not parsed yet.
+        let mut p = Parser::new();
+        let mut buf = b"*1\r\n$4\r\nPING\r\nPI".to_vec();
+        assert_eq!(p.next(&buf, MAX), Ok(Some(Request::Multibulk)));
+        let n = p.consumed();
+        buf.drain(..n);
+        p.shift(n);
+        buf.extend_from_slice(b"NG\r\n");
+        assert_eq!(
+            p.next(&buf, MAX),
+            Ok(Some(Request::Inline(words(&["PING"]))))
         );
     }
 
