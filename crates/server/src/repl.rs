@@ -6,7 +6,9 @@
 
 use std::io::{self, BufRead, IsTerminal, Write};
 
-use cachelab_engine::{to_cli_text, Config, Engine};
+use std::time::Duration;
+
+use cachelab_engine::{to_cli_text, ClientId, Config, Engine};
 
 use crate::resp::split_inline;
 use crate::server::now_ms;
@@ -57,10 +59,40 @@ pub fn run(seed: u64) -> io::Result<()> {
         engine.advance(now);
         let argv: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
         let reply = engine.execute(client, &argv, now);
+        // Messages this client published to itself come first, as on a socket.
+        for pushed in engine.take_output(client) {
+            stdout.write_all(to_cli_text(&pushed).as_bytes())?;
+        }
         stdout.write_all(to_cli_text(&reply).as_bytes())?;
         stdout.flush()?;
+        wait_while_blocked(&mut engine, client, &mut stdout)?;
         if engine.should_close(client) {
             return Ok(());
         }
     }
+}
+
+/// A blocking command (BLPOP and friends) that found nothing waits for its timeout, as
+/// redis-cli waits for the reply; no other client can serve it here. A timeout of 0 waits until
+/// the console is interrupted, as with redis-cli.
+fn wait_while_blocked(
+    engine: &mut Engine,
+    client: ClientId,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    while engine.is_blocked(client) {
+        let deadline = engine
+            .client(client)
+            .and_then(|c| c.blocked.as_ref()?.deadline);
+        let now = now_ms();
+        // The engine times a client out once now is past the deadline.
+        let wait = deadline.map_or(100, |d| (d + 1 - now).clamp(0, 100));
+        std::thread::sleep(Duration::from_millis(wait as u64));
+        engine.advance(now_ms());
+        for reply in engine.take_output(client) {
+            out.write_all(to_cli_text(&reply).as_bytes())?;
+        }
+        out.flush()?;
+    }
+    Ok(())
 }
