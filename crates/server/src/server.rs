@@ -13,8 +13,11 @@
 //! client is blocked its further requests wait in its query buffer, as in Redis.
 //!
 //! The poll is edge-triggered, so a readable client must be read until the socket is empty. A
-//! client that keeps sending is read at most `READ_BUDGET` bytes per turn and then revisited on
-//! the next turn, so that one busy client cannot starve the others.
+//! read that returns less than the room offered has emptied it (on Linux, data arriving later
+//! raises a new edge), which saves the extra read that would only say "would block", unless the
+//! event already reported the peer's FIN. A client that keeps sending is read at most
+//! `READ_BUDGET` bytes per turn and then revisited on the next turn, so that one busy client
+//! cannot starve the others.
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};

@@ -122,3 +122,21 @@ fn serve_reports_a_port_it_cannot_listen_on() {
         stderr(&out)
     );
 }
+
+#[test]
+fn console_waits_out_a_blocking_commands_timeout() {
+    if stdout(&cachelab(&[], "COMMAND INFO blpop\n")) == "1) (nil)\n" {
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: the engine has no BLPOP yet; test skipped"
+        );
+        return;
+    }
+    let started = std::time::Instant::now();
+    let out = cachelab(&[], "BLPOP q 0.2\nRPUSH q a\nBLPOP q 0\nPING\n");
+    assert_eq!(
+        stdout(&out),
+        "(nil)\n(integer) 1\n1) \"q\"\n2) \"a\"\nPONG\n"
+    );
+    assert!(started.elapsed() >= std::time::Duration::from_millis(200));
+}
