@@ -1,0 +1,98 @@
+//! The local console: redis-cli's look and feel over an engine in this process.
+//!
+//! Lines are split as redis-cli splits them and replies printed as redis-cli prints them on a
+//! terminal. The engine's clock is the wall clock, so TTLs run out in real time. With a terminal
+//! on stdin the console shows a prompt; fed from a pipe it just answers line by line.
+
+use std::io::{self, BufRead, IsTerminal, Write};
+
+use std::time::Duration;
+
+use cachelab_engine::{to_cli_text, ClientId, Config, Engine};
+
+use crate::resp::split_inline;
+use crate::server::now_ms;
+
+pub fn run(seed: u64) -> io::Result<()> {
+    let config = Config {
+        seed,
+        record_events: false,
+        ..Config::default()
+    };
+    let mut engine = Engine::new_at(config, now_ms());
+    let client = engine.connect(now_ms());
+    if let Some(c) = engine.client_mut(client) {
+        c.addr = "console".into();
+    }
+    let interactive = io::stdin().is_terminal();
+    let mut input = io::stdin().lock();
+    let mut stdout = io::stdout().lock();
+    let mut line = Vec::new();
+    loop {
+        if interactive {
+            let db = engine.client(client).map_or(0, |c| c.db);
+            let prompt = if db == 0 {
+                "cachelab> ".to_string()
+            } else {
+                format!("cachelab[{db}]> ")
+            };
+            stdout.write_all(prompt.as_bytes())?;
+            stdout.flush()?;
+        }
+        line.clear();
+        if input.read_until(b'\n', &mut line)? == 0 {
+            if interactive {
+                writeln!(stdout)?;
+            }
+            return Ok(());
+        }
+        let Some(args) = split_inline(&line) else {
+            writeln!(stdout, "Invalid argument(s)")?;
+            continue;
+        };
+        let Some(first) = args.first() else { continue };
+        if first.eq_ignore_ascii_case(b"quit") || first.eq_ignore_ascii_case(b"exit") {
+            return Ok(());
+        }
+        let now = now_ms();
+        // Time has passed since the last line: let the cron catch up before the command runs.
+        engine.advance(now);
+        let argv: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+        let reply = engine.execute(client, &argv, now);
+        // Messages this client published to itself come first, as on a socket.
+        for pushed in engine.take_output(client) {
+            stdout.write_all(to_cli_text(&pushed).as_bytes())?;
+        }
+        stdout.write_all(to_cli_text(&reply).as_bytes())?;
+        stdout.flush()?;
+        wait_while_blocked(&mut engine, client, &mut stdout)?;
+        if engine.should_close(client) {
+            return Ok(());
+        }
+    }
+}
+
+/// A blocking command (BLPOP and friends) that found nothing waits for its timeout, as
+/// redis-cli waits for the reply; no other client can serve it here. A timeout of 0 waits until
+/// the console is interrupted, as with redis-cli.
+fn wait_while_blocked(
+    engine: &mut Engine,
+    client: ClientId,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    while engine.is_blocked(client) {
+        let deadline = engine
+            .client(client)
+            .and_then(|c| c.blocked.as_ref()?.deadline);
+        let now = now_ms();
+        // The engine times a client out once now is past the deadline.
+        let wait = deadline.map_or(100, |d| (d + 1 - now).clamp(0, 100));
+        std::thread::sleep(Duration::from_millis(wait as u64));
+        engine.advance(now_ms());
+        for reply in engine.take_output(client) {
+            out.write_all(to_cli_text(&reply).as_bytes())?;
+        }
+        out.flush()?;
+    }
+    Ok(())
+}
