@@ -190,8 +190,7 @@ pub fn to_resp(reply: &Reply, proto: Protocol) -> Vec<u8> {
 
 fn header(out: &mut Vec<u8>, tag: u8, n: i64) {
     out.push(tag);
-    let mut buf = itoa_buf(n);
-    out.append(&mut buf);
+    push_int(out, n);
     out.extend_from_slice(b"\r\n");
 }
 
@@ -201,10 +200,10 @@ fn bulk(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(b"\r\n");
 }
 
-fn itoa_buf(n: i64) -> Vec<u8> {
+/// Appends the decimal form of `n` without allocating.
+fn push_int(out: &mut Vec<u8>, n: i64) {
     let mut tmp = [0u8; 20];
     let mut i = tmp.len();
-    let neg = n < 0;
     let mut v = n.unsigned_abs();
     loop {
         i -= 1;
@@ -214,12 +213,10 @@ fn itoa_buf(n: i64) -> Vec<u8> {
             break;
         }
     }
-    let mut out = Vec::with_capacity(21);
-    if neg {
+    if n < 0 {
         out.push(b'-');
     }
     out.extend_from_slice(&tmp[i..]);
-    out
 }
 
 /// Renders a reply the way `redis-cli` prints it on a terminal.

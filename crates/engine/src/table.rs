@@ -130,15 +130,33 @@ pub fn container(_: &mut Engine, _: &Call) -> Reply {
     Reply::error("ERR missing subcommand")
 }
 
+/// Command names are few, short and not chosen by an attacker who could flood one bucket, so
+/// the name index uses the engine's own fast hash instead of SipHash (it is looked up on every
+/// command).
+#[derive(Default)]
+struct NameHasher(u64);
+
+impl std::hash::Hasher for NameHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = crate::dict::hash_bytes(self.0, bytes);
+    }
+}
+
+type NameMap =
+    HashMap<&'static str, &'static CommandSpec, std::hash::BuildHasherDefault<NameHasher>>;
+
 struct Index {
-    by_name: HashMap<&'static str, &'static CommandSpec>,
+    by_name: NameMap,
     all: Vec<&'static CommandSpec>,
 }
 
 fn index() -> &'static Index {
     static INDEX: OnceLock<Index> = OnceLock::new();
     INDEX.get_or_init(|| {
-        let mut by_name = HashMap::new();
+        let mut by_name = NameMap::default();
         let mut all = Vec::new();
         for family in crate::cmd::FAMILIES {
             for spec in family.iter() {
