@@ -10,6 +10,7 @@ pub mod keys;
 pub mod pubsub;
 pub mod scan;
 pub mod server;
+pub mod streams;
 pub mod strings;
 pub mod transactions;
 
@@ -23,4 +24,5 @@ pub const FAMILIES: &[&[CommandSpec]] = &[
     pubsub::COMMANDS,
     server::COMMANDS,
     config::COMMANDS,
+    streams::COMMANDS,
 ];
