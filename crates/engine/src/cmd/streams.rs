@@ -481,7 +481,29 @@ fn range_end(arg: &[u8]) -> Result<StreamId, Reply> {
 // Reply helpers
 
 fn id_reply(id: StreamId) -> Reply {
-    Reply::Bulk(id.to_string().into_bytes())
+    Reply::Bulk(id_bytes(id))
+}
+
+/// `<ms>-<seq>` without going through `fmt` (every entry of every reply carries one).
+fn id_bytes(id: StreamId) -> Vec<u8> {
+    fn push_u64(out: &mut Vec<u8>, mut v: u64) {
+        let mut tmp = [0u8; 20];
+        let mut i = tmp.len();
+        loop {
+            i -= 1;
+            tmp[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        out.extend_from_slice(&tmp[i..]);
+    }
+    let mut out = Vec::with_capacity(41);
+    push_u64(&mut out, id.ms);
+    out.push(b'-');
+    push_u64(&mut out, id.seq);
+    out
 }
 
 fn entry_reply(id: StreamId, fields: &Fields) -> Reply {
@@ -1010,7 +1032,7 @@ fn read_generic(e: &mut Engine, c: &Call, xreadgroup: bool) -> Reply {
     // Keep `$` as the ID it meant now, so that the re-run reads what arrives after it.
     let mut argv: Vec<Vec<u8>> = c.argv.iter().map(|a| a.to_vec()).collect();
     for (i, last) in dollar {
-        argv[args.ids_pos + i] = last.to_string().into_bytes();
+        argv[args.ids_pos + i] = id_bytes(last);
     }
     let argv: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
     let keys = args.keys.iter().map(|k| k.to_vec()).collect();
