@@ -657,3 +657,31 @@ fn stream_values_are_counted_in_memory() {
     );
     assert_eq!(e.run(c, &["TYPE", "s"], 0), Reply::Simple("stream".into()));
 }
+
+#[test]
+fn xclaim_force_creates_pending_entries_with_redis_counts() {
+    let (mut e, c) = fresh();
+    e.run(c, &["XADD", "s", "1-0", "f", "v"], 0);
+    e.run(c, &["XADD", "s", "2-0", "f", "v"], 0);
+    e.run(c, &["XGROUP", "CREATE", "s", "g", "$"], 0);
+    // A forced claim makes a pending entry delivered once, then counts the claim itself,
+    // unless JUSTID.
+    e.run(c, &["XCLAIM", "s", "g", "c", "0", "1-0", "FORCE"], 10);
+    e.run(
+        c,
+        &["XCLAIM", "s", "g", "c", "0", "2-0", "FORCE", "JUSTID"],
+        10,
+    );
+    let row = |id: &str, n: i64| {
+        Reply::Array(vec![
+            bulk(id),
+            bulk("c"),
+            Reply::Integer(5),
+            Reply::Integer(n),
+        ])
+    };
+    assert_eq!(
+        e.run(c, &["XPENDING", "s", "g", "-", "+", "10"], 15),
+        Reply::Array(vec![row("1-0", 2), row("2-0", 1)])
+    );
+}
