@@ -358,6 +358,101 @@ fn run_warmed(name: &str, make: Make, warm: Make, warm_n: u64, keyspace: u64, n:
     );
 }
 
+/// A stream key, named apart from the string keys the warm-up writes.
+fn stream_key(i: u64, keyspace: u64, buf: &mut Vec<u8>) {
+    buf.extend_from_slice(b"stream:");
+    key(i, keyspace, buf);
+}
+
+/// `XADD key * field value`: the ID comes from the (frozen) clock and the sequence.
+fn xadd(i: u64, ks: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
+    word(buf, w, |b| b.extend_from_slice(b"XADD"));
+    word(buf, w, |b| stream_key(i, ks, b));
+    word(buf, w, |b| b.push(b'*'));
+    word(buf, w, |b| b.extend_from_slice(b"field"));
+    word(buf, w, |b| b.extend_from_slice(b"xxx"));
+}
+
+/// `XREADGROUP GROUP g c COUNT 1 STREAMS key >`: one new entry per call, which goes pending.
+fn xreadgroup(i: u64, ks: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
+    for part in [
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "consumer",
+        "COUNT",
+        "1",
+        "STREAMS",
+    ] {
+        word(buf, w, |b| b.extend_from_slice(part.as_bytes()));
+    }
+    word(buf, w, |b| stream_key(i, ks, b));
+    word(buf, w, |b| b.push(b'>'));
+}
+
+/// Streams with a group `g` and enough entries that every XREADGROUP of the run finds one.
+fn prepare_streams(engine: &mut Engine, client: u64, keyspace: u64, n: u64) {
+    let per_key = n / keyspace + 3;
+    let mut name = Vec::new();
+    for k in 0..keyspace {
+        name.clear();
+        stream_key(k, keyspace, &mut name);
+        let argv: [&[u8]; 6] = [b"XGROUP", b"CREATE", &name, b"g", b"$", b"MKSTREAM"];
+        engine.execute(client, &argv, 0);
+        for _ in 0..per_key {
+            let argv: [&[u8]; 5] = [b"XADD", &name, b"*", b"field", b"xxx"];
+            engine.execute(client, &argv, 0);
+        }
+    }
+}
+
+/// Like `run`, with `prepare` filling the keyspace instead of the string warm-up.
+fn run_prepared(
+    name: &str,
+    prepare: fn(&mut Engine, u64, u64, u64),
+    make: Make,
+    keyspace: u64,
+    n: u64,
+) {
+    let config = Config {
+        record_events: false,
+        ..Config::default()
+    };
+    let mut engine = Engine::new(config);
+    let client = engine.connect(0);
+    prepare(&mut engine, client, keyspace, n);
+    let (mut buf, mut words) = (Vec::new(), Vec::new());
+    let mut bounds = Vec::with_capacity(n as usize + 1);
+    for i in 0..n {
+        bounds.push(words.len());
+        make(i, keyspace, &mut buf, &mut words);
+    }
+    bounds.push(words.len());
+    let mut out = Vec::with_capacity(1 << 16);
+    let allocs_before = ALLOCS.load(Ordering::Relaxed);
+    let start = Instant::now();
+    for i in 0..n as usize {
+        let mut argv: [&[u8]; 32] = [&[]; 32];
+        let ws = &words[bounds[i]..bounds[i + 1]];
+        for (slot, &(a, b)) in argv.iter_mut().zip(ws) {
+            *slot = &buf[a..b];
+        }
+        let reply = engine.execute(client, &argv[..ws.len()], 1);
+        out.clear();
+        encode_resp(&reply, Protocol::Resp2, &mut out);
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let allocs = ALLOCS.load(Ordering::Relaxed) - allocs_before;
+    println!(
+        "{name:<6} keys={keyspace:<7} {:>12.0} ops/s  {:>8.1} ns/op  {:>5.2} allocs/op",
+        n as f64 / secs,
+        secs * 1e9 / n as f64,
+        allocs as f64 / n as f64
+    );
+}
+
+fn no_prepare(_: &mut Engine, _: u64, _: u64, _: u64) {}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let n = if quick { 200_000 } else { 2_000_000 };
@@ -377,6 +472,8 @@ fn main() {
         run_warm("PFCOUNT2", pfadd5, pfcount2, keyspace, n / 100);
         run_warmed("LPUSH", lpush, lpush, 0, keyspace, n);
         run_warmed("LPOP", lpop, lpush, n, keyspace, n);
+        run_prepared("XADD", no_prepare, xadd, keyspace, n);
+        run_prepared("XREADGROUP", prepare_streams, xreadgroup, keyspace, n);
     }
     let start = Instant::now();
     let board = leaderboard();

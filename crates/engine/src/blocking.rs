@@ -179,16 +179,17 @@ impl Engine {
                     let present = self
                         .lookup(key.0, &key.1, Lookup::NoTouch)
                         .map(|entry| entry.value.type_name());
-                    let Some(present) = present else {
-                        break;
-                    };
                     let wants = self
                         .clients
                         .get(&client)
                         .and_then(|c| c.blocked.as_ref())
                         .and_then(|b| b.wants);
-                    if wants.is_some_and(|w| w != present) {
-                        continue;
+                    match present {
+                        // A deleted key serves nobody, except that XREADGROUP learns its stream
+                        // is gone (Redis's `signalDeletedKeyAsReady`).
+                        None if wants != Some("stream") => continue,
+                        Some(present) if wants.is_some_and(|w| w != present) => continue,
+                        _ => {}
                     }
                     self.retry_blocked(client, &key.1);
                 }

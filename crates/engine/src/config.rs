@@ -208,6 +208,10 @@ pub struct Config {
     pub list_max_listpack_size: i64,
     /// Quicklist nodes left uncompressed at each end (0: no compression).
     pub list_compress_depth: i64,
+    /// A stream node (one listpack in Redis's radix tree) is closed once it holds this many
+    /// bytes or entries (0: no limit of that kind); approximate trimming removes whole nodes.
+    pub stream_node_max_bytes: u64,
+    pub stream_node_max_entries: i64,
     /// The port INFO reports (the native server sets it to the port it listens on).
     pub tcp_port: u16,
     /// A HyperLogLog stays sparse while its string is at most this many bytes.
@@ -245,6 +249,8 @@ impl Default for Config {
             zset_max_listpack_value: 64,
             list_max_listpack_size: -2,
             list_compress_depth: 0,
+            stream_node_max_bytes: 4096,
+            stream_node_max_entries: 100,
             tcp_port: 6379,
             record_events: true,
             hll_sparse_max_bytes: 3000,

@@ -4,6 +4,7 @@
 //! reply mentions: a key expired by the active cycle while nobody was looking, the keys that cycle
 //! sampled, a value whose encoding changed. The UI draws from replies and events alone.
 
+use crate::types::stream::StreamId;
 use crate::ClientId;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -66,6 +67,34 @@ pub enum Event {
     ConfigChanged {
         name: String,
         value: String,
+    },
+    /// Stream entries were handed to a consumer of a group (XREADGROUP). `history` is a re-read
+    /// of the consumer's own pending entries; `noack` deliveries create no pending entry.
+    StreamDelivered {
+        db: usize,
+        key: Vec<u8>,
+        group: Vec<u8>,
+        consumer: Vec<u8>,
+        ids: Vec<StreamId>,
+        history: bool,
+        noack: bool,
+    },
+    /// Pending entries of a group were acknowledged (XACK).
+    StreamAcked {
+        db: usize,
+        key: Vec<u8>,
+        group: Vec<u8>,
+        ids: Vec<StreamId>,
+    },
+    /// Pending entries changed owner to `consumer` (XCLAIM, XAUTOCLAIM). `dropped` are pending
+    /// entries whose stream entry no longer exists, removed from the group's PEL instead.
+    StreamClaimed {
+        db: usize,
+        key: Vec<u8>,
+        group: Vec<u8>,
+        consumer: Vec<u8>,
+        ids: Vec<StreamId>,
+        dropped: Vec<StreamId>,
     },
 }
 

@@ -20,6 +20,11 @@ pub const CLIENT_BYTES: u64 = 20_512;
 const DICT_ENTRY: u64 = 24;
 const BUCKET: u64 = 8;
 const ROBJ: u64 = 16;
+/// Redis's `stream` struct and a consumer group's (`streamCG` with its two empty radix trees).
+const STREAM_STRUCT: u64 = 96;
+const STREAM_GROUP: u64 = 128;
+/// Radix tree nodes per stream node, roughly: the leaf and a share of the branches above it.
+const RAX_NODE_SHARE: u64 = 64;
 
 /// The parts INFO memory shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,6 +85,18 @@ pub fn value_bytes(value: &Value) -> u64 {
         Value::Hash(h) => alloc_size(ROBJ) + 32 * h.len() as u64,
         Value::Set(s) => alloc_size(ROBJ) + 16 * s.len() as u64,
         Value::ZSet(z) => alloc_size(ROBJ) + 32 * z.len() as u64,
+        // The stream struct, each node's listpack (whose size the stream models) and its share
+        // of the radix tree, and for consumer groups about 64 bytes per pending entry (the
+        // NACK and its keys in the group's and the consumer's trees).
+        Value::Stream(s) => {
+            alloc_size(ROBJ)
+                + alloc_size(STREAM_STRUCT)
+                + s.node_bytes()
+                    .map(|b| alloc_size(b) + RAX_NODE_SHARE)
+                    .sum::<u64>()
+                + s.groups.len() as u64 * alloc_size(STREAM_GROUP)
+                + 64 * s.pending_total() as u64
+        }
     }
 }
 

@@ -98,6 +98,7 @@ pub enum Value {
     Hash(crate::types::hash::Hash),
     Set(crate::types::set::Set),
     ZSet(crate::types::zset::ZSet),
+    Stream(crate::types::stream::Stream),
 }
 
 impl Value {
@@ -109,6 +110,7 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -119,6 +121,7 @@ impl Value {
             Value::Hash(h) => h.encoding(),
             Value::Set(s) => s.encoding(),
             Value::ZSet(z) => z.encoding(),
+            Value::Stream(s) => s.encoding(),
         }
     }
 }

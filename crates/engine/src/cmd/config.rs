@@ -337,6 +337,13 @@ pub static PARAMS: &[Param] = &[
     size_param!("hash-max-ziplist-value", Memory, hash_max_listpack_value),
     size_param!("set-max-intset-entries", Int, set_max_intset_entries),
     size_param!("hll-sparse-max-bytes", Memory, hll_sparse_max_bytes),
+    size_param!("stream-node-max-bytes", Memory, stream_node_max_bytes),
+    int_param!(
+        "stream-node-max-entries",
+        0,
+        LONG_MAX,
+        stream_node_max_entries
+    ),
     size_param!("zset-max-listpack-entries", Int, zset_max_listpack_entries),
     size_param!("zset-max-ziplist-entries", Int, zset_max_listpack_entries),
     size_param!("zset-max-listpack-value", Memory, zset_max_listpack_value),

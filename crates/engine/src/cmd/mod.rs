@@ -15,6 +15,7 @@ pub mod pubsub;
 pub mod scan;
 pub mod server;
 pub mod sets;
+pub mod streams;
 pub mod strings;
 pub mod transactions;
 pub mod zsets;
@@ -35,4 +36,5 @@ pub const FAMILIES: &[&[CommandSpec]] = &[
     hyperloglog::COMMANDS,
     lists::COMMANDS,
     zsets::COMMANDS,
+    streams::COMMANDS,
 ];
