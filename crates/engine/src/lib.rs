@@ -294,4 +294,6 @@ impl Engine {
 }
 
 #[cfg(test)]
+mod testkit;
+#[cfg(test)]
 mod tests;

@@ -2,6 +2,7 @@
 //! differential transcripts against a real Redis; these tests cover what a transcript cannot:
 //! time, events and determinism.
 
+use crate::testkit::{fresh, int_of};
 use crate::*;
 
 #[test]
@@ -28,19 +29,6 @@ fn unknown_command_and_arity_errors_match_redis() {
 }
 
 // ---- Generic keyspace and expiry commands on the virtual clock ----
-
-fn fresh(config: Config) -> (Engine, ClientId) {
-    let mut e = Engine::new(config);
-    let c = e.connect(0);
-    (e, c)
-}
-
-fn int_of(r: Reply) -> i64 {
-    match r {
-        Reply::Integer(n) => n,
-        other => panic!("expected an integer, got {other:?}"),
-    }
-}
 
 /// The elements of a SCAN reply: (next cursor, keys).
 fn scan_reply(r: Reply) -> (u64, Vec<Vec<u8>>) {

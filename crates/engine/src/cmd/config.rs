@@ -664,19 +664,8 @@ fn config_help(_e: &mut Engine, c: &Call) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ClientId, Config};
-
-    fn engine() -> (Engine, ClientId) {
-        let mut e = Engine::new(Config::default());
-        let c = e.connect(0);
-        (e, c)
-    }
-
-    fn err(r: Reply) -> String {
-        r.error_text()
-            .unwrap_or_else(|| panic!("expected an error, got {r:?}"))
-            .to_string()
-    }
+    use crate::testkit::{engine, err};
+    use crate::ClientId;
 
     fn get(e: &mut Engine, c: ClientId, name: &str) -> Reply {
         e.run(c, &["CONFIG", "GET", name], 0)

@@ -625,19 +625,8 @@ fn client_help(_e: &mut Engine, c: &Call) -> Reply {
 
 #[cfg(test)]
 mod tests {
+    use crate::testkit::{engine, err};
     use crate::*;
-
-    fn engine() -> (Engine, ClientId) {
-        let mut e = Engine::new(Config::default());
-        let c = e.connect(0);
-        (e, c)
-    }
-
-    fn err(r: Reply) -> String {
-        r.error_text()
-            .unwrap_or_else(|| panic!("expected an error, got {r:?}"))
-            .to_string()
-    }
 
     #[test]
     fn ping_and_echo() {

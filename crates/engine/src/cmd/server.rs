@@ -1464,19 +1464,8 @@ fn one_of(alts: Vec<Vec<DocArg>>, optional: bool) -> DocArg {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ClientId, Config, Protocol};
-
-    fn engine() -> (Engine, ClientId) {
-        let mut e = Engine::new(Config::default());
-        let c = e.connect(0);
-        (e, c)
-    }
-
-    fn err(r: Reply) -> String {
-        r.error_text()
-            .unwrap_or_else(|| panic!("expected an error, got {r:?}"))
-            .to_string()
-    }
+    use crate::testkit::{engine, err};
+    use crate::{Config, Protocol};
 
     fn text(r: Reply) -> String {
         match r {
