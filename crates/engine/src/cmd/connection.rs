@@ -228,6 +228,9 @@ fn select(e: &mut Engine, c: &Call) -> Reply {
         Some(_) => return Reply::error(error::INT_OUT_OF_RANGE),
         None => return Reply::error(error::NOT_INTEGER),
     };
+    if id != 0 && e.is_cluster_node() {
+        return Reply::error(error::SELECT_IN_CLUSTER);
+    }
     if id < 0 || id as usize >= e.dbs.len() {
         return Reply::error(error::DB_INDEX_OUT_OF_RANGE);
     }

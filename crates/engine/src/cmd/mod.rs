@@ -4,6 +4,7 @@
 use crate::table::CommandSpec;
 
 pub mod bitmaps;
+pub mod cluster;
 pub mod config;
 pub mod connection;
 pub mod expiry;
@@ -35,4 +36,5 @@ pub const FAMILIES: &[&[CommandSpec]] = &[
     hyperloglog::COMMANDS,
     lists::COMMANDS,
     zsets::COMMANDS,
+    cluster::COMMANDS,
 ];
