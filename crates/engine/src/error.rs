@@ -260,6 +260,7 @@ pub const CONFIG_EPOCH_KNOWS_OTHERS: &str =
 pub const MIGRATE_KEYS_NEEDS_EMPTY_KEY: &str =
     "ERR When using MIGRATE KEYS option, the key argument must be set to the empty string";
 pub const MIGRATE_CONNECT: &str = "IOERR error or timeout connecting to the client";
+pub const MIGRATE_WRITE: &str = "IOERR error or timeout writing to target instance";
 pub const MIGRATE_READ: &str = "IOERR error or timeout reading to target instance";
 pub const BUSYKEY: &str = "BUSYKEY Target key name already exists.";
 pub const WAIT_ON_REPLICA: &str = "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.";

@@ -430,16 +430,17 @@ impl State {
     }
 
     /// Redis's `clusterBumpConfigEpochWithoutConsensus`: a node whose epoch is zero or not the
-    /// highest takes a new one. Returns whether it did.
+    /// highest known (the current epoch included) takes a new one. Returns whether it did.
     pub fn bump_epoch(&mut self, n: usize) -> bool {
-        let max = self.nodes.iter().map(|x| x.config_epoch).max().unwrap_or(0);
-        let mine = self.nodes[n].config_epoch;
-        let unique_max = self
+        let max = self
             .nodes
             .iter()
-            .enumerate()
-            .all(|(i, x)| i == n || x.config_epoch < mine);
-        if mine == 0 || mine != max || !unique_max {
+            .map(|x| x.config_epoch)
+            .max()
+            .unwrap_or(0)
+            .max(self.current_epoch);
+        let mine = self.nodes[n].config_epoch;
+        if mine == 0 || mine != max {
             self.current_epoch += 1;
             self.nodes[n].config_epoch = self.current_epoch;
             true
@@ -796,6 +797,24 @@ impl Cluster {
         })
     }
 
+    /// Records where a client connects from (the native server's sockets), for CLIENT LIST.
+    pub fn set_client_addr(
+        &mut self,
+        node: usize,
+        client: ClientId,
+        fd: i64,
+        addr: String,
+        laddr: String,
+    ) {
+        self.with_node(node, |e| {
+            if let Some(c) = e.client_mut(client) {
+                c.fd = fd;
+                c.addr = addr;
+                c.laddr = laddr;
+            }
+        });
+    }
+
     pub fn disconnect(&mut self, node: usize, client: ClientId) {
         self.with_node(node, |e| e.disconnect(client));
         let n = &mut self.st_mut().nodes[node];
@@ -824,8 +843,7 @@ impl Cluster {
         if !asking && !in_multi {
             self.st_mut().nodes[node].asking.remove(&client);
         }
-        let command: Vec<Vec<u8>> = argv.iter().map(|a| a.to_vec()).collect();
-        if self.drain_node(node, Some(&command)) {
+        if self.drain_node(node, Some(argv)) {
             let offset = self.st().nodes[node].repl.offset;
             self.st_mut().nodes[node].repl.woff.insert(client, offset);
         }
@@ -935,7 +953,7 @@ impl Cluster {
     /// replication stream when it is a master with replicas, and records them for the UI.
     /// `command` is what ran (shown with the replication record). Returns whether a record was
     /// appended.
-    fn drain_node(&mut self, node: usize, command: Option<&[Vec<u8>]>) -> bool {
+    fn drain_node(&mut self, node: usize, command: Option<&[&[u8]]>) -> bool {
         let st = self.st.as_deref_mut().expect("cluster state present");
         let n = &mut st.nodes[node];
         let Some(engine) = n.engine.as_mut() else {
@@ -1003,7 +1021,8 @@ impl Cluster {
     fn after_command(&mut self, now_ms: i64) {
         let touched = std::mem::take(&mut self.st_mut().touched);
         for (node, command) in touched {
-            self.drain_node(node, Some(&command));
+            let argv: Vec<&[u8]> = command.iter().map(Vec::as_slice).collect();
+            self.drain_node(node, Some(&argv));
         }
         let pending = std::mem::take(&mut self.st_mut().pending);
         for p in pending {

@@ -154,7 +154,7 @@ impl ChangeSet {
     }
 
     /// The record of these changes, with each key's state as it is now on the master.
-    pub fn into_record(self, e: &Engine, command: Option<&[Vec<u8>]>, now: i64) -> ReplRecord {
+    pub fn into_record(self, e: &Engine, command: Option<&[&[u8]]>, now: i64) -> ReplRecord {
         let mut changes = Vec::with_capacity(self.keys.len() + 1);
         if self.flush {
             changes.push(Change::Flush);
@@ -190,7 +190,7 @@ impl ChangeSet {
             {
                 del_of_keys()
             }
-            Some(c) => c.to_vec(),
+            Some(c) => c.iter().map(|a| a.to_vec()).collect(),
             None => del_of_keys(),
         };
         ReplRecord {

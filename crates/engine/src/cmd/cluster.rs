@@ -1169,7 +1169,23 @@ fn migrate(e: &mut Engine, c: &Call) -> Reply {
     }
     e.with_cluster(|e, st, me| migrate_to_node(e, st, me, c, &opts, dbid, &keys))
         // Outside a cluster there is no other server to reach.
-        .unwrap_or_else(|| Reply::error(error::MIGRATE_CONNECT))
+        .unwrap_or_else(|| unreachable(c.argv[1]))
+}
+
+/// What MIGRATE answers when nothing listens at the target address: Redis's non-blocking
+/// connect to an address succeeds on its side and the refusal shows when it writes; a host name
+/// that does not resolve fails the connect itself.
+fn unreachable(host: &[u8]) -> Reply {
+    let resolvable = host.eq_ignore_ascii_case(b"localhost")
+        || std::str::from_utf8(host)
+            .ok()
+            .and_then(|h| h.parse::<std::net::IpAddr>().ok())
+            .is_some();
+    Reply::error(if resolvable {
+        error::MIGRATE_WRITE
+    } else {
+        error::MIGRATE_CONNECT
+    })
 }
 
 /// What the target of a MIGRATE answers to the SELECT it is sent first.
@@ -1209,14 +1225,14 @@ fn migrate_to_node(
 ) -> Reply {
     let port = crate::numfmt::parse_i64(c.argv[2]).unwrap_or(-1);
     let Some(t) = st.by_addr(c.argv[1], port).filter(|&t| st.nodes[t].up) else {
-        return Reply::error(error::MIGRATE_CONNECT);
+        return unreachable(c.argv[1]);
     };
     if t == me {
         // The node would wait for its own answer until the timeout.
         return Reply::error(error::MIGRATE_READ);
     }
     let Some(mut target) = st.nodes[t].engine.take() else {
-        return Reply::error(error::MIGRATE_CONNECT);
+        return unreachable(c.argv[1]);
     };
     target.now = c.now;
     let select_error = target_select(dbid);
