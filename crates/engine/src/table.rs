@@ -145,6 +145,12 @@ fn movable_keys(name: &str) -> bool {
             | "ssubscribe"
             | "sunsubscribe"
             | "spublish"
+            | "eval"
+            | "evalsha"
+            | "eval_ro"
+            | "evalsha_ro"
+            | "fcall"
+            | "fcall_ro"
     )
 }
 
@@ -163,6 +169,10 @@ pub fn command_keys(spec: &CommandSpec, argv: &[&[u8]]) -> Vec<usize> {
         }
         "zunionstore" | "zinterstore" | "zdiffstore" => counted_keys(argv, Some(1), 2, 3),
         "blmpop" | "bzmpop" => counted_keys(argv, None, 2, 3),
+        // Scripts and functions name their keys after the script and a count.
+        "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro" => {
+            counted_keys(argv, None, 2, 3)
+        }
         "migrate" => migrate_keys(argv),
         "ssubscribe" | "sunsubscribe" => (1..argv.len()).collect(),
         "spublish" => vec![1],

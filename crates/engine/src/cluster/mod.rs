@@ -456,6 +456,12 @@ impl Engine {
         self.cluster.is_some()
     }
 
+    /// True for a cluster node that replicates a master (HELLO reports its role).
+    pub fn is_cluster_replica(&self) -> bool {
+        self.cluster_state()
+            .is_some_and(|(st, me)| st.nodes[me].master.is_some())
+    }
+
     /// Runs `f` with the cluster's state when this engine is a cluster node running a command.
     pub(crate) fn with_cluster<R>(
         &mut self,

@@ -621,3 +621,139 @@ fn cluster_info_slots_and_shards() {
         Reply::Integer(3443)
     );
 }
+
+#[test]
+fn movable_keys_are_routed_too() {
+    let mut c = cluster(0);
+    let a = c.connect(0, 0);
+    for cmd in [
+        &["ZUNIONSTORE", "{z}d", "2", "{z}a", "b"][..],
+        &["SINTERCARD", "2", "a", "b"],
+        &["BLMPOP", "0", "2", "a", "b", "LEFT"],
+        &["LMPOP", "2", "a", "b", "LEFT"],
+        &["ZINTER", "2", "a", "b"],
+    ] {
+        assert_eq!(
+            err(c.run(0, a, cmd, 0)),
+            "CROSSSLOT Keys in request don't hash to the same slot",
+            "{cmd:?}"
+        );
+    }
+    // A key count that is not a number gives no keys: the command answers for itself.
+    assert_eq!(
+        err(c.run(0, a, &["ZUNION", "x", "a"], 0)),
+        "ERR value is not an integer or out of range"
+    );
+    // The destination counts as a key: {z} is in slot 8157, on the second node.
+    assert_eq!(
+        err(c.run(0, a, &["ZUNIONSTORE", "{z}d", "1", "{z}a"], 0)),
+        "MOVED 8157 127.0.0.1:30002"
+    );
+    let Reply::Map(hello) = c.run(0, a, &["HELLO", "3"], 0) else {
+        panic!("HELLO answers a map")
+    };
+    assert!(hello.contains(&(bulk("mode"), bulk("cluster"))));
+    assert!(hello.contains(&(bulk("role"), bulk("master"))));
+}
+
+#[test]
+fn replicas_apply_flushes_and_expirations() {
+    let mut c = cluster(1);
+    let m = c.connect(0, 0);
+    let r = c.connect(3, 0);
+    c.run(3, r, &["READONLY"], 0);
+    c.run(0, m, &["SET", "b", "1", "PX", "500"], 0);
+    c.run(0, m, &["SET", "{b}2", "1"], 0);
+    c.advance(200);
+    assert_eq!(c.run(3, r, &["DBSIZE"], 200), Reply::Integer(2));
+    // The replica does not expire keys itself: the master's deletion reaches it.
+    c.advance(1000);
+    c.advance(1200);
+    assert_eq!(c.run(3, r, &["EXISTS", "{b}2"], 1200), Reply::Integer(1));
+    assert_eq!(c.engine(0).dbsize(0), 1);
+    assert_eq!(c.engine(3).dbsize(0), 1);
+    c.run(0, m, &["FLUSHALL"], 1300);
+    c.advance(1500);
+    assert_eq!(c.run(3, r, &["DBSIZE"], 1500), Reply::Integer(0));
+    let slot = key_hash_slot(b"b").to_string();
+    assert_eq!(
+        c.run(3, r, &["CLUSTER", "COUNTKEYSINSLOT", &slot], 1500),
+        Reply::Integer(0)
+    );
+    // WAIT inside a transaction does not block.
+    c.run(0, m, &["SET", "b", "2"], 2000);
+    c.run(0, m, &["MULTI"], 2000);
+    c.run(0, m, &["WAIT", "1", "0"], 2000);
+    assert_eq!(
+        c.run(0, m, &["EXEC"], 2000),
+        Reply::Array(vec![Reply::Integer(0)])
+    );
+}
+
+#[test]
+fn the_best_replica_wins_the_election() {
+    let mut c = cluster(2);
+    // Masters 0..3; replicas 3..9, node 3 and node 6 replicate master 0.
+    assert_eq!(c.node(3).master, Some(0));
+    assert_eq!(c.node(6).master, Some(0));
+    let m = c.connect(0, 0);
+    c.run(0, m, &["SET", "b", "1"], 0);
+    c.advance(500);
+    // Node 6 falls behind: it is away while the next write is applied.
+    c.fail_node(6, 500);
+    c.run(0, m, &["SET", "b", "2"], 600);
+    c.advance(800);
+    c.recover_node(6, 800);
+    assert!(c.node(3).repl_offset > c.node(6).repl_offset);
+    c.fail_node(0, 1000);
+    c.advance(1000 + 15_000);
+    let scheduled: Vec<(usize, i64)> = c
+        .drain_events()
+        .into_iter()
+        .filter_map(|e| match e {
+            ClusterEvent::ElectionScheduled { replica, at, .. } => Some((replica, at)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(scheduled.len(), 2);
+    let at = |r: usize| scheduled.iter().find(|(x, _)| *x == r).map(|(_, t)| *t);
+    assert!(at(3) < at(6), "rank 0 asks first: {scheduled:?}");
+    c.advance(1000 + 15_000 + 2000);
+    assert_eq!(c.node(3).master, None);
+    assert_eq!(c.node(6).master, Some(3));
+    let r = c.connect(6, 17_000);
+    c.run(6, r, &["READONLY"], 17_000);
+    assert_eq!(c.run(6, r, &["GET", "b"], 17_000), bulk("2"));
+    let w = c.connect(3, 17_000);
+    let Reply::Verbatim(_, info) = c.run(3, w, &["INFO", "replication"], 17_000) else {
+        panic!("verbatim")
+    };
+    let info = String::from_utf8(info).expect("text");
+    assert!(
+        info.contains("role:master\r\nconnected_slaves:1\r\n"),
+        "{info}"
+    );
+    assert!(!info.contains("master_replid2:0000"), "{info}");
+}
+
+#[test]
+fn migrate_to_a_node_that_is_down() {
+    let mut c = cluster(0);
+    let z = c.connect(2, 0);
+    c.run(2, z, &["SET", "foo", "1"], 0);
+    c.fail_node(0, 1);
+    assert_eq!(
+        err(c.run(
+            2,
+            z,
+            &["MIGRATE", "127.0.0.1", "30001", "foo", "0", "100"],
+            2
+        )),
+        "IOERR error or timeout writing to target instance"
+    );
+    assert_eq!(
+        err(c.run(2, z, &["MIGRATE", "nowhere", "30001", "foo", "0", "100"], 2)),
+        "IOERR error or timeout connecting to the client"
+    );
+    assert_eq!(c.run(2, z, &["GET", "foo"], 2), bulk("1"));
+}

@@ -312,8 +312,22 @@ fn hello(e: &mut Engine, c: &Call) -> Reply {
         (Reply::bulk("version"), Reply::bulk(REDIS_VERSION)),
         (Reply::bulk("proto"), Reply::Integer(proto)),
         (Reply::bulk("id"), Reply::Integer(cl.id as i64)),
-        (Reply::bulk("mode"), Reply::bulk("standalone")),
-        (Reply::bulk("role"), Reply::bulk("master")),
+        (
+            Reply::bulk("mode"),
+            Reply::bulk(if e.is_cluster_node() {
+                "cluster"
+            } else {
+                "standalone"
+            }),
+        ),
+        (
+            Reply::bulk("role"),
+            Reply::bulk(if e.is_cluster_replica() {
+                "replica"
+            } else {
+                "master"
+            }),
+        ),
         (Reply::bulk("modules"), Reply::Array(vec![])),
     ])
 }
