@@ -29,6 +29,24 @@ pub struct ReplRecord {
     pub(crate) changes: Vec<Change>,
 }
 
+impl ReplRecord {
+    /// The keys the record sets or deletes (a flush names none).
+    pub fn keys(&self) -> Vec<&[u8]> {
+        self.changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::Set { key, .. } | Change::Del { key, .. } => Some(key.as_slice()),
+                Change::Flush => None,
+            })
+            .collect()
+    }
+
+    /// Whether the record empties the database before its keys.
+    pub fn flushes(&self) -> bool {
+        matches!(self.changes.first(), Some(Change::Flush))
+    }
+}
+
 #[derive(Clone, Debug)]
 pub(crate) enum Change {
     /// Database 0 was emptied (FLUSHALL, FLUSHDB).

@@ -421,6 +421,10 @@ fn replicas_follow_after_the_lag_and_wait_counts_them() {
     assert_eq!(c.run(0, m, &["WAIT", "1", "50"], 2000), Reply::Blocked);
     c.advance(2051);
     assert_eq!(c.take_output(0, m), vec![Reply::Integer(0)]);
+    let backlog = c.backlog(0);
+    assert_eq!(backlog.len(), 1, "only the INCR is still on its way");
+    assert_eq!(backlog[0].keys(), vec![&b"b"[..]]);
+    assert_eq!(backlog[0].command, vec![b"INCR".to_vec(), b"b".to_vec()]);
     assert_eq!(
         err(c.run(3, r, &["WAIT", "1", "50"], 2051)),
         error_wait_replica()
