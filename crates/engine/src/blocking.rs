@@ -42,6 +42,9 @@ pub struct BlockState {
     /// not woken by a string or a sorted set appearing under its key, as in Redis, where only
     /// clients blocked for the new value's type are served.
     pub wants: Option<&'static str>,
+    /// WAIT: the replication offset this client's writes reached, and how many replicas must
+    /// acknowledge it. Such a client waits on no key.
+    pub acks: Option<(i64, i64)>,
 }
 
 /// Which clients wait on which key, in the order they blocked.
@@ -54,6 +57,8 @@ pub struct Blocked {
     pub(crate) reprocessing: Option<ClientId>,
     /// The ready key that client's re-run is serving.
     pub(crate) serving: Option<Vec<u8>>,
+    /// Clients blocked in WAIT, oldest first; replicas' acknowledgements wake them.
+    pub(crate) waiting_acks: Vec<ClientId>,
 }
 
 impl Engine {
@@ -97,6 +102,7 @@ impl Engine {
             timeout_reply,
             since_ms: self.now,
             wants,
+            acks: None,
         };
         if let Some(c) = self.clients.get_mut(&client) {
             c.blocked = Some(state);
@@ -108,6 +114,56 @@ impl Engine {
             deadline,
         });
         Reply::Blocked
+    }
+
+    /// Parks `client` in WAIT until `numreplicas` replicas have acknowledged `offset` or
+    /// `deadline` passes. Returns the reply the command should give now: `Reply::Blocked`.
+    pub fn block_for_replication(
+        &mut self,
+        client: ClientId,
+        deadline: Option<i64>,
+        offset: i64,
+        numreplicas: i64,
+        argv: &[&[u8]],
+    ) -> Reply {
+        let state = BlockState {
+            db: self.clients.get(&client).map_or(0, |c| c.db),
+            keys: Vec::new(),
+            deadline,
+            argv: argv.iter().map(|a| a.to_vec()).collect(),
+            timeout_reply: Reply::Integer(0),
+            since_ms: self.now,
+            wants: None,
+            acks: Some((offset, numreplicas)),
+        };
+        if let Some(c) = self.clients.get_mut(&client) {
+            c.blocked = Some(state);
+        }
+        self.blocked.waiting_acks.push(client);
+        self.emit(Event::ClientBlocked {
+            client,
+            db: 0,
+            keys: Vec::new(),
+            deadline,
+        });
+        Reply::Blocked
+    }
+
+    /// Answers the clients blocked in WAIT whose offset enough replicas have acknowledged.
+    pub(crate) fn wake_ack_waiters(&mut self) {
+        for client in self.blocked.waiting_acks.clone() {
+            let acks = self
+                .clients
+                .get(&client)
+                .and_then(|c| c.blocked.as_ref())
+                .and_then(|b| b.acks);
+            if let Some((offset, numreplicas)) = acks {
+                let acked = self.replicas_acked(offset);
+                if acked >= numreplicas {
+                    self.unblock(client, Reply::Integer(acked), false);
+                }
+            }
+        }
     }
 
     /// Whether a blocking command may park `client`. Redis refuses inside MULTI (and scripts):
@@ -233,6 +289,9 @@ impl Engine {
                 }
             }
         }
+        if state.acks.is_some() {
+            self.blocked.waiting_acks.retain(|c| *c != client);
+        }
         if let Some(c) = self.clients.get_mut(&client) {
             c.outbox.push(reply);
         }
@@ -241,7 +300,7 @@ impl Engine {
 
     /// Answers every blocked client whose deadline is before `now` with its timeout reply.
     pub(crate) fn expire_blocked(&mut self, now: i64) {
-        if self.blocked.by_key.is_empty() {
+        if self.blocked.by_key.is_empty() && self.blocked.waiting_acks.is_empty() {
             return;
         }
         let due: Vec<(ClientId, Reply)> = self
@@ -251,7 +310,14 @@ impl Engine {
                 let b = c.blocked.as_ref()?;
                 match b.deadline {
                     // Redis times a client out when now is past the deadline, not at it.
-                    Some(d) if now > d => Some((c.id, b.timeout_reply.clone())),
+                    // WAIT answers with the replicas that did acknowledge in time.
+                    Some(d) if now > d => Some((
+                        c.id,
+                        match b.acks {
+                            Some((offset, _)) => Reply::Integer(self.replicas_acked(offset)),
+                            None => b.timeout_reply.clone(),
+                        },
+                    )),
                     _ => None,
                 }
             })
@@ -267,6 +333,7 @@ impl Engine {
             q.retain(|c| *c != client);
         }
         self.blocked.by_key.retain(|_, q| !q.is_empty());
+        self.blocked.waiting_acks.retain(|c| *c != client);
     }
 
     /// Replies that reached a client outside of `execute`: blocked commands that were served

@@ -311,3 +311,108 @@ pub fn no_group_for_key(group: &[u8], key: &[u8]) -> String {
 pub fn xclaim_unrecognized(opt: &[u8]) -> String {
     format!("ERR Unrecognized XCLAIM option '{}'", quoted_arg(opt))
 }
+
+// Cluster mode.
+pub const CLUSTER_DISABLED: &str = "ERR This instance has cluster support disabled";
+pub const CROSSSLOT: &str = "CROSSSLOT Keys in request don't hash to the same slot";
+pub const TRYAGAIN: &str = "TRYAGAIN Multiple keys request during rehashing of slot";
+pub const CLUSTERDOWN: &str = "CLUSTERDOWN The cluster is down";
+pub const CLUSTERDOWN_UNBOUND: &str = "CLUSTERDOWN Hash slot not served";
+pub const READONLY_REPLICA: &str = "READONLY You can't write against a read only replica.";
+pub const SELECT_IN_CLUSTER: &str = "ERR SELECT is not allowed in cluster mode";
+pub const MOVE_IN_CLUSTER: &str = "ERR MOVE is not allowed in cluster mode";
+pub const COPY_DB_IN_CLUSTER: &str =
+    "ERR Copying to another database is not allowed in cluster mode";
+pub const SWAPDB_IN_CLUSTER: &str = "ERR SWAPDB is not allowed in cluster mode";
+pub const UNBLOCKED_ROLE_CHANGE: &str =
+    "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)";
+pub const INVALID_SLOT_RANGE: &str = "ERR Invalid or out of range slot";
+pub const INVALID_SLOT: &str = "ERR Invalid slot";
+pub const INVALID_SLOT_OR_COUNT: &str = "ERR Invalid slot or number of keys";
+pub const SETSLOT_ON_REPLICA: &str = "ERR Please use SETSLOT only with masters.";
+pub const TARGET_NOT_MASTER: &str = "ERR Target node is not a master";
+pub const SETSLOT_ACTION: &str =
+    "ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP";
+pub const FLUSHSLOTS_NOT_EMPTY: &str = "ERR DB must be empty to perform CLUSTER FLUSHSLOTS.";
+pub const FAILOVER_ON_MASTER: &str = "ERR You should send CLUSTER FAILOVER to a replica";
+pub const FAILOVER_MASTER_DOWN: &str =
+    "ERR Master is down or failed, please use CLUSTER FAILOVER FORCE";
+pub const REPLICATE_MYSELF: &str = "ERR Can't replicate myself";
+pub const REPLICATE_REPLICA: &str = "ERR I can only replicate a master, not a replica.";
+pub const REPLICATE_NOT_EMPTY: &str =
+    "ERR To set a master the node must be empty and without assigned slots.";
+pub const NOT_A_MASTER: &str = "ERR The specified node is not a master";
+pub const FORGET_MYSELF: &str = "ERR I tried hard but I can't forget myself...";
+pub const FORGET_MY_MASTER: &str = "ERR Can't forget my master!";
+pub const CONFIG_EPOCH_KNOWS_OTHERS: &str =
+    "ERR The user can assign a config epoch only when the node does not know any other node.";
+pub const MIGRATE_KEYS_NEEDS_EMPTY_KEY: &str =
+    "ERR When using MIGRATE KEYS option, the key argument must be set to the empty string";
+pub const MIGRATE_CONNECT: &str = "IOERR error or timeout connecting to the client";
+pub const MIGRATE_WRITE: &str = "IOERR error or timeout writing to target instance";
+pub const MIGRATE_READ: &str = "IOERR error or timeout reading to target instance";
+pub const BUSYKEY: &str = "BUSYKEY Target key name already exists.";
+pub const WAIT_ON_REPLICA: &str = "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.";
+/// Not a Redis reply: what a cluster node that is down answers in place of a refused connection.
+pub const NODE_DOWN: &str = "ERR node is down (connection refused)";
+
+/// `ERR Slot 5 is already busy` and the other per-slot errors of ADDSLOTS and DELSLOTS.
+pub fn slot_error(slot: i64, what: &str) -> String {
+    format!("ERR Slot {slot} {what}")
+}
+
+/// `ERR start slot number 10 is greater than end slot number 5`
+pub fn slot_range_reversed(start: i64, end: i64) -> String {
+    format!("ERR start slot number {start} is greater than end slot number {end}")
+}
+
+/// `ERR I'm not the owner of hash slot 5` (SETSLOT MIGRATING on a node that does not own it).
+pub fn not_slot_owner(slot: i64) -> String {
+    format!("ERR I'm not the owner of hash slot {slot}")
+}
+
+/// `ERR I'm already the owner of hash slot 5` (SETSLOT IMPORTING on the owner).
+pub fn already_slot_owner(slot: i64) -> String {
+    format!("ERR I'm already the owner of hash slot {slot}")
+}
+
+/// `ERR I don't know about node <id>` (SETSLOT MIGRATING / IMPORTING).
+pub fn dont_know_node(id: &[u8]) -> String {
+    sanitize(&format!(
+        "ERR I don't know about node {}",
+        String::from_utf8_lossy(until_nul(id))
+    ))
+}
+
+/// `ERR Unknown node <id>` (SETSLOT NODE, REPLICATE, FORGET...).
+pub fn unknown_node(id: &[u8]) -> String {
+    sanitize(&format!(
+        "ERR Unknown node {}",
+        String::from_utf8_lossy(until_nul(id))
+    ))
+}
+
+/// SETSLOT NODE moving a slot away from a node that still has keys in it.
+pub fn slot_still_has_keys(slot: i64) -> String {
+    format!(
+        "ERR Can't assign hashslot {slot} to a different node while I still hold keys for this hash slot."
+    )
+}
+
+/// MIGRATE's reply when the target answered an error.
+pub fn migrate_target_error(text: &str) -> String {
+    format!("ERR Target instance replied with error: {text}")
+}
+
+/// `ERR Invalid TCP base port specified: x` / `ERR Invalid TCP bus port specified: x`
+pub fn invalid_port(which: &str, arg: &[u8]) -> String {
+    sanitize(&format!(
+        "ERR Invalid TCP {which} port specified: {}",
+        String::from_utf8_lossy(until_nul(arg))
+    ))
+}
+
+/// `ERR Invalid config epoch specified: -1`
+pub fn invalid_config_epoch(epoch: i64) -> String {
+    format!("ERR Invalid config epoch specified: {epoch}")
+}

@@ -16,6 +16,7 @@ pub mod args;
 pub mod blocking;
 pub mod cli;
 pub mod client;
+pub mod cluster;
 pub mod cmd;
 pub mod config;
 pub mod db;
@@ -75,6 +76,8 @@ pub struct Engine {
     pub(crate) blocked: blocking::Blocked,
     pub(crate) watchers: cmd::transactions::Watchers,
     pub(crate) pubsub: cmd::pubsub::PubSub,
+    /// Set when the engine is a node of a `cluster::Cluster`.
+    pub(crate) cluster: Option<cluster::Link>,
 }
 
 impl Engine {
@@ -107,6 +110,7 @@ impl Engine {
             blocked: blocking::Blocked::default(),
             watchers: cmd::transactions::Watchers::default(),
             pubsub: cmd::pubsub::PubSub::default(),
+            cluster: None,
             config,
         }
     }
@@ -213,6 +217,11 @@ impl Engine {
             let err = error::wrong_arity(spec.name);
             self.stats.record_error(&err);
             return Reply::error_owned(err);
+        }
+        if self.cluster.is_some() {
+            if let Some(reply) = self.cluster_route(client, spec, argv) {
+                return reply;
+            }
         }
         if self.protocol(client) == Protocol::Resp2
             && self.is_subscribed(client)

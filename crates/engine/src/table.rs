@@ -124,6 +124,132 @@ impl CommandSpec {
     }
 }
 
+/// Commands whose keys are found by reading their arguments (Redis's "movablekeys"), and the
+/// sharded pub/sub commands, whose channels Redis Cluster routes as keys.
+fn movable_keys(name: &str) -> bool {
+    matches!(
+        name,
+        "zunion"
+            | "zinter"
+            | "zdiff"
+            | "zintercard"
+            | "sintercard"
+            | "lmpop"
+            | "zmpop"
+            | "zunionstore"
+            | "zinterstore"
+            | "zdiffstore"
+            | "blmpop"
+            | "bzmpop"
+            | "migrate"
+            | "ssubscribe"
+            | "sunsubscribe"
+            | "spublish"
+            | "eval"
+            | "evalsha"
+            | "eval_ro"
+            | "evalsha_ro"
+            | "fcall"
+            | "fcall_ro"
+    )
+}
+
+/// Whether a command can name keys at all (cluster routing skips those that cannot).
+pub fn may_have_keys(spec: &CommandSpec) -> bool {
+    spec.keys.0 > 0 || movable_keys(spec.name)
+}
+
+/// The positions in `argv` that hold keys, for any command: the table's triple, or for the
+/// commands with movable keys what Redis's `getKeysFromCommand` finds. A key count that is not
+/// a valid number gives no keys (the command then answers its own syntax error).
+pub fn command_keys(spec: &CommandSpec, argv: &[&[u8]]) -> Vec<usize> {
+    match spec.name {
+        "zunion" | "zinter" | "zdiff" | "zintercard" | "sintercard" | "lmpop" | "zmpop" => {
+            counted_keys(argv, None, 1, 2)
+        }
+        "zunionstore" | "zinterstore" | "zdiffstore" => counted_keys(argv, Some(1), 2, 3),
+        "blmpop" | "bzmpop" => counted_keys(argv, None, 2, 3),
+        // Scripts and functions name their keys after the script and a count.
+        "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro" => {
+            counted_keys(argv, None, 2, 3)
+        }
+        "migrate" => migrate_keys(argv),
+        "ssubscribe" | "sunsubscribe" => (1..argv.len()).collect(),
+        "spublish" => vec![1],
+        _ => spec.key_positions(argv.len()),
+    }
+}
+
+/// Keys announced by a count at `count_at`, starting at `first`, then the destination (Redis's
+/// `genericGetKeys`, which reads the count with `atoi`).
+fn counted_keys(argv: &[&[u8]], store: Option<usize>, count_at: usize, first: usize) -> Vec<usize> {
+    let Some(count) = argv.get(count_at).map(|a| atoi(a)) else {
+        return Vec::new();
+    };
+    if count < 1 || count > argv.len().saturating_sub(first) as i64 {
+        return Vec::new();
+    }
+    let mut keys: Vec<usize> = (first..first + count as usize).collect();
+    keys.extend(store);
+    keys
+}
+
+/// C's `atoi`: leading blanks, a sign, digits up to the first non-digit; 0 when there are none.
+fn atoi(a: &[u8]) -> i64 {
+    let mut i = a.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    let neg = match a.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let mut n: i64 = 0;
+    for &b in a[i.min(a.len())..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+    {
+        n = n.saturating_mul(10).saturating_add((b - b'0') as i64);
+    }
+    let n = n.min(i32::MAX as i64);
+    if neg {
+        -n
+    } else {
+        n
+    }
+}
+
+/// MIGRATE's key is argument 3, or with the KEYS option (and an empty key argument) every
+/// argument after KEYS.
+fn migrate_keys(argv: &[&[u8]]) -> Vec<usize> {
+    let mut i = 6;
+    while i < argv.len() {
+        let a = argv[i];
+        if a.eq_ignore_ascii_case(b"keys") {
+            return if argv[3].is_empty() {
+                (i + 1..argv.len()).collect()
+            } else {
+                Vec::new()
+            };
+        }
+        if a.eq_ignore_ascii_case(b"auth") {
+            i += 1;
+        } else if a.eq_ignore_ascii_case(b"auth2") {
+            i += 2;
+        }
+        i += 1;
+    }
+    if argv.len() > 3 {
+        vec![3]
+    } else {
+        Vec::new()
+    }
+}
+
 /// Placeholder handler for container commands: never called, because lookup descends into the
 /// subcommands whenever the container has an argument, and arity stops it otherwise.
 pub fn container(_: &mut Engine, _: &Call) -> Reply {

@@ -1,6 +1,7 @@
 //! `cachelab`: a RESP server (`cachelab serve`) and a local console (`cachelab`) over the
 //! Cachelab engine.
 
+mod cluster_server;
 mod repl;
 mod resp;
 mod server;
@@ -19,6 +20,9 @@ Options:
   --port N      TCP port, 0 to let the system pick one (serve; default 6379)
   --seed N      seed of the engine's random choices and hash tables (default 12648430)
   --hz N        server cron runs per second, 1 to 500 (serve; default 10)
+  --cluster N   serve a Redis Cluster of N masters instead, one node per port from --port
+                on (serve; the slots are split evenly, as redis-cli --cluster create does)
+  --replicas N  give each master of --cluster N replicas, on the ports that follow (serve)
 
 The console reads commands as redis-cli does (quotes and escapes included) and prints replies
 the same way; quit, exit or end of input leave it. Time is the wall clock in both modes.";
@@ -29,6 +33,7 @@ enum Command {
     Version,
     Repl { seed: u64 },
     Serve(server::Options),
+    ServeCluster(server::Options, cluster_server::ClusterOptions),
 }
 
 fn parse_args(args: &[String]) -> Result<Command, String> {
@@ -39,6 +44,8 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
         seed: defaults.seed,
         hz: defaults.hz,
     };
+    let mut masters: Option<usize> = None;
+    let mut replicas: Option<usize> = None;
     let mut args = args.iter().map(String::as_str).peekable();
     let serve = match args.peek().copied() {
         Some("serve") => {
@@ -63,7 +70,14 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
             _ => (arg, None),
         };
         let known = if serve {
-            &["--bind", "--port", "--seed", "--hz"][..]
+            &[
+                "--bind",
+                "--port",
+                "--seed",
+                "--hz",
+                "--cluster",
+                "--replicas",
+            ][..]
         } else {
             &["--seed"][..]
         };
@@ -105,10 +119,38 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
                         format!("invalid hz '{value}': expected a number from 1 to 500")
                     })?
             }
+            "--cluster" => {
+                masters = Some(
+                    value
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=100).contains(n))
+                        .ok_or_else(|| {
+                            format!(
+                                "invalid cluster size '{value}': expected a number from 1 to 100"
+                            )
+                        })?,
+                )
+            }
+            "--replicas" => {
+                replicas = Some(value.parse().ok().filter(|n| *n <= 10).ok_or_else(|| {
+                    format!("invalid replica count '{value}': expected a number from 0 to 10")
+                })?)
+            }
             _ => unreachable!("filtered by `known`"),
         }
     }
-    Ok(if serve {
+    Ok(if let Some(masters) = masters {
+        Command::ServeCluster(
+            opts,
+            cluster_server::ClusterOptions {
+                masters,
+                replicas_per_master: replicas.unwrap_or(0),
+            },
+        )
+    } else if replicas.is_some() {
+        return Err("--replicas needs --cluster".into());
+    } else if serve {
         Command::Serve(opts)
     } else {
         Command::Repl { seed: opts.seed }
@@ -138,6 +180,7 @@ fn main() -> ExitCode {
         }
         Command::Repl { seed } => repl::run(seed),
         Command::Serve(opts) => serve(&opts),
+        Command::ServeCluster(opts, shape) => serve_cluster(&opts, &shape),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -161,6 +204,27 @@ fn serve(opts: &server::Options) -> std::io::Result<()> {
         "cachelab {} listening on {} (seed {}, hz {})",
         env!("CARGO_PKG_VERSION"),
         server.local_addr(),
+        opts.seed,
+        opts.hz
+    );
+    std::io::stdout().flush()?;
+    server.run()
+}
+
+fn serve_cluster(
+    opts: &server::Options,
+    shape: &cluster_server::ClusterOptions,
+) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut server = cluster_server::ClusterServer::bind(opts, shape)?;
+    let addrs: Vec<String> = server.local_addrs().iter().map(|a| a.to_string()).collect();
+    // Scripts and tests wait for this line, and read the ports from it.
+    println!(
+        "cachelab {} cluster listening on {} ({} masters, {} replicas each, seed {}, hz {})",
+        env!("CARGO_PKG_VERSION"),
+        addrs.join(" "),
+        shape.masters,
+        shape.replicas_per_master,
         opts.seed,
         opts.hz
     );
@@ -222,6 +286,23 @@ mod tests {
         assert_eq!(
             parse(&["serve", "extra"]).unwrap_err(),
             "unexpected argument 'extra'"
+        );
+        let Ok(Command::ServeCluster(o, shape)) =
+            parse(&["serve", "--cluster", "3", "--port", "7000", "--replicas=1"])
+        else {
+            panic!("cluster serve not parsed")
+        };
+        assert_eq!(
+            (o.port, shape.masters, shape.replicas_per_master),
+            (7000, 3, 1)
+        );
+        assert_eq!(
+            parse(&["serve", "--cluster", "0"]).unwrap_err(),
+            "invalid cluster size '0': expected a number from 1 to 100"
+        );
+        assert_eq!(
+            parse(&["serve", "--replicas", "1"]).unwrap_err(),
+            "--replicas needs --cluster"
         );
     }
 }

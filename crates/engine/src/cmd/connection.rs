@@ -228,6 +228,9 @@ fn select(e: &mut Engine, c: &Call) -> Reply {
         Some(_) => return Reply::error(error::INT_OUT_OF_RANGE),
         None => return Reply::error(error::NOT_INTEGER),
     };
+    if id != 0 && e.is_cluster_node() {
+        return Reply::error(error::SELECT_IN_CLUSTER);
+    }
     if id < 0 || id as usize >= e.dbs.len() {
         return Reply::error(error::DB_INDEX_OUT_OF_RANGE);
     }
@@ -309,8 +312,22 @@ fn hello(e: &mut Engine, c: &Call) -> Reply {
         (Reply::bulk("version"), Reply::bulk(REDIS_VERSION)),
         (Reply::bulk("proto"), Reply::Integer(proto)),
         (Reply::bulk("id"), Reply::Integer(cl.id as i64)),
-        (Reply::bulk("mode"), Reply::bulk("standalone")),
-        (Reply::bulk("role"), Reply::bulk("master")),
+        (
+            Reply::bulk("mode"),
+            Reply::bulk(if e.is_cluster_node() {
+                "cluster"
+            } else {
+                "standalone"
+            }),
+        ),
+        (
+            Reply::bulk("role"),
+            Reply::bulk(if e.is_cluster_replica() {
+                "replica"
+            } else {
+                "master"
+            }),
+        ),
         (Reply::bulk("modules"), Reply::Array(vec![])),
     ])
 }

@@ -369,6 +369,9 @@ fn parse_db(e: &Engine, arg: &[u8]) -> Result<usize, Reply> {
 }
 
 fn move_cmd(e: &mut Engine, c: &Call) -> Reply {
+    if e.is_cluster_node() {
+        return Reply::error(error::MOVE_IN_CLUSTER);
+    }
     let key = c.argv[1];
     let dst = tri!(parse_db(e, c.argv[2]));
     if dst == c.db {
@@ -405,6 +408,9 @@ fn copy(e: &mut Engine, c: &Call) -> Reply {
             return Reply::error(error::SYNTAX);
         }
         j += 1;
+    }
+    if e.is_cluster_node() && (c.db != 0 || dst != 0) {
+        return Reply::error(error::COPY_DB_IN_CLUSTER);
     }
     if dst == c.db && from == to {
         return Reply::error(error::SAME_OBJECT);

@@ -4,6 +4,7 @@
 use crate::table::CommandSpec;
 
 pub mod bitmaps;
+pub mod cluster;
 pub mod config;
 pub mod connection;
 pub mod expiry;
@@ -37,4 +38,5 @@ pub const FAMILIES: &[&[CommandSpec]] = &[
     lists::COMMANDS,
     zsets::COMMANDS,
     streams::COMMANDS,
+    cluster::COMMANDS,
 ];

@@ -292,6 +292,9 @@ fn db_index(a: &[u8], err: &'static str) -> Result<i64, Reply> {
 }
 
 fn swapdb(e: &mut Engine, c: &Call) -> Reply {
+    if e.is_cluster_node() {
+        return Reply::error(error::SWAPDB_IN_CLUSTER);
+    }
     let a = crate::tri!(db_index(c.argv[1], error::INVALID_FIRST_DB_INDEX));
     let b = crate::tri!(db_index(c.argv[2], error::INVALID_SECOND_DB_INDEX));
     let n = e.dbs.len() as i64;
@@ -473,13 +476,20 @@ fn info_section(e: &mut Engine, name: &str) -> (&'static str, Vec<String>) {
         "memory" => ("Memory", info_memory(e)),
         "persistence" => ("Persistence", info_persistence(e)),
         "stats" => ("Stats", info_stats(e)),
-        "replication" => ("Replication", info_replication(e)),
+        "replication" => (
+            "Replication",
+            e.cluster_info_replication()
+                .unwrap_or_else(|| info_replication(e)),
+        ),
         "cpu" => ("CPU", info_cpu(e)),
         "modules" => ("Modules", Vec::new()),
         "commandstats" => ("Commandstats", info_commandstats(e)),
         "errorstats" => ("Errorstats", info_errorstats(e)),
         "latencystats" => ("Latencystats", info_latencystats(e)),
-        "cluster" => ("Cluster", vec!["cluster_enabled:0".into()]),
+        "cluster" => (
+            "Cluster",
+            vec![format!("cluster_enabled:{}", u8::from(e.is_cluster_node()))],
+        ),
         _ => ("Keyspace", info_keyspace(e)),
     }
 }
@@ -492,7 +502,11 @@ fn info_server(e: &Engine) -> Vec<String> {
         "redis_git_sha1:00000000".into(),
         "redis_git_dirty:0".into(),
         "redis_build_id:0000000000000000".into(),
-        "redis_mode:standalone".into(),
+        if e.is_cluster_node() {
+            "redis_mode:cluster".into()
+        } else {
+            "redis_mode:standalone".into()
+        },
         format!("os:Cachelab {} virtual", env!("CARGO_PKG_VERSION")),
         "arch_bits:64".into(),
         "monotonic_clock:virtual".into(),
