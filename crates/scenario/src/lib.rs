@@ -1,0 +1,34 @@
+//! Guided scenarios: everyday Redis patterns as lessons that play on the engine.
+//!
+//! ```text
+//! static/scenarios/*.scn ──► parse (errors by file and line) ──► Scenario
+//!                                                                  │
+//!             ┌──────────────────────── run::play_step ◄───────────┘
+//!             │   commands from named clients, waits on the virtual clock, expectations,
+//!             │   checks, engine-only actions (crashes, clock drift, instances down)
+//!             ▼
+//!        Target ──┬── EngineTarget: the engine, one per instance (Player, `scenario check`)
+//!                 └── net::RedisTarget: a real Redis over TCP, real waits (`scenario replay`)
+//! ```
+//!
+//! The format is documented for authors in `static/scenarios/README.md`. Everything here is
+//! pure (no clock, no I/O) except `net`, which the browser build leaves out.
+
+pub mod format;
+pub mod parse;
+pub mod player;
+pub mod replay;
+pub mod resp;
+pub mod run;
+pub mod target;
+pub mod template;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod net;
+
+pub use format::{Capability, Scenario, Sender, Step, StepKind};
+pub use parse::{parse, parse_bytes, ParseError};
+pub use player::Player;
+pub use replay::Report;
+pub use run::{ActionOutcome, CheckResult, StepOutcome};
+pub use target::{engine_has, EngineTarget, Target};
