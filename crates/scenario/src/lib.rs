@@ -32,3 +32,55 @@ pub use player::Player;
 pub use replay::Report;
 pub use run::{ActionOutcome, CheckResult, StepOutcome};
 pub use target::{engine_has, EngineTarget, Target};
+/// The scenarios shipped with Cachelab, embedded so that the browser needs no file access:
+/// (file name, text).
+pub const SHIPPED: &[(&str, &str)] = &[
+    (
+        "cache-aside.scn",
+        include_str!("../../../static/scenarios/cache-aside.scn"),
+    ),
+    (
+        "fixed-window.scn",
+        include_str!("../../../static/scenarios/fixed-window.scn"),
+    ),
+    (
+        "sliding-window.scn",
+        include_str!("../../../static/scenarios/sliding-window.scn"),
+    ),
+    (
+        "token-bucket.scn",
+        include_str!("../../../static/scenarios/token-bucket.scn"),
+    ),
+    (
+        "lock.scn",
+        include_str!("../../../static/scenarios/lock.scn"),
+    ),
+    (
+        "redlock.scn",
+        include_str!("../../../static/scenarios/redlock.scn"),
+    ),
+    (
+        "leaderboard.scn",
+        include_str!("../../../static/scenarios/leaderboard.scn"),
+    ),
+    (
+        "session.scn",
+        include_str!("../../../static/scenarios/session.scn"),
+    ),
+    (
+        "eviction.scn",
+        include_str!("../../../static/scenarios/eviction.scn"),
+    ),
+    (
+        "expiry.scn",
+        include_str!("../../../static/scenarios/expiry.scn"),
+    ),
+    (
+        "pubsub-streams.scn",
+        include_str!("../../../static/scenarios/pubsub-streams.scn"),
+    ),
+    (
+        "persistence.scn",
+        include_str!("../../../static/scenarios/persistence.scn"),
+    ),
+];

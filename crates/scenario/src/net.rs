@@ -160,6 +160,29 @@ impl RedisTarget {
     fn admin(&self) -> Result<Conn, String> {
         Conn::connect(&self.addr, 0)
     }
+
+    /// Notes the current values of the parameters a `CONFIG SET` is about to change (those not
+    /// noted yet), so that `finish` can put them back.
+    fn remember_config(&mut self, pairs: &[Vec<u8>]) -> Result<(), String> {
+        let params: Vec<Vec<u8>> = pairs
+            .chunks(2)
+            .map(|p| p[0].to_ascii_lowercase())
+            .filter(|p| !self.restore.iter().any(|(q, _)| q == p))
+            .collect();
+        if params.is_empty() {
+            return Ok(());
+        }
+        let mut admin = self.admin()?;
+        for param in params {
+            let reply = admin.call(&[word("CONFIG"), word("GET"), param.clone()])?;
+            if let Reply::Array(items) = reply {
+                if let Some(Reply::Bulk(v)) = items.get(1) {
+                    self.restore.push((param, v.clone()));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 fn word(s: &str) -> Vec<u8> {
@@ -203,18 +226,7 @@ impl Target for RedisTarget {
             return Err(format!("FLUSHALL answered {r:?}"));
         }
         for line in &scenario.config {
-            for pair in line.args.chunks(2) {
-                let param = pair[0].clone();
-                if !self.restore.iter().any(|(p, _)| *p == param) {
-                    if let Reply::Array(items) =
-                        admin.call(&[word("CONFIG"), word("GET"), param.clone()])?
-                    {
-                        if let Some(Reply::Bulk(v)) = items.get(1) {
-                            self.restore.push((param.clone(), v.clone()));
-                        }
-                    }
-                }
-            }
+            self.remember_config(&line.args)?;
             let mut argv = vec![word("CONFIG"), word("SET")];
             argv.extend(line.args.iter().cloned());
             let r = admin.call(&argv)?;
@@ -239,6 +251,10 @@ impl Target for RedisTarget {
             let c = Conn::connect(&self.addr, sender.instance - 1).map_err(CallError::Fatal)?;
             self.conns.insert(sender.clone(), c);
         }
+        let is = |i: usize, w: &[u8]| argv.get(i).is_some_and(|a| a.eq_ignore_ascii_case(w));
+        if is(0, b"config") && is(1, b"set") {
+            self.remember_config(&argv[2..]).map_err(CallError::Fatal)?;
+        }
         let subscription = argv.first().is_some_and(|n| is_subscription(n));
         let listening = self.subscribed.contains(sender);
         let quit = argv
@@ -253,7 +269,8 @@ impl Target for RedisTarget {
                 .read(REPLY_TIMEOUT)?
                 .ok_or_else(|| format!("no reply within {REPLY_TIMEOUT:?}"))?;
             let mut frames = vec![first];
-            if subscription || listening {
+            // After QUIT the server closes the socket: nothing more will come.
+            if (subscription || listening) && !quit {
                 frames.extend(conn.drain(PUSH_WINDOW)?);
             }
             Ok(frames)

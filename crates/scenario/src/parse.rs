@@ -65,8 +65,33 @@ pub fn parse_bytes(file: &str, bytes: &[u8]) -> Result<Scenario, Vec<ParseError>
 /// Parses and validates a scenario. `file` names it in errors.
 pub fn parse(file: &str, text: &str) -> Result<Scenario, Vec<ParseError>> {
     let mut p = Parser::new(file);
+    // A directive line ending in a backslash goes on with the next line, joined with a newline
+    // (so a Lua script can be written one statement a line, inside its quotes).
+    let mut pending: Option<(usize, String)> = None;
     for (i, raw) in text.lines().enumerate() {
-        p.line(i + 1, raw);
+        let line = raw.trim_end();
+        let lead = line.trim_start();
+        let continues = line.ends_with('\\')
+            && (pending.is_some()
+                || !(lead.starts_with('>') || lead.starts_with('#') || lead.starts_with('|')));
+        match (&mut pending, continues) {
+            (Some((_, acc)), true) => {
+                acc.push('\n');
+                acc.push_str(&line[..line.len() - 1]);
+            }
+            (Some((start, acc)), false) => {
+                acc.push('\n');
+                acc.push_str(line);
+                let (start, joined) = (*start, std::mem::take(acc));
+                pending = None;
+                p.line(start, &joined);
+            }
+            (None, true) => pending = Some((i + 1, line[..line.len() - 1].to_string())),
+            (None, false) => p.line(i + 1, raw),
+        }
+    }
+    if let Some((start, joined)) = pending {
+        p.line(start, &joined);
     }
     let last_line = text.lines().count().max(1);
     p.finish(last_line)
@@ -988,8 +1013,16 @@ impl Parser {
                 ActionKind::Command(c) | ActionKind::Repeat { command: c, .. } => Some(c),
                 _ => None,
             });
+            let engine_only = !step.engine_only().is_empty();
             for c in commands.chain(step.solution.iter()) {
                 self.validate_command(c, &in_scope);
+                if !engine_only && writes_files(c) {
+                    self.err(
+                        c.line,
+                        "this would make a real server write files where it runs: put it in a \
+                         step with an engine-only action, which replay skips",
+                    );
+                }
             }
             for check in
                 step.checks
@@ -1075,6 +1108,22 @@ impl Parser {
             ),
         }
     }
+}
+
+/// SAVE, BGSAVE, BGREWRITEAOF and turning the AOF on write files in the server's directory.
+fn writes_files(c: &Command) -> bool {
+    let words: Vec<Vec<u8>> = c
+        .args
+        .iter()
+        .map(|a| a.literal_text().to_ascii_lowercase())
+        .collect();
+    let w = |i: usize| words.get(i).map(Vec::as_slice);
+    matches!(w(0), Some(b"save" | b"bgsave" | b"bgrewriteaof"))
+        || (w(0) == Some(b"config")
+            && w(1) == Some(b"set")
+            && words[2..]
+                .chunks(2)
+                .any(|p| p[0] == b"appendonly" && p.get(1).map(Vec::as_slice) == Some(b"yes")))
 }
 
 fn reply_slot(c: &mut Check) -> Option<&mut String> {

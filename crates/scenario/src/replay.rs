@@ -10,6 +10,8 @@ pub struct Report {
     pub file: String,
     pub id: String,
     pub target: String,
+    /// How many steps the scenario has.
+    pub total_steps: usize,
     /// Why the whole scenario did not play (a requirement the target lacks).
     pub skipped: Option<String>,
     /// Why it could not start or finish cleanly (a config line refused, a restore that failed).
@@ -57,10 +59,7 @@ impl Report {
         };
         let mut out = format!(
             "{} ({}) on {}: {verdict}, {played} of {} steps played\n",
-            self.file,
-            self.id,
-            self.target,
-            self.steps.len()
+            self.file, self.id, self.target, self.total_steps
         );
         for n in self.notes() {
             out.push_str(&format!("  note: {n}\n"));
@@ -82,6 +81,7 @@ pub fn run(scenario: &Scenario, target: &mut dyn Target) -> Report {
         file: scenario.file.clone(),
         id: scenario.id.clone(),
         target: target.label(),
+        total_steps: scenario.steps.len(),
         skipped: None,
         error: None,
         steps: Vec::new(),
