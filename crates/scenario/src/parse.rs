@@ -219,6 +219,11 @@ impl Parser {
             return;
         }
         self.close_block();
+        if s.contains('\0') {
+            // redis-cli cannot type one, and the argument splitter treats it as the end of input.
+            self.err(n, "a NUL character cannot appear in a scenario line");
+            return;
+        }
         if !self.saw_version_line {
             self.saw_version_line = true;
             if !s.starts_with("cachelab-scenario") {
@@ -1186,20 +1191,21 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
     if whole.len() > 9 || frac.len() > 6 {
         return Err(bad());
     }
-    let scale = 10u64.pow(frac.len() as u32);
-    let w: u64 = whole.parse().map_err(|_| bad())?;
-    let f: u64 = if frac.is_empty() {
+    // Wide enough that nine digits, six decimals and minutes cannot overflow.
+    let scale = 10u128.pow(frac.len() as u32);
+    let w: u128 = whole.parse().map_err(|_| bad())?;
+    let f: u128 = if frac.is_empty() {
         0
     } else {
         frac.parse().map_err(|_| bad())?
     };
-    let total = (w * scale + f) * unit_ms;
+    let total = (w * scale + f) * u128::from(unit_ms);
     if total % scale != 0 {
         return Err(format!(
             "bad duration '{s}': it is not a whole number of milliseconds"
         ));
     }
-    let ms = total / scale;
+    let ms = u64::try_from(total / scale).unwrap_or(u64::MAX);
     if ms == 0 {
         return Err(format!("bad duration '{s}': it must be longer than zero"));
     }
@@ -1399,3 +1405,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
     }
     d[a.len()][b.len()]
 }
+
+#[cfg(test)]
+#[path = "parse_tests.rs"]
+mod tests;

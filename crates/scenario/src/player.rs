@@ -270,6 +270,10 @@ impl Player {
         if sender.instance == 0 || sender.instance > self.scenario.instances {
             return Err(format!("no instance {}", sender.instance));
         }
+        if line.contains('\0') {
+            // The argument splitter takes a NUL for the end of the input.
+            return Err("Invalid argument(s)".into());
+        }
         let raw = split_args(line).map_err(|e| e.to_string())?;
         if raw.is_empty() {
             return Err("empty command".into());
