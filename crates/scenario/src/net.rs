@@ -21,7 +21,7 @@ use crate::target::{CallError, Target};
 const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long to listen for messages a server may still be writing to a subscribed client (the
 /// server answers the publisher first, then the subscribers, in the same event-loop turn).
-const PUSH_WINDOW: Duration = Duration::from_millis(25);
+const PUSH_WINDOW: Duration = Duration::from_millis(50);
 
 /// `redis://HOST:PORT`, `redis://HOST` (port 6379) or `HOST:PORT`, as `HOST:PORT`.
 pub fn parse_url(url: &str) -> Result<String, String> {
