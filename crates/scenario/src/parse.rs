@@ -396,7 +396,7 @@ impl Parser {
         }
         match name {
             "cachelab-scenario" => match rest.parse::<u32>() {
-                Ok(v) if v == 0 => self.err(n, "format version 0 does not exist"),
+                Ok(0) => self.err(n, "format version 0 does not exist"),
                 Ok(v) if v > FORMAT_VERSION => self.err(
                     n,
                     format!(
@@ -1046,22 +1046,20 @@ impl Parser {
             }
             for a in &step.actions {
                 match &a.kind {
-                    ActionKind::Command(c) | ActionKind::Repeat { command: c, .. } => {
-                        if !sent.contains(&c.sender) {
-                            sent.push(c.sender.clone());
-                        }
+                    ActionKind::Command(c) | ActionKind::Repeat { command: c, .. }
+                        if !sent.contains(&c.sender) =>
+                    {
+                        sent.push(c.sender.clone());
                     }
-                    ActionKind::Expect(e) => {
-                        if !sent.contains(&e.sender) {
-                            self.err(
-                                a.line,
-                                format!(
-                                    "expect {}: {} has not sent a command yet, so there is no \
+                    ActionKind::Expect(e) if !sent.contains(&e.sender) => {
+                        self.err(
+                            a.line,
+                            format!(
+                                "expect {}: {} has not sent a command yet, so there is no \
                                      reply to compare",
-                                    e.sender, e.sender
-                                ),
-                            );
-                        }
+                                e.sender, e.sender
+                            ),
+                        );
                     }
                     _ => {}
                 }
@@ -1200,7 +1198,7 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
         frac.parse().map_err(|_| bad())?
     };
     let total = (w * scale + f) * u128::from(unit_ms);
-    if total % scale != 0 {
+    if !total.is_multiple_of(scale) {
         return Err(format!(
             "bad duration '{s}': it is not a whole number of milliseconds"
         ));
@@ -1387,8 +1385,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {

@@ -275,7 +275,7 @@ fn header_errors() {
         errs[0].to_string(),
         "e.scn: line 1: empty scenario: it starts with 'cachelab-scenario 1'"
     );
-    let errs = parse("n.scn", &HEADER.to_string()).unwrap_err();
+    let errs = parse("n.scn", HEADER).unwrap_err();
     assert_eq!(
         errs[0].to_string(),
         "n.scn: line 6: no steps: add one with 'step: TITLE'"

@@ -597,7 +597,7 @@ fn check_inner(
 
 /// `1.5s`, `200ms`.
 pub fn show_ms(ms: u64) -> String {
-    if ms >= 1000 && ms % 100 == 0 {
+    if ms >= 1000 && ms.is_multiple_of(100) {
         let s = ms as f64 / 1000.0;
         format!("{s}s")
     } else {
