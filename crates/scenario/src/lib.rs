@@ -83,4 +83,5 @@ pub const SHIPPED: &[(&str, &str)] = &[
         "persistence.scn",
         include_str!("../../../static/scenarios/persistence.scn"),
     ),
+    ("lua.scn", include_str!("../../../static/scenarios/lua.scn")),
 ];

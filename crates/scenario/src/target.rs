@@ -77,12 +77,16 @@ pub fn engine_has(capability: Capability) -> bool {
         Capability::Streams => get(b"xadd").is_some(),
         Capability::Persistence => get(b"bgsave").is_some() || get(b"save").is_some(),
         Capability::Eviction => {
-            let mut e = Engine::new(Config::default());
-            let c = e.connect(0);
-            e.run(c, &["CONFIG", "SET", "maxmemory", "1"], 0);
-            e.run(c, &["CONFIG", "SET", "maxmemory-policy", "noeviction"], 0);
-            let reply = e.run(c, &["SET", "probe", "v"], 0);
-            reply.error_text().is_some_and(|t| t.starts_with("OOM"))
+            // Asked before every step: probe once per process.
+            static EVICTS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+            *EVICTS.get_or_init(|| {
+                let mut e = Engine::new(Config::default());
+                let c = e.connect(0);
+                e.run(c, &["CONFIG", "SET", "maxmemory", "1"], 0);
+                e.run(c, &["CONFIG", "SET", "maxmemory-policy", "noeviction"], 0);
+                let reply = e.run(c, &["SET", "probe", "v"], 0);
+                reply.error_text().is_some_and(|t| t.starts_with("OOM"))
+            })
         }
     }
 }
