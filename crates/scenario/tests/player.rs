@@ -1,0 +1,281 @@
+//! The player: stepping back (from snapshots) and replaying from the start give the same steps
+//! and the same data as playing straight through; the learner's own commands are part of the
+//! history.
+
+use cachelab_engine::Config;
+use cachelab_scenario::target::EngineTarget;
+use cachelab_scenario::{parse, Player, Scenario, SHIPPED};
+
+fn load(name: &str, text: &str) -> Scenario {
+    parse(name, text).unwrap_or_else(|e| panic!("{e:?}"))
+}
+
+/// Everything in every instance, as text: keys, types, TTLs, values.
+fn fingerprint(target: &EngineTarget, instances: usize, now: i64) -> String {
+    let mut out = String::new();
+    for inst in 1..=instances {
+        let Some(i) = target.instance(inst) else {
+            out.push_str("missing instance\n");
+            continue;
+        };
+        out.push_str(&format!(
+            "instance {inst}: up {} offset {}\n",
+            i.up, i.clock_offset
+        ));
+        if !i.up {
+            continue;
+        }
+        // One copy answers every question, so that asking changes nothing.
+        let mut e = i.engine.clone();
+        let t = now + i.clock_offset;
+        let c = e.connect(t);
+        let mut ask = |argv: &[&str]| cachelab_engine::to_cli_text(&e.run(c, argv, t));
+        out.push_str(&ask(&["INFO", "keyspace"]));
+        let keys = ask(&["KEYS", "*"]);
+        let mut keys: Vec<String> = keys
+            .lines()
+            .filter_map(|l| {
+                l.split_once(") ")
+                    .map(|(_, k)| k.trim_matches('"').to_string())
+            })
+            .collect();
+        keys.sort();
+        for k in keys {
+            let ty = ask(&["TYPE", &k]);
+            let sorted = |text: String| {
+                let mut v: Vec<String> = text.lines().map(String::from).collect();
+                v.sort();
+                v.join(",")
+            };
+            let value = match ty.trim_end() {
+                "string" => ask(&["GET", &k]),
+                "list" => ask(&["LRANGE", &k, "0", "-1"]),
+                "hash" => sorted(ask(&["HGETALL", &k])),
+                "set" => sorted(ask(&["SMEMBERS", &k])),
+                "zset" => ask(&["ZRANGE", &k, "0", "-1", "WITHSCORES"]),
+                _ => String::new(),
+            };
+            let pttl = ask(&["PTTL", &k]);
+            out.push_str(&format!(
+                "{k} {} {} {}\n",
+                ty.trim_end(),
+                pttl.trim_end(),
+                value.trim_end()
+            ));
+        }
+    }
+    out
+}
+
+fn state(p: &Player) -> String {
+    fingerprint(p.target(), p.scenario().instances, p.now())
+}
+
+#[test]
+fn stepping_back_and_forth_matches_playing_straight() {
+    for (name, text) in SHIPPED {
+        let scenario = load(name, text);
+        let len = scenario.steps.len();
+        // Straight through, one step at a time, remembering the state at each position.
+        let mut straight = Player::new(scenario.clone(), Config::default());
+        let mut states = vec![state(&straight)];
+        while straight.step_forward().is_some() {
+            states.push(state(&straight));
+        }
+        assert_eq!(straight.position(), len, "{name}");
+        if *name == "cache-aside.scn" {
+            // The state is really looked at: the last lesson step left user:42 cached.
+            assert!(states[len].contains("user:42 string"), "{}", states[len]);
+            assert!(!states[0].contains("user:"), "{}", states[0]);
+        }
+        let outcomes = straight.outcomes().to_vec();
+
+        // Back to the start one step at a time: each position looks as it did.
+        let mut p = Player::new(scenario.clone(), Config::default());
+        p.jump_to(len);
+        for k in (0..len).rev() {
+            assert!(p.step_back(), "{name}");
+            assert_eq!(p.position(), k);
+            assert_eq!(p.outcomes(), &outcomes[..k], "{name}: outcomes at {k}");
+            assert_eq!(
+                state(&p),
+                states[k],
+                "{name}: state after going back to {k}"
+            );
+        }
+        assert!(!p.step_back());
+
+        // Jumping back to the middle and playing on gives the same steps again.
+        for k in [len / 2, len.saturating_sub(1)] {
+            let mut p = Player::new(scenario.clone(), Config::default());
+            p.jump_to(len);
+            p.jump_to(k);
+            assert_eq!(state(&p), states[k], "{name}: state at {k}");
+            p.jump_to(len);
+            assert_eq!(
+                p.outcomes(),
+                outcomes.as_slice(),
+                "{name}: replayed from {k}"
+            );
+            assert_eq!(
+                state(&p),
+                states[len],
+                "{name}: final state replayed from {k}"
+            );
+        }
+
+        // Replaying from the start, without snapshots, agrees too.
+        let (rebuilt, own, target) = straight.rebuilt();
+        assert_eq!(rebuilt, outcomes, "{name}: rebuilt outcomes");
+        assert_eq!(
+            own.as_slice(),
+            straight.all_own_outcomes(),
+            "{name}: rebuilt own commands"
+        );
+        assert_eq!(
+            fingerprint(&target, scenario.instances, straight.now()),
+            states[len],
+            "{name}: rebuilt state"
+        );
+    }
+}
+
+const TRY: &str = "cachelab-scenario 1
+id: try
+title: Try
+summary: A try step between two lesson steps.
+view: keyspace
+clients: A B
+
+step: One
+> First.
+A: SET a 1
+expect A: OK
+
+try: Set b
+> Set b to anything.
+check: exists b
+solution A: SET b 2
+
+step: After
+A: GET b
+expect A: \"2\"
+";
+
+#[test]
+fn the_learners_commands_are_part_of_the_history() {
+    let scenario = load("try.scn", TRY);
+    let mut p = Player::new(scenario.clone(), Config::default());
+    assert_eq!(p.narration(), "A try step between two lesson steps.");
+    p.jump_to(2);
+    assert_eq!(p.narration(), "Set b to anything.");
+    assert_eq!(p.current_outcome().map(|o| o.checks_before.len()), Some(1));
+    assert!(!p.check_results()[0].passed);
+
+    let own = p.run_own("B", "SET b 9").unwrap();
+    assert_eq!(own.reply.as_deref(), Some("OK"));
+    assert!(p.check_results()[0].passed);
+    assert!(p.run_own("Z", "GET b").is_err());
+    assert!(p.run_own("A", "SET \"b").is_err());
+    assert!(p.run_own("A", "SET b \0").is_err());
+    assert!(p.run_own("A", "   ").is_err());
+
+    // The learner's value, not the solution's, reaches the next step.
+    let next = p.step_forward().unwrap().clone();
+    assert_eq!(next.actions[0].reply.as_deref(), Some("\"9\""));
+    assert!(
+        !next.passed(),
+        "the lesson's own expectation sees the learner's 9"
+    );
+
+    // Back at the try step, the learner's command is still there; replaying agrees.
+    p.step_back();
+    assert_eq!(p.own_outcomes().len(), 1);
+    assert!(p.check_results()[0].passed);
+    let (rebuilt, own, _) = p.rebuilt();
+    assert_eq!(rebuilt, p.outcomes());
+    assert_eq!(own.as_slice(), p.all_own_outcomes());
+
+    // Going back before it forgets it: the step plays as if fresh.
+    p.step_back();
+    p.step_forward();
+    assert!(p.own_outcomes().is_empty());
+    assert!(!p.check_results()[0].passed);
+
+    // Leaving an unsolved try step plays the solution, so the next step finds b = 2.
+    let next = p.step_forward().unwrap().clone();
+    assert!(next.passed(), "{:?}", next.failures());
+    p.step_back();
+    let solved: Vec<&str> = p.own_outcomes().iter().map(|o| o.label.as_str()).collect();
+    assert_eq!(solved, ["solution A: SET b 2"]);
+
+    // Asking for the solution plays it where the learner stands.
+    let mut q = Player::new(scenario, Config::default());
+    q.jump_to(2);
+    let shown = q.show_solution();
+    assert_eq!(shown.len(), 1);
+    assert!(q.check_results()[0].passed);
+}
+
+#[test]
+fn a_bad_config_line_is_reported_not_fatal() {
+    let text = TRY.replace(
+        "clients: A B",
+        "clients: A B\nconfig: maxmemory-policy sometimes",
+    );
+    let p = Player::new(load("bad.scn", &text), Config::default());
+    let err = p.setup_error().unwrap_or_default();
+    assert!(
+        err.contains("CONFIG SET maxmemory-policy sometimes answered"),
+        "{err}"
+    );
+}
+
+#[test]
+fn requirements_the_engine_lacks_skip_steps() {
+    let text = TRY.replace("step: After", "step: After\nrequires: scripting");
+    let mut p = Player::new(load("req.scn", &text), Config::default());
+    p.jump_to(3);
+    let last = p.current_outcome().unwrap();
+    if cachelab_scenario::engine_has(cachelab_scenario::Capability::Scripting) {
+        assert!(last.skipped.is_none());
+    } else {
+        let why = last.skipped.as_deref().unwrap_or_default();
+        assert!(why.contains("needs scripting"), "{why}");
+        assert!(last.actions.is_empty());
+    }
+}
+
+#[test]
+fn events_and_engine_only_actions_reach_the_outcomes() {
+    let text = "cachelab-scenario 1
+id: ev
+title: Events
+summary: S
+view: redlock
+clients: A
+instances: 2
+
+step: Set and expire
+A: SET k v PX 100
+wait 200ms
+A@2: SET k v
+engine-only: instance 2 down
+A@2: GET k
+expect A@2: Could not connect to Redis at instance 2: Connection refused
+engine-only: instance 2 up
+A@2: GET k
+expect A@2: (nil)
+";
+    let mut p = Player::new(load("ev.scn", text), Config::default());
+    let out = p.step_forward().unwrap().clone();
+    assert!(out.passed(), "{:?}", out.failures());
+    let expired = out.events().any(|(inst, e)| {
+        *inst == 1 && matches!(e, cachelab_engine::Event::Expired { key, .. } if key == b"k")
+    });
+    assert!(expired, "the wait should have expired k on instance 1");
+    assert_eq!(out.actions[1].now, cachelab_scenario::run::START_MS + 200);
+    let note = out.actions[6].note.clone().unwrap_or_default();
+    assert!(note.contains("came back empty"), "{note}");
+    assert!(p.instance(2).is_some_and(|i| i.up));
+}
