@@ -19,7 +19,9 @@ impl std::fmt::Display for SplitError {
 impl std::error::Error for SplitError {}
 
 pub fn split_args(line: &str) -> Result<Vec<Vec<u8>>, SplitError> {
+    // redis-cli reads a C string: a NUL byte ends the line.
     let b = line.as_bytes();
+    let b = &b[..b.iter().position(|&c| c == 0).unwrap_or(b.len())];
     let at = |i: usize| b.get(i).copied().unwrap_or(0);
     let is_blank = |c: u8| matches!(c, b' ' | b'\n' | b'\r' | b'\t' | 0x0b | 0x0c);
     let hex = |c: u8| (c as char).to_digit(16);
@@ -124,5 +126,6 @@ mod tests {
         assert_eq!(split_args(r#"SET "a"b"#), Err(SplitError));
         assert_eq!(split_args("SET 'a"), Err(SplitError));
         assert_eq!(split_args("GET \"\\xzz\"").unwrap()[1], b"xzz");
+        assert_eq!(split("GET a\0b c"), ["GET", "a"]);
     }
 }
