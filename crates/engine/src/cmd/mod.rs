@@ -7,6 +7,7 @@ pub mod bitmaps;
 pub mod config;
 pub mod connection;
 pub mod expiry;
+pub mod geo;
 pub mod hashes;
 pub mod hyperloglog;
 pub mod keys;
@@ -15,6 +16,7 @@ pub mod pubsub;
 pub mod scan;
 pub mod server;
 pub mod sets;
+pub mod sort;
 pub mod strings;
 pub mod transactions;
 pub mod zsets;
@@ -35,4 +37,6 @@ pub const FAMILIES: &[&[CommandSpec]] = &[
     hyperloglog::COMMANDS,
     lists::COMMANDS,
     zsets::COMMANDS,
+    geo::COMMANDS,
+    sort::COMMANDS,
 ];
