@@ -892,6 +892,140 @@ mod tests {
         );
     }
 
+    fn keyspace_ops(e: &mut Engine) -> Vec<(String, &'static str)> {
+        e.drain_events()
+            .into_iter()
+            .filter_map(|ev| match ev {
+                crate::Event::Keyspace { key, op, .. } => {
+                    Some((String::from_utf8_lossy(&key).into(), op))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn events_name_the_command_that_wrote() {
+        let (mut e, c) = engine();
+        sicily(&mut e, c);
+        assert_eq!(keyspace_ops(&mut e), vec![("Sicily".to_string(), "zadd")]);
+        e.run(
+            c,
+            &["GEOADD", "Sicily", "13.361389", "38.115556", "Palermo"],
+            0,
+        );
+        assert_eq!(keyspace_ops(&mut e), vec![]);
+        e.run(
+            c,
+            &["GEORADIUS", "Sicily", "15", "37", "200", "km", "STORE", "a"],
+            0,
+        );
+        assert_eq!(
+            keyspace_ops(&mut e),
+            vec![("a".to_string(), "georadiusstore")]
+        );
+        e.run(
+            c,
+            &[
+                "GEOSEARCHSTORE",
+                "b",
+                "Sicily",
+                "FROMLONLAT",
+                "15",
+                "37",
+                "BYRADIUS",
+                "9",
+                "km",
+            ],
+            0,
+        );
+        assert_eq!(keyspace_ops(&mut e), vec![]);
+        e.run(
+            c,
+            &[
+                "GEOSEARCHSTORE",
+                "a",
+                "Sicily",
+                "FROMLONLAT",
+                "15",
+                "37",
+                "BYRADIUS",
+                "9",
+                "km",
+            ],
+            0,
+        );
+        assert_eq!(keyspace_ops(&mut e), vec![("a".to_string(), "del")]);
+        e.run(
+            c,
+            &[
+                "GEOSEARCHSTORE",
+                "a",
+                "Sicily",
+                "FROMLONLAT",
+                "15",
+                "37",
+                "BYBOX",
+                "900",
+                "900",
+                "km",
+            ],
+            0,
+        );
+        assert_eq!(
+            keyspace_ops(&mut e),
+            vec![("a".to_string(), "geosearchstore")]
+        );
+        e.run(
+            c,
+            &["GEORADIUS", "nokey", "15", "37", "200", "km", "STORE", "a"],
+            0,
+        );
+        assert_eq!(keyspace_ops(&mut e), vec![("a".to_string(), "del")]);
+    }
+
+    #[test]
+    fn a_grid_search_finds_the_members_in_reach() {
+        // 10,000 members on a grid (a skiplist-encoded set); a 450 m search around one of them
+        // finds it and the members in reach, nearest first.
+        let (mut e, c) = engine();
+        for i in 0..100 {
+            let mut argv = vec!["GEOADD".to_string(), "grid".to_string()];
+            for j in 0..100 {
+                argv.push(format!("{}", 10.0 + i as f64 * 0.005));
+                argv.push(format!("{}", 45.0 + j as f64 * 0.005));
+                argv.push(format!("p{i}:{j}"));
+            }
+            let argv: Vec<&str> = argv.iter().map(|s| s.as_str()).collect();
+            assert_eq!(e.run(c, &argv, 0), Reply::Integer(100));
+        }
+        assert_eq!(
+            e.run(c, &["OBJECT", "ENCODING", "grid"], 0),
+            Reply::bulk("skiplist")
+        );
+        let r = e.run(
+            c,
+            &[
+                "GEOSEARCH",
+                "grid",
+                "FROMMEMBER",
+                "p50:50",
+                "BYRADIUS",
+                "450",
+                "m",
+                "ASC",
+            ],
+            0,
+        );
+        let Reply::Array(items) = r else {
+            panic!("not an array: {r:?}");
+        };
+        assert_eq!(items[0], Reply::bulk("p50:50"));
+        // The four neighbours 0.005 degrees away (about 390 m east-west, 556 m north-south at
+        // this latitude): only the east and west ones are within 450 m.
+        assert_eq!(items.len(), 3, "{items:?}");
+    }
+
     #[test]
     fn geosearch_option_errors() {
         let (mut e, c) = engine();

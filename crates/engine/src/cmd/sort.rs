@@ -789,6 +789,31 @@ mod tests {
         assert_eq!(e.run(c, &["EXISTS", "dst"], 0), Reply::Integer(0));
     }
 
+    fn keyspace_ops(e: &mut Engine) -> Vec<(String, &'static str)> {
+        e.drain_events()
+            .into_iter()
+            .filter_map(|ev| match ev {
+                Event::Keyspace { key, op, .. } => Some((String::from_utf8_lossy(&key).into(), op)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn store_notifies_sortstore_and_del() {
+        let (mut e, c) = engine();
+        e.run(c, &["RPUSH", "l", "2", "1"], 0);
+        e.drain_events();
+        e.run(c, &["SORT", "l", "STORE", "dst"], 0);
+        assert_eq!(keyspace_ops(&mut e), vec![("dst".to_string(), "sortstore")]);
+        e.run(c, &["SORT", "l", "LIMIT", "0", "0", "STORE", "dst"], 0);
+        assert_eq!(keyspace_ops(&mut e), vec![("dst".to_string(), "del")]);
+        e.run(c, &["SORT", "l", "LIMIT", "0", "0", "STORE", "dst"], 0);
+        assert_eq!(keyspace_ops(&mut e), vec![]);
+        e.run(c, &["SORT", "l"], 0);
+        assert_eq!(keyspace_ops(&mut e), vec![]);
+    }
+
     #[test]
     fn sorting_a_listpack_sorted_set_converts_it() {
         let (mut e, c) = engine();
