@@ -469,12 +469,13 @@ fn sort_generic(e: &mut Engine, c: &Call, readonly: bool) -> Reply {
         None => {
             let mut out = Vec::with_capacity(outputlen);
             for &i in window {
-                let value = &items[i].value;
                 if gets.is_empty() {
-                    out.push(Reply::Bulk(value.clone()));
+                    // Each position appears once in the window: the value can be moved out.
+                    out.push(Reply::Bulk(std::mem::take(&mut items[i].value)));
                 }
                 for pattern in &gets {
-                    out.push(Reply::bulk_opt(lookup_by_pattern(e, db, pattern, value)));
+                    let v = lookup_by_pattern(e, db, pattern, &items[i].value);
+                    out.push(Reply::bulk_opt(v));
                 }
             }
             Reply::Array(out)
@@ -539,6 +540,11 @@ fn alpha_cmp(a: &[u8], b: &[u8], storing: bool) -> Ordering {
 /// NUL byte all consumed, no NaN, and no overflow or inexact underflow (`ERANGE`). An empty
 /// string weighs 0.
 fn sort_score(b: &[u8]) -> Option<f64> {
+    // Most weights are plain integers: converting one to a double rounds it exactly as strtod
+    // rounds its digits.
+    if let Some(v) = crate::numfmt::parse_i64(b) {
+        return Some(v as f64);
+    }
     let s = c_str(b);
     let blanks = s
         .iter()
