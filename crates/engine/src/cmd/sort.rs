@@ -13,10 +13,10 @@ use std::cmp::Ordering;
 use crate::cmd::scan::{c_str, is_word};
 use crate::event::Event;
 use crate::numfmt::strtod;
-use crate::object::{RString, Value};
+use crate::object::Value;
 use crate::table::CommandSpec;
 use crate::types::list::List;
-use crate::{args, error, flags, Call, Engine, Reply};
+use crate::{args, error, flags, tri, Call, Engine, Reply};
 
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
@@ -266,14 +266,8 @@ fn sort_generic(e: &mut Engine, c: &Call, readonly: bool) -> Reply {
         } else if is_word(a, "alpha") {
             alpha = true;
         } else if is_word(a, "limit") && left >= 2 {
-            limit_start = match args::int(argv[j + 1]) {
-                Ok(v) => v,
-                Err(r) => return r,
-            };
-            limit_count = match args::int(argv[j + 2]) {
-                Ok(v) => v,
-                Err(r) => return r,
-            };
+            limit_start = tri!(args::int(argv[j + 1]));
+            limit_count = tri!(args::int(argv[j + 2]));
             j += 2;
         } else if !readonly && is_word(a, "store") && left >= 1 {
             store = Some(argv[j + 1]);
@@ -294,7 +288,7 @@ fn sort_generic(e: &mut Engine, c: &Call, readonly: bool) -> Reply {
         j += 1;
     }
 
-    // Load the elements, in the order the DONTSORT case returns them.
+    // The key is looked up after the options, so a syntax error wins over WRONGTYPE.
     let key = argv[1];
     let recording = e.recording();
     let mut converted = false;
@@ -612,13 +606,9 @@ fn lookup_by_pattern(e: &mut Engine, db: usize, pattern: &[u8], subst: &[u8]) ->
     let entry = e.read(db, &key)?;
     match (&entry.value, field) {
         (Value::Hash(h), Some(f)) => h.get(f).map(|v| v.to_vec()),
-        (Value::Str(s), None) => Some(string_bytes(s)),
+        (Value::Str(s), None) => Some(s.to_bytes()),
         _ => None,
     }
-}
-
-fn string_bytes(s: &RString) -> Vec<u8> {
-    s.to_bytes()
 }
 
 #[cfg(test)]
