@@ -12,6 +12,9 @@
 //! RESP2 encoding of the reply into a reused buffer, as a server would do; not parsing.
 //! The sorted-set rows run against a leaderboard of 1,000,000 members: ZADD of new members,
 //! ZRANK and ZINCRBY of random members, and ZREVRANGE 0 9 WITHSCORES (the top ten).
+//! The GEO rows run against an index of 100,000 positions: GEOADD of new positions and a
+//! GEOSEARCH of the members within 5 km of a random position (about ten), nearest first. The
+//! SORT rows sort a list of 1,000 integers: numerically in full, and ALPHA with LIMIT 0 10.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -205,11 +208,25 @@ fn leaderboard() -> Engine {
 fn run_board(name: &str, make: Make, board: &Engine, n: u64) {
     let mut engine = board.clone();
     let client = engine.connect(0);
+    time_commands(
+        &format!("{name:<9} members={BOARD:<7}"),
+        &mut engine,
+        client,
+        make,
+        BOARD,
+        n,
+    );
+}
+
+/// The timed loop every row shares: builds all `n` requests of `make` up front, so that the
+/// timed part does only what a server does per command (execute and encode the reply), then
+/// prints throughput and allocations per command.
+fn time_commands(label: &str, engine: &mut Engine, client: u64, make: Make, keyspace: u64, n: u64) {
     let (mut buf, mut words) = (Vec::new(), Vec::new());
     let mut bounds = Vec::with_capacity(n as usize + 1);
     for i in 0..n {
         bounds.push(words.len());
-        make(i, BOARD, &mut buf, &mut words);
+        make(i, keyspace, &mut buf, &mut words);
     }
     bounds.push(words.len());
     let mut out = Vec::with_capacity(1 << 16);
@@ -228,11 +245,21 @@ fn run_board(name: &str, make: Make, board: &Engine, n: u64) {
     let secs = start.elapsed().as_secs_f64();
     let allocs = ALLOCS.load(Ordering::Relaxed) - allocs_before;
     println!(
-        "{name:<9} members={BOARD:<7} {:>12.0} ops/s  {:>8.1} ns/op  {:>5.2} allocs/op",
+        "{label} {:>12.0} ops/s  {:>8.1} ns/op  {:>7.2} allocs/op",
         n as f64 / secs,
         secs * 1e9 / n as f64,
         allocs as f64 / n as f64
     );
+}
+
+/// A fresh engine that records no events, with one client.
+fn bench_engine() -> (Engine, u64) {
+    let mut engine = Engine::new(Config {
+        record_events: false,
+        ..Config::default()
+    });
+    let client = engine.connect(0);
+    (engine, client)
 }
 
 fn run(name: &str, make: Make, keyspace: u64, n: u64) {
@@ -305,7 +332,6 @@ fn pfcount2(i: u64, ks: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
     word(buf, w, |b| key(i + 1, ks, b));
 }
 
-/// Like `run`, with the keyspace first filled by `warm` instead of SET.
 /// Like `run`, with the keyspace prepared by `warm` (one request per key) instead of SETs.
 fn run_warm(name: &str, warm: Make, make: Make, keyspace: u64, n: u64) {
     run_warmed(name, make, warm, keyspace.min(n), keyspace, n)
@@ -314,10 +340,7 @@ fn run_warm(name: &str, warm: Make, make: Make, keyspace: u64, n: u64) {
 /// Runs `n` requests of `make` after `warm_n` requests of `warm` have prepared the keyspace
 /// (LPOP needs as many elements waiting as it will pop).
 fn run_warmed(name: &str, make: Make, warm: Make, warm_n: u64, keyspace: u64, n: u64) {
-    let mut config = Config::default();
-    config.record_events = false;
-    let mut engine = Engine::new(config);
-    let client = engine.connect(0);
+    let (mut engine, client) = bench_engine();
     let (mut buf, mut words) = (Vec::new(), Vec::new());
     for i in 0..warm_n {
         buf.clear();
@@ -326,35 +349,13 @@ fn run_warmed(name: &str, make: Make, warm: Make, warm_n: u64, keyspace: u64, n:
         let argv: Vec<&[u8]> = words.iter().map(|&(a, b)| &buf[a..b]).collect();
         engine.execute(client, &argv, 0);
     }
-    // Build every request up front so the timed loop does only what a server does per command.
-    buf.clear();
-    words.clear();
-    let mut bounds = Vec::with_capacity(n as usize + 1);
-    for i in 0..n {
-        bounds.push(words.len());
-        make(i, keyspace, &mut buf, &mut words);
-    }
-    bounds.push(words.len());
-    let mut out = Vec::with_capacity(1 << 16);
-    let allocs_before = ALLOCS.load(Ordering::Relaxed);
-    let start = Instant::now();
-    for i in 0..n as usize {
-        let mut argv: [&[u8]; 32] = [&[]; 32];
-        let ws = &words[bounds[i]..bounds[i + 1]];
-        for (slot, &(a, b)) in argv.iter_mut().zip(ws) {
-            *slot = &buf[a..b];
-        }
-        let reply = engine.execute(client, &argv[..ws.len()], 1);
-        out.clear();
-        encode_resp(&reply, Protocol::Resp2, &mut out);
-    }
-    let secs = start.elapsed().as_secs_f64();
-    let allocs = ALLOCS.load(Ordering::Relaxed) - allocs_before;
-    println!(
-        "{name:<8} keys={keyspace:<7} {:>12.0} ops/s  {:>8.1} ns/op  {:>5.2} allocs/op",
-        n as f64 / secs,
-        secs * 1e9 / n as f64,
-        allocs as f64 / n as f64
+    time_commands(
+        &format!("{name:<10} keys={keyspace:<7}"),
+        &mut engine,
+        client,
+        make,
+        keyspace,
+        n,
     );
 }
 
@@ -414,44 +415,114 @@ fn run_prepared(
     keyspace: u64,
     n: u64,
 ) {
-    let config = Config {
-        record_events: false,
-        ..Config::default()
-    };
-    let mut engine = Engine::new(config);
-    let client = engine.connect(0);
+    let (mut engine, client) = bench_engine();
     prepare(&mut engine, client, keyspace, n);
-    let (mut buf, mut words) = (Vec::new(), Vec::new());
-    let mut bounds = Vec::with_capacity(n as usize + 1);
-    for i in 0..n {
-        bounds.push(words.len());
-        make(i, keyspace, &mut buf, &mut words);
-    }
-    bounds.push(words.len());
-    let mut out = Vec::with_capacity(1 << 16);
-    let allocs_before = ALLOCS.load(Ordering::Relaxed);
-    let start = Instant::now();
-    for i in 0..n as usize {
-        let mut argv: [&[u8]; 32] = [&[]; 32];
-        let ws = &words[bounds[i]..bounds[i + 1]];
-        for (slot, &(a, b)) in argv.iter_mut().zip(ws) {
-            *slot = &buf[a..b];
-        }
-        let reply = engine.execute(client, &argv[..ws.len()], 1);
-        out.clear();
-        encode_resp(&reply, Protocol::Resp2, &mut out);
-    }
-    let secs = start.elapsed().as_secs_f64();
-    let allocs = ALLOCS.load(Ordering::Relaxed) - allocs_before;
-    println!(
-        "{name:<6} keys={keyspace:<7} {:>12.0} ops/s  {:>8.1} ns/op  {:>5.2} allocs/op",
-        n as f64 / secs,
-        secs * 1e9 / n as f64,
-        allocs as f64 / n as f64
+    time_commands(
+        &format!("{name:<10} keys={keyspace:<7}"),
+        &mut engine,
+        client,
+        make,
+        keyspace,
+        n,
     );
 }
 
 fn no_prepare(_: &mut Engine, _: u64, _: u64, _: u64) {}
+
+/// Positions in the index built by `geo_index`.
+const GEO_POINTS: u64 = 100_000;
+
+/// A pseudo-random position in a 10 x 10 degree square of Europe, as two decimal strings.
+fn position(i: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
+    use std::io::Write;
+    let a = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 11;
+    let b = i.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11;
+    let scale = (1u64 << 53) as f64;
+    word(buf, w, |b_| {
+        let _ = write!(b_, "{:.6}", 2.0 + 10.0 * a as f64 / scale);
+    });
+    word(buf, w, |b_| {
+        let _ = write!(b_, "{:.6}", 43.0 + 10.0 * b as f64 / scale);
+    });
+}
+
+fn geoadd(i: u64, _: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
+    use std::io::Write;
+    word(buf, w, |b| b.extend_from_slice(b"GEOADD"));
+    word(buf, w, |b| b.extend_from_slice(b"geo"));
+    position(i + GEO_POINTS, buf, w);
+    word(buf, w, |b| {
+        let _ = write!(b, "new:{i:07}");
+    });
+}
+
+/// The members within 5 km of a random position, nearest first (about ten of them).
+fn geosearch(i: u64, _: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
+    word(buf, w, |b| b.extend_from_slice(b"GEOSEARCH"));
+    word(buf, w, |b| b.extend_from_slice(b"geo"));
+    word(buf, w, |b| b.extend_from_slice(b"FROMLONLAT"));
+    position(i.wrapping_add(0x5555), buf, w);
+    for part in ["BYRADIUS", "5", "km", "ASC", "WITHDIST"] {
+        word(buf, w, |b| b.extend_from_slice(part.as_bytes()));
+    }
+}
+
+/// An engine holding `geo`, a geospatial index of GEO_POINTS positions, and `numbers`, a list
+/// of 1,000 integers in scrambled order.
+fn geo_and_sort_data() -> Engine {
+    let mut engine = Engine::new(Config {
+        record_events: false,
+        ..Config::default()
+    });
+    let client = engine.connect(0);
+    let (mut buf, mut words) = (Vec::new(), Vec::new());
+    for i in 0..GEO_POINTS {
+        buf.clear();
+        words.clear();
+        word(&mut buf, &mut words, |b| b.extend_from_slice(b"GEOADD"));
+        word(&mut buf, &mut words, |b| b.extend_from_slice(b"geo"));
+        position(i, &mut buf, &mut words);
+        word(&mut buf, &mut words, |b| {
+            use std::io::Write;
+            let _ = write!(b, "place:{i:07}");
+        });
+        let argv: Vec<&[u8]> = words.iter().map(|&(a, b)| &buf[a..b]).collect();
+        engine.execute(client, &argv, 0);
+    }
+    let numbers: Vec<String> = (0..1000u64)
+        .map(|i| (i.wrapping_mul(0x2545_F491_4F6C_DD1D) % 100_000).to_string())
+        .collect();
+    let mut argv: Vec<&[u8]> = vec![b"RPUSH", b"numbers"];
+    argv.extend(numbers.iter().map(|s| s.as_bytes()));
+    engine.execute(client, &argv, 0);
+    engine
+}
+
+fn sort_numeric(_: u64, _: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
+    for part in ["SORT", "numbers"] {
+        word(buf, w, |b| b.extend_from_slice(part.as_bytes()));
+    }
+}
+
+fn sort_alpha_limit(_: u64, _: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
+    for part in ["SORT", "numbers", "ALPHA", "LIMIT", "0", "10"] {
+        word(buf, w, |b| b.extend_from_slice(part.as_bytes()));
+    }
+}
+
+/// Times `make`'s commands against a copy of `base`; `what` describes the data.
+fn run_on(name: &str, what: &str, make: Make, base: &Engine, n: u64) {
+    let mut engine = base.clone();
+    let client = engine.connect(0);
+    time_commands(
+        &format!("{name:<9} {what:<15}"),
+        &mut engine,
+        client,
+        make,
+        0,
+        n,
+    );
+}
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
@@ -485,4 +556,10 @@ fn main() {
     run_board("ZRANK", zrank, &board, n);
     run_board("ZREVRANGE", zrevrange_top10, &board, n / 2);
     run_board("ZINCRBY", zincrby, &board, n);
+    drop(board);
+    let data = geo_and_sort_data();
+    run_on("GEOADD", "points=100000", geoadd, &data, n);
+    run_on("GEOSEARCH", "points=100000", geosearch, &data, n / 10);
+    run_on("SORT", "list=1000", sort_numeric, &data, n / 1000);
+    run_on("SORT", "list=1000 ALPHA", sort_alpha_limit, &data, n / 1000);
 }

@@ -416,3 +416,38 @@ pub fn invalid_port(which: &str, arg: &[u8]) -> String {
 pub fn invalid_config_epoch(epoch: i64) -> String {
     format!("ERR Invalid config epoch specified: {epoch}")
 }
+pub const GEO_UNSUPPORTED_UNIT: &str = "ERR unsupported unit provided. please use M, KM, FT, MI";
+pub const GEO_NEED_RADIUS: &str = "ERR need numeric radius";
+pub const GEO_RADIUS_NEGATIVE: &str = "ERR radius cannot be negative";
+pub const GEO_NEED_WIDTH: &str = "ERR need numeric width";
+pub const GEO_NEED_HEIGHT: &str = "ERR need numeric height";
+pub const GEO_BOX_NEGATIVE: &str = "ERR height or width cannot be negative";
+pub const GEO_MEMBER_NOT_DECODED: &str = "ERR could not decode requested zset member";
+pub const GEO_COUNT_NOT_POSITIVE: &str = "ERR COUNT must be > 0";
+pub const GEO_ANY_NEEDS_COUNT: &str = "ERR the ANY argument requires COUNT argument";
+pub const GEORADIUS_STORE_WITH: &str =
+    "ERR STORE option in GEORADIUS is not compatible with WITHDIST, WITHHASH and WITHCOORD options";
+pub const GEOSEARCHSTORE_WITH: &str =
+    "ERR GEOSEARCHSTORE is not compatible with WITHDIST, WITHHASH and WITHCOORD options";
+pub const SORT_SCORE_NOT_DOUBLE: &str = "ERR One or more scores can't be converted into double";
+
+/// `ERR invalid longitude,latitude pair 200.000000,100.000000` (C's `%f`).
+pub fn geo_invalid_pair(lon: f64, lat: f64) -> String {
+    format!("ERR invalid longitude,latitude pair {lon:.6},{lat:.6}")
+}
+
+/// GEOSEARCH without FROMMEMBER or FROMLONLAT; `cmd` is the name as the client typed it.
+pub fn geo_need_from(cmd: &[u8]) -> String {
+    sanitize(&format!(
+        "ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for {}",
+        String::from_utf8_lossy(until_nul(cmd))
+    ))
+}
+
+/// GEOSEARCH without BYRADIUS or BYBOX.
+pub fn geo_need_by(cmd: &[u8]) -> String {
+    sanitize(&format!(
+        "ERR exactly one of BYRADIUS and BYBOX can be specified for {}",
+        String::from_utf8_lossy(until_nul(cmd))
+    ))
+}

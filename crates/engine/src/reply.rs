@@ -28,6 +28,9 @@ pub enum Reply {
     Set(Vec<Reply>),
     /// A RESP3 double; a bulk string in RESP2, formatted as Redis 7.0 does (`%.17g`).
     Double(f64),
+    /// A RESP3 double whose text the command formats itself (Redis's `addReplyHumanLongDouble`,
+    /// which GEOPOS uses); a bulk string in RESP2.
+    DoubleText(String),
     /// A RESP3 boolean; the integer 1 or 0 in RESP2.
     Bool(bool),
     /// A RESP3 big number; a bulk string in RESP2.
@@ -152,6 +155,15 @@ pub fn encode_resp(reply: &Reply, proto: Protocol, out: &mut Vec<u8>) {
                 bulk(out, s.as_bytes());
             }
         }
+        Reply::DoubleText(s) => {
+            if r3 {
+                out.push(b',');
+                out.extend_from_slice(s.as_bytes());
+                out.extend_from_slice(b"\r\n");
+            } else {
+                bulk(out, s.as_bytes());
+            }
+        }
         Reply::Bool(b) => {
             if r3 {
                 out.extend_from_slice(if *b { b"#t\r\n" } else { b"#f\r\n" });
@@ -256,6 +268,7 @@ fn cli_format(reply: &Reply, prefix: &str, out: &mut String) {
         }
         Reply::Nil | Reply::NilArray => out.push_str("(nil)\n"),
         Reply::Double(d) => out.push_str(&format!("(double) {}\n", fmt_double(*d))),
+        Reply::DoubleText(s) => out.push_str(&format!("(double) {s}\n")),
         Reply::Bool(b) => out.push_str(if *b { "(true)\n" } else { "(false)\n" }),
         Reply::BigNumber(s) => out.push_str(&format!("(big number) {s}\n")),
         Reply::Verbatim(_, text) => {

@@ -8,6 +8,7 @@ pub mod cluster;
 pub mod config;
 pub mod connection;
 pub mod expiry;
+pub mod geo;
 pub mod hashes;
 pub mod hyperloglog;
 pub mod keys;
@@ -16,6 +17,7 @@ pub mod pubsub;
 pub mod scan;
 pub mod server;
 pub mod sets;
+pub mod sort;
 pub mod streams;
 pub mod strings;
 pub mod transactions;
@@ -39,4 +41,6 @@ pub const FAMILIES: &[&[CommandSpec]] = &[
     zsets::COMMANDS,
     streams::COMMANDS,
     cluster::COMMANDS,
+    geo::COMMANDS,
+    sort::COMMANDS,
 ];

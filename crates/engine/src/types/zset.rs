@@ -685,6 +685,11 @@ impl ZSet {
         self.tree.len
     }
 
+    /// The seed of the member index's hash, for building a set like this one.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
     pub fn is_empty(&self) -> bool {
         self.tree.len == 0
     }
