@@ -22,6 +22,7 @@ pub mod db;
 pub mod dict;
 pub mod error;
 pub mod event;
+pub mod evict;
 pub mod expire;
 pub mod glob;
 pub mod keyspace;
@@ -29,6 +30,7 @@ pub mod longdouble;
 pub mod memory;
 pub mod numfmt;
 pub mod object;
+pub mod persistence;
 pub mod reply;
 pub mod rng;
 pub mod stats;
@@ -39,7 +41,9 @@ use std::collections::BTreeMap;
 
 pub use client::{Client, ClientId};
 pub use config::{AppendFsync, Config, MaxmemoryPolicy};
-pub use event::{CycleKind, Event, ExpireCycleReport, ExpiredBy};
+pub use event::{Candidate, CycleKind, Event, EvictionRound, ExpireCycleReport, ExpiredBy};
+pub use memory::{BigKeys, MemoryReport};
+pub use persistence::{LostWrite, RestartKind, RestartReport};
 pub use reply::{encode_resp, to_cli_text, to_resp, Protocol, Reply};
 pub use table::{CommandSpec, Flags};
 
@@ -75,6 +79,9 @@ pub struct Engine {
     pub(crate) blocked: blocking::Blocked,
     pub(crate) watchers: cmd::transactions::Watchers,
     pub(crate) pubsub: cmd::pubsub::PubSub,
+    pub(crate) mem: memory::MemState,
+    pub(crate) evict: evict::EvictState,
+    pub(crate) persist: persistence::Persist,
 }
 
 impl Engine {
@@ -107,6 +114,9 @@ impl Engine {
             blocked: blocking::Blocked::default(),
             watchers: cmd::transactions::Watchers::default(),
             pubsub: cmd::pubsub::PubSub::default(),
+            mem: memory::MemState::default(),
+            evict: evict::EvictState::new(config.eviction_true_lru),
+            persist: persistence::Persist::new(now_ms),
             config,
         }
     }
@@ -181,6 +191,8 @@ impl Engine {
         let reply = self.execute_inner(client, argv, now_ms);
         if !self.blocked.ready.is_empty() {
             self.serve_ready_keys();
+            self.persist_sync(0, &[b"(served blocked clients)"]);
+            self.account();
         }
         reply
     }
@@ -214,6 +226,9 @@ impl Engine {
             self.stats.record_error(&err);
             return Reply::error_owned(err);
         }
+        if let Some(reply) = self.maxmemory_gate(client, spec) {
+            return reply;
+        }
         if self.protocol(client) == Protocol::Resp2
             && self.is_subscribed(client)
             && !cmd::pubsub::allowed_while_subscribed(spec.name)
@@ -237,6 +252,8 @@ impl Engine {
             spec,
         };
         let reply = (spec.handler)(self, &call);
+        self.persist_sync(db, argv);
+        self.account();
         self.stats.total_commands += 1;
         self.stats.record_call(spec.name, reply.is_error());
         if let Some(text) = reply.error_text() {
@@ -262,6 +279,16 @@ impl Engine {
     /// before going idle) and the server cron `hz` times per elapsed second.
     pub fn advance(&mut self, now_ms: i64) {
         expire::advance(self, now_ms);
+        self.account();
+        if self.config.maxmemory > 0 {
+            // Eviction that ran out of its time budget goes on between commands.
+            for _ in 0..1000 {
+                if self.perform_evictions() != evict::Evicted::Running {
+                    break;
+                }
+            }
+        }
+        self.persist_tick();
     }
 
     /// Takes the events recorded since the last call.

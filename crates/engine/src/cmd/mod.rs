@@ -11,6 +11,8 @@ pub mod hashes;
 pub mod hyperloglog;
 pub mod keys;
 pub mod lists;
+pub mod memory;
+pub mod persistence;
 pub mod pubsub;
 pub mod scan;
 pub mod server;
@@ -33,4 +35,6 @@ pub const FAMILIES: &[&[CommandSpec]] = &[
     bitmaps::COMMANDS,
     hyperloglog::COMMANDS,
     lists::COMMANDS,
+    memory::COMMANDS,
+    persistence::COMMANDS,
 ];
