@@ -497,8 +497,15 @@ impl Engine {
         self.stats.rejected_calls += 1;
         self.stats.record_rejected(spec.name);
         self.flag_transaction(client);
-        self.stats.record_error(error::OOM);
-        Some(Reply::error(error::OOM))
+        // A refused EXEC ends the transaction, saying why.
+        let text = if spec.name == "exec" {
+            self.discard_transaction(client);
+            error::EXECABORT_OOM
+        } else {
+            error::OOM
+        };
+        self.stats.record_error(text);
+        Some(Reply::error(text))
     }
 
     /// Whether the client's queued transaction holds a command flagged DENYOOM.
@@ -661,6 +668,15 @@ mod tests {
         assert_eq!(e.script_oom_check(set), Some(Reply::error(error::OOM)));
         e.run(c, &["CONFIG", "SET", "maxmemory", "0"], 0);
         assert_eq!(e.script_oom_check(set), None);
+        // A queued write makes EXEC itself refused, and the transaction is over.
+        e.run(c, &["MULTI"], 0);
+        e.run(c, &["SET", "b", "2"], 0);
+        e.config_mut().maxmemory = 1;
+        assert_eq!(e.run(c, &["EXEC"], 0), Reply::error(error::EXECABORT_OOM));
+        assert_eq!(
+            e.run(c, &["DISCARD"], 0),
+            Reply::error("ERR DISCARD without MULTI")
+        );
     }
 
     #[test]

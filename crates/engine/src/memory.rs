@@ -263,6 +263,12 @@ fn value_cost(value: &Value, m: Measure, s: Sampling) -> u64 {
         }
         // The object and an sdshdr8 string share one allocation.
         Value::Str(RString::Embstr(b)) => alloc_size(ROBJ + 3 + b.len() as u64 + 1),
+        // A short raw string can only come from APPEND or SETRANGE growing a string in place,
+        // and Redis grows an sds greedily (twice the new length). A long one is costed at its
+        // exact size, as SET leaves it; its growth history is not kept.
+        Value::Str(RString::Raw(b)) if b.len() <= crate::object::EMBSTR_SIZE_LIMIT => {
+            robj + alloc_size(3 + 2 * b.len() as u64 + 1)
+        }
         Value::Str(RString::Raw(b)) => robj + sds_alloc(b.len()),
         Value::List(l) => {
             let nodes = l.node_count();

@@ -352,7 +352,13 @@ impl Engine {
             .into_iter()
             .filter(|&(_, n)| changes >= n)
             // Redis saves once more than `seconds` have passed since the last save.
-            .map(|(secs, _)| ((last_s + secs + 1) * 1000).max(self.persist.last_bgsave_try_ms))
+            .map(|(secs, _)| {
+                last_s
+                    .saturating_add(secs)
+                    .saturating_add(1)
+                    .saturating_mul(1000)
+                    .max(self.persist.last_bgsave_try_ms)
+            })
             .filter(|&at| at <= now)
             .min()
     }
