@@ -765,4 +765,122 @@ mod tests {
         assert_eq!(e.run(c, &["EXISTS", "k0"], 0), Reply::Integer(0));
         assert_eq!(e.run(c, &["EXISTS", "k9"], 0), Reply::Integer(1));
     }
+
+    /// Fills past maxmemory under allkeys-lru with `samples` while reading keys with a skew
+    /// towards recent ones, and returns the share of evicted keys that an exact LRU fed the same
+    /// accesses also evicted.
+    fn lru_overlap(samples: i64, seed: u64) -> f64 {
+        let mut e = Engine::new(Config {
+            seed,
+            eviction_true_lru: true,
+            record_events: false,
+            ..Config::default()
+        });
+        let c = e.connect(0);
+        e.run(c, &["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"], 0);
+        e.run(
+            c,
+            &["CONFIG", "SET", "maxmemory-samples", &samples.to_string()],
+            0,
+        );
+        // Room for about 1000 keys of this size.
+        let limit = e.used_memory() + 1000 * 200;
+        e.run(c, &["CONFIG", "SET", "maxmemory", &limit.to_string()], 0);
+        let mut rng = crate::rng::Rng::new(seed ^ 0xabcdef);
+        let mut now = 0i64;
+        let value = "v".repeat(100);
+        for i in 0..5000u64 {
+            now += 100;
+            e.run(c, &["SET", &format!("key:{i}"), &value], now);
+            for _ in 0..2 {
+                now += 100;
+                // Mostly recent keys, sometimes old ones: i - i * r^3.
+                let r = rng.next_f64();
+                let j = i - (i as f64 * r * r * r) as u64;
+                e.run(c, &["GET", &format!("key:{j}")], now);
+            }
+        }
+        let shadow = e.evict.shadow.as_ref().expect("comparison on");
+        let exact: std::collections::HashSet<&(usize, Vec<u8>)> = shadow.evicted.iter().collect();
+        let approx_evicted = e.stats.evicted_keys as f64;
+        let remaining: std::collections::HashSet<Vec<u8>> =
+            e.dbs[0].keys.iter().map(|(k, _)| k.to_vec()).collect();
+        // Keys the exact LRU evicted and the engine evicted too (no longer present).
+        let both = exact.iter().filter(|(_, k)| !remaining.contains(k)).count() as f64;
+        assert!(approx_evicted > 3000.0, "evicted {approx_evicted}");
+        both / approx_evicted
+    }
+
+    /// Redis's documentation shows the sampled LRU approaching a true LRU as
+    /// maxmemory-samples grows: the same holds here, with fixed seeds.
+    #[test]
+    fn more_samples_approximate_true_lru_better() {
+        let mut five = 0.0;
+        let mut ten = 0.0;
+        for seed in [1, 2, 3] {
+            five += lru_overlap(5, seed) / 3.0;
+            ten += lru_overlap(10, seed) / 3.0;
+        }
+        assert!(five > 0.80, "5 samples: {five}");
+        assert!(ten > five, "10 samples {ten} vs 5 samples {five}");
+        let one = lru_overlap(1, 1);
+        eprintln!(
+            "overlap with exact LRU: 1 sample {one:.3}, 5 samples {five:.3}, 10 samples {ten:.3}"
+        );
+        assert!(one < five, "1 sample {one} vs 5 samples {five}");
+    }
+
+    /// redis.conf's table of LFU counter values after a number of hits, per lfu-log-factor
+    /// (hits: 100, 1000, 100K, 1M).
+    #[test]
+    fn lfu_counters_follow_the_redis_conf_table() {
+        use crate::keyspace::lfu_log_incr;
+        let table: &[(i64, [u8; 4])] = &[
+            (0, [104, 255, 255, 255]),
+            (1, [18, 49, 255, 255]),
+            (10, [10, 18, 142, 255]),
+            (100, [8, 11, 49, 143]),
+        ];
+        // The table comes from single runs; the mean of ten runs per factor is compared.
+        let mut rng = crate::rng::Rng::new(7);
+        const RUNS: usize = 10;
+        for &(factor, want) in table {
+            let mut sums = [0f64; 4];
+            for _ in 0..RUNS {
+                let mut counter = crate::object::LFU_INIT_VAL;
+                let mut hits = 0u64;
+                for (i, checkpoint) in [100u64, 1000, 100_000, 1_000_000].into_iter().enumerate() {
+                    while hits < checkpoint && counter < 255 {
+                        counter = lfu_log_incr(counter, factor, rng.next_f64());
+                        hits += 1;
+                    }
+                    sums[i] += counter as f64;
+                }
+            }
+            for (i, checkpoint) in [100u64, 1000, 100_000, 1_000_000].into_iter().enumerate() {
+                let got = sums[i] / RUNS as f64;
+                let w = want[i] as f64;
+                // Within 10% (and at least 2 steps) of the published value.
+                assert!(
+                    (got - w).abs() <= (w * 0.10).max(2.0),
+                    "factor {factor}, {checkpoint} hits: {got} vs {w}"
+                );
+            }
+        }
+        // The same through commands: GET bumps the counter that OBJECT FREQ reads.
+        let (mut e, c) = engine("allkeys-lfu", 0);
+        e.run(c, &["SET", "k", "v"], 0);
+        for _ in 0..1000 {
+            e.run(c, &["GET", "k"], 0);
+        }
+        match e.run(c, &["OBJECT", "FREQ", "k"], 0) {
+            Reply::Integer(n) => assert!((15..=21).contains(&n), "{n}"),
+            other => panic!("{other:?}"),
+        }
+        // Decay: one step per lfu-decay-time minutes idle.
+        match e.run(c, &["OBJECT", "FREQ", "k"], 5 * 60_000) {
+            Reply::Integer(n) => assert!((10..=16).contains(&n), "{n}"),
+            other => panic!("{other:?}"),
+        }
+    }
 }
