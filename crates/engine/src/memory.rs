@@ -17,7 +17,7 @@
 //! `Db::put`, `Db::remove` and `Db::clear`), and every key a command changes (every
 //! `Engine::notify`) is queued and re-costed once the command is done (`Engine::account`).
 
-use crate::dict::Key;
+use crate::dict::{Dict, Key};
 use crate::object::{Entry, RString, Value, SHARED_INTEGERS};
 use crate::types::hash::Hash;
 use crate::types::set::{IntSet, Set};
@@ -181,28 +181,49 @@ fn lp_bytes(entries: u64) -> u64 {
     LP_HEADER + entries + LP_END
 }
 
-/// Sums `cost` over at most `samples` elements of a collection of `len` elements spread evenly
-/// through `iter` (all of them when `samples` is 0 or covers `len`) and scales up to `len`.
-fn extrapolate<T>(
-    iter: impl Iterator<Item = T>,
-    len: usize,
-    samples: usize,
-    mut cost: impl FnMut(T) -> u64,
-) -> u64 {
-    if len == 0 {
-        return 0;
+/// The cost of a dict's elements from at most about `samples` of them (all when `samples` is 0
+/// or covers the table): the chains of evenly spaced buckets, scaled up to the element count.
+/// O(samples), whatever the size of the table.
+fn dict_spread<V>(d: &Dict<V>, samples: usize, mut cost: impl FnMut(&Key, &V) -> u64) -> u64 {
+    let len = d.len();
+    if samples == 0 || len <= samples {
+        return d.iter().map(|(k, v)| cost(k, v)).sum();
     }
-    if samples == 0 || samples >= len {
-        return iter.map(cost).sum();
+    let slots = d.slots();
+    let stride = (slots / samples).max(1);
+    let (mut total, mut n) = (0u64, 0u64);
+    let mut b = 0;
+    while b < slots && (n as usize) < samples {
+        for (k, v) in d.chain(b) {
+            total += cost(k, v);
+            n += 1;
+        }
+        b += stride;
     }
-    let stride = len / samples;
-    let mut total = 0u64;
-    let mut n = 0u64;
-    for item in iter.step_by(stride.max(1)).take(samples) {
-        total += cost(item);
-        n += 1;
+    if n == 0 {
+        for (k, v) in d.iter().take(samples) {
+            total += cost(k, v);
+            n += 1;
+        }
     }
     (total as f64 / n.max(1) as f64 * len as f64) as u64
+}
+
+/// The cost of a sequence from at most `samples` of its elements (all when `samples` is 0 or
+/// covers it): half from each end, where a list changes, scaled up to its length.
+fn ends_spread<I: DoubleEndedIterator<Item = usize> + ExactSizeIterator>(
+    iter: impl Fn() -> I,
+    samples: usize,
+    cost: impl Fn(usize) -> u64,
+) -> u64 {
+    let len = iter().len();
+    if samples == 0 || len <= samples {
+        return iter().map(&cost).sum();
+    }
+    let half = (samples / 2).max(1);
+    let total: u64 =
+        iter().take(half).map(&cost).sum::<u64>() + iter().rev().take(half).map(&cost).sum::<u64>();
+    (total as f64 / (2 * half) as f64 * len as f64) as u64
 }
 
 /// Like `extrapolate`, but from the first `samples` elements, as MEMORY USAGE reads them.
@@ -224,21 +245,13 @@ fn from_first<T>(
     (total as f64 / n as f64 * len as f64) as u64
 }
 
-/// How a collection is sampled: MEMORY USAGE reads the first elements, the accounting an even
-/// spread (which follows a value whose elements grow at one end).
+/// How a collection is sampled: MEMORY USAGE reads the first elements; the accounting reads an
+/// even spread of buckets, or both ends of a list (which follows a value that grows at one end),
+/// in time that does not grow with the value.
 #[derive(Clone, Copy)]
 enum Sampling {
     First(usize),
     Spread(usize),
-}
-
-impl Sampling {
-    fn sum<T>(self, iter: impl Iterator<Item = T>, len: usize, cost: impl FnMut(T) -> u64) -> u64 {
-        match self {
-            Sampling::First(n) => from_first(iter, len, n, cost),
-            Sampling::Spread(n) => extrapolate(iter, len, n, cost),
-        }
-    }
 }
 
 /// A dict's fixed part: the dict structure and its bucket array.
@@ -273,24 +286,34 @@ fn value_cost(value: &Value, m: Measure, s: Sampling) -> u64 {
         Value::List(l) => {
             let nodes = l.node_count();
             let node = |live: usize| m.fixed(QUICKLIST_NODE) + alloc_size(quicklist_lp(live));
-            robj + m.fixed(QUICKLIST) + s.sum(l.node_entry_bytes(), nodes, node)
+            let nodes_cost = match s {
+                Sampling::First(n) => from_first(l.node_entry_bytes(), nodes, n, node),
+                Sampling::Spread(n) => ends_spread(|| l.node_entry_bytes(), n, node),
+            };
+            robj + m.fixed(QUICKLIST) + nodes_cost
         }
         Value::Hash(Hash::Listpack(lp)) => {
             let entries: u64 = lp.iter().map(|(f, v)| lp_entry(f) + lp_entry(v)).sum();
             robj + alloc_size(lp_bytes(entries))
         }
-        Value::Hash(h @ Hash::Table(d)) => {
+        Value::Hash(Hash::Table(d)) => {
             let entry = m.fixed(DICT_ENTRY);
-            robj + dict_fixed(d.slots(), m)
-                + s.sum(h.iter(), h.len(), |(f, v)| {
-                    entry + sds_alloc(f.len()) + sds_alloc(v.len())
-                })
+            let pair = |f: &Key, v: &Box<[u8]>| entry + sds_alloc(f.len()) + sds_alloc(v.len());
+            let elements = match s {
+                Sampling::First(n) => from_first(d.iter(), d.len(), n, |(f, v)| pair(f, v)),
+                Sampling::Spread(n) => dict_spread(d, n, pair),
+            };
+            robj + dict_fixed(d.slots(), m) + elements
         }
         Value::Set(Set::Intset(is)) => robj + intset_bytes(is),
         Value::Set(Set::Table(d)) => {
             let entry = m.fixed(DICT_ENTRY);
-            robj + dict_fixed(d.slots(), m)
-                + s.sum(d.iter(), d.len(), |(k, _)| entry + sds_alloc(k.len()))
+            let member = |k: &Key, _: &()| entry + sds_alloc(k.len());
+            let elements = match s {
+                Sampling::First(n) => from_first(d.iter(), d.len(), n, |(k, v)| member(k, v)),
+                Sampling::Spread(n) => dict_spread(d, n, member),
+            };
+            robj + dict_fixed(d.slots(), m) + elements
         }
         Value::ZSet(z) => robj + zset_bytes(z.len(), z.encoding(), m),
     }

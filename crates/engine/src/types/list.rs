@@ -432,7 +432,9 @@ impl List {
 
     /// Bytes of packed entries in each node, head first (the memory model sizes each node's
     /// listpack from these).
-    pub fn node_entry_bytes(&self) -> impl DoubleEndedIterator<Item = usize> + '_ {
+    pub fn node_entry_bytes(
+        &self,
+    ) -> impl DoubleEndedIterator<Item = usize> + ExactSizeIterator + '_ {
         self.nodes.iter().map(|n| n.live())
     }
 
