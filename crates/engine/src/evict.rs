@@ -470,6 +470,12 @@ impl Engine {
         client: ClientId,
         spec: &'static CommandSpec,
     ) -> Option<Reply> {
+        if self.config.eviction_true_lru != self.evict.shadow.is_some() {
+            // The switch was flipped through `config_mut`.
+            let on = self.config.eviction_true_lru;
+            self.config.eviction_true_lru = !on;
+            self.set_true_lru_comparison(on);
+        }
         if self.config.maxmemory == 0 {
             self.evict.pre_command_oom = false;
             return None;
@@ -764,6 +770,41 @@ mod tests {
         e.run(c, &["PING"], 0);
         assert_eq!(e.run(c, &["EXISTS", "k0"], 0), Reply::Integer(0));
         assert_eq!(e.run(c, &["EXISTS", "k9"], 0), Reply::Integer(1));
+    }
+
+    #[test]
+    fn each_round_reports_what_an_exact_lru_would_evict() {
+        let (mut e, c) = engine("allkeys-lru", 0);
+        for i in 0..20 {
+            e.run(c, &["SET", &format!("k{i}"), "v"], i * 2000);
+        }
+        // k0 is read last, so an exact LRU would evict k1 first.
+        e.run(c, &["GET", "k0"], 50_000);
+        e.config_mut().eviction_true_lru = true;
+        e.run(c, &["PING"], 50_000);
+        e.drain_events();
+        let used = e.used_memory();
+        e.run(
+            c,
+            &["CONFIG", "SET", "maxmemory", &(used - 1).to_string()],
+            50_000,
+        );
+        e.run(c, &["PING"], 50_000);
+        let round = e
+            .drain_events()
+            .into_iter()
+            .find_map(|ev| match ev {
+                Event::Eviction(r) => Some(r),
+                _ => None,
+            })
+            .expect("an eviction");
+        assert_eq!(round.true_lru_victim, Some((0, b"k1".to_vec())));
+        assert!(round.victim.is_some());
+        assert_eq!(round.policy, "allkeys-lru");
+        assert!(!round
+            .pool_after
+            .iter()
+            .any(|p| Some((p.db, p.key.clone())) == round.victim));
     }
 
     /// Fills past maxmemory under allkeys-lru with `samples` while reading keys with a skew

@@ -255,6 +255,18 @@ impl Engine {
         } else {
             self.persist.drop_write(seq);
         }
+        let is_flushall = argv
+            .first()
+            .is_some_and(|a| a.eq_ignore_ascii_case(b"flushall"));
+        if is_flushall {
+            // FLUSHALL stops a background save and, with save points, saves the empty data
+            // at once; the flush itself still counts as one change.
+            self.persist.bgsave = None;
+            if !save_points(&self.config.save).is_empty() {
+                self.save_now();
+                self.persist.dirty_at_save = self.stats.dirty.saturating_sub(1);
+            }
+        }
         if self.persist.aof_base.is_some() {
             let name = argv.first().map(|a| a.to_ascii_lowercase());
             let op = match name.as_deref() {
@@ -875,6 +887,20 @@ mod tests {
         let r = e.restart(RestartKind::CleanShutdown, 10_000);
         assert_eq!(r.keys_expired, 1);
         assert_eq!(e.dbsize(0), 1);
+    }
+
+    #[test]
+    fn flushall_saves_the_empty_dataset_when_save_points_exist() {
+        let (mut e, c) = engine("3600 1", None);
+        e.run(c, &["SET", "a", "1"], 0);
+        e.run(c, &["FLUSHALL"], 5000);
+        assert_eq!(e.changes_since_save(), 1);
+        assert_eq!(e.last_save(), 5);
+        e.run(c, &["SET", "b", "1"], 6000);
+        let r = e.restart(RestartKind::Crash, 7000);
+        assert_eq!(r.loaded_from, "rdb");
+        assert_eq!(lost_keys(&r), ["b"]);
+        assert_eq!(e.dbsize(0), 0);
     }
 
     #[test]
