@@ -16,6 +16,8 @@ pub struct Db {
     pub avg_ttl: i64,
     /// Sum of the entries' `mem`: the keys' share of `used_memory`.
     pub mem: u64,
+    /// Bytes of keys removed since the memory model last looked (for its RSS estimate).
+    pub freed: u64,
 }
 
 impl Db {
@@ -26,6 +28,7 @@ impl Db {
             expires_cursor: 0,
             avg_ttl: 0,
             mem: 0,
+            freed: 0,
         }
     }
 
@@ -79,21 +82,25 @@ impl Db {
         }
     }
 
-    /// Counts `key` again after its value changed in place.
-    pub fn recost(&mut self, key: &[u8]) {
-        if let Some((k, e)) = self.keys.get_key_value(key) {
-            let cost = crate::memory::entry_bytes(k, e);
-            let old = e.mem;
-            if let Some(e) = self.keys.get_mut(key) {
-                e.mem = cost;
-            }
-            self.mem = self.mem - old + cost;
+    /// Counts `key` again after its value changed in place; returns the bytes freed (0 when
+    /// the key grew or is gone).
+    pub fn recost(&mut self, key: &[u8]) -> u64 {
+        let Some((k, e)) = self.keys.get_key_value(key) else {
+            return 0;
+        };
+        let cost = crate::memory::entry_bytes(k, e);
+        let old = e.mem;
+        if let Some(e) = self.keys.get_mut(key) {
+            e.mem = cost;
         }
+        self.mem = self.mem - old + cost;
+        old.saturating_sub(cost)
     }
 
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         let (_, entry) = self.keys.remove(key)?;
         self.mem -= entry.mem;
+        self.freed += entry.mem;
         if entry.expire_at.is_some() {
             self.expires.remove(key);
         }
@@ -105,6 +112,7 @@ impl Db {
         self.expires.clear();
         self.expires_cursor = 0;
         self.avg_ttl = 0;
+        self.freed += self.mem;
         self.mem = 0;
     }
 }

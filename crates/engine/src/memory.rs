@@ -382,39 +382,61 @@ pub fn key_usage(key: &[u8], value: &Value, samples: usize) -> u64 {
 /// Engine state of the memory model.
 #[derive(Clone, Debug, Default)]
 pub struct MemState {
-    /// Keys changed by the command in progress, to be re-costed when it is done.
-    pub dirty: Vec<(usize, Key)>,
+    /// Keys changed by the command in progress, to be re-costed when it is done: their bytes
+    /// end to end in `dirty_bytes` (one buffer reused from command to command, so that noting
+    /// a change never allocates), with each key's database and end offset in `dirty`.
+    pub dirty_bytes: Vec<u8>,
+    pub dirty: Vec<(usize, usize)>,
     /// Memory the allocator has kept after frees (jemalloc gives pages back lazily); MEMORY
     /// PURGE returns it.
     pub retained: u64,
 }
 
+impl MemState {
+    /// The changed keys, in the order they changed (a key may appear more than once).
+    pub fn dirty_keys(&self) -> impl Iterator<Item = (usize, &[u8])> {
+        let mut start = 0;
+        self.dirty.iter().map(move |&(db, end)| {
+            let key = &self.dirty_bytes[start..end];
+            start = end;
+            (db, key)
+        })
+    }
+}
+
 impl Engine {
     /// Queues `key` for re-costing after the current command (called for every change).
     pub(crate) fn mem_touch(&mut self, db: usize, key: &[u8]) {
-        self.mem.dirty.push((db, Key::from(key)));
+        self.mem.dirty_bytes.extend_from_slice(key);
+        self.mem.dirty.push((db, self.mem.dirty_bytes.len()));
     }
 
     /// Re-costs every key changed since the last call, keeping `used_memory` current.
+    /// Re-costing is idempotent, so a key changed twice is simply counted twice.
     pub(crate) fn account(&mut self) {
         if self.mem.dirty.is_empty() {
             return;
         }
-        let mut dirty = std::mem::take(&mut self.mem.dirty);
-        if dirty.len() > 1 {
-            dirty.sort_unstable();
-            dirty.dedup();
-        }
-        let before = self.data_bytes();
-        for (db, key) in &dirty {
-            if let Some(d) = self.dbs.get_mut(*db) {
-                d.recost(key);
+        let mut freed: u64 = self
+            .dbs
+            .iter_mut()
+            .map(|d| std::mem::take(&mut d.freed))
+            .sum();
+        let mut start = 0;
+        for &(db, end) in &self.mem.dirty {
+            if let Some(d) = self.dbs.get_mut(db) {
+                freed += d.recost(&self.mem.dirty_bytes[start..end]);
             }
+            start = end;
         }
-        let after = self.data_bytes();
-        self.note_freed(before.saturating_sub(after));
-        dirty.clear();
-        self.mem.dirty = dirty;
+        self.mem.dirty.clear();
+        self.mem.dirty_bytes.clear();
+        if freed > 0 {
+            // Memory peaks just before it is freed: that is when the peak needs looking at.
+            let used = self.used_memory();
+            self.stats.peak_memory = self.stats.peak_memory.max(used + freed);
+            self.note_freed(freed);
+        }
     }
 
     /// Remembers that `bytes` were freed: the allocator keeps part of it resident.
@@ -422,10 +444,6 @@ impl Engine {
         // jemalloc keeps freed pages dirty for a while; about half of a large free stays in the
         // process until it decays or is purged.
         self.mem.retained = (self.mem.retained + bytes / 2).min(self.stats.peak_memory);
-    }
-
-    fn data_bytes(&self) -> u64 {
-        self.dbs.iter().map(|d| d.mem).sum()
     }
 
     /// `used_memory`: what Redis would have allocated for the same data and clients. O(number

@@ -147,6 +147,8 @@ pub struct Persist {
     pub bgsave_scheduled: bool,
     /// BGREWRITEAOF while a background save runs: rewrite once it is done.
     pub aof_rewrite_scheduled: bool,
+    /// The `save` parameter last parsed, and its points (checked after every write).
+    save_parsed: (String, Vec<(i64, u64)>),
 }
 
 fn snapshot_of(e: &Engine) -> Snapshot {
@@ -284,13 +286,12 @@ impl Engine {
                     }
                 }
                 _ => {
-                    let mut keys = self.mem.dirty.clone();
-                    keys.sort_unstable();
-                    keys.dedup();
+                    let keys: std::collections::BTreeSet<(usize, &[u8])> =
+                        self.mem.dirty_keys().collect();
                     let effects = keys
                         .into_iter()
                         .map(|(d, k)| {
-                            let entry = self.dbs[d].keys.get(&k).cloned();
+                            let entry = self.dbs[d].keys.get(k).cloned();
                             (d, k.to_vec(), entry)
                         })
                         .collect();
@@ -357,11 +358,17 @@ impl Engine {
 
     /// When the earliest save point whose change count is reached falls due (at or before
     /// `now`), on the cron's one-second check.
-    fn save_point_due(&self, now: i64) -> Option<i64> {
+    fn save_point_due(&mut self, now: i64) -> Option<i64> {
+        if self.persist.save_parsed.0 != self.config.save {
+            self.persist.save_parsed = (self.config.save.clone(), save_points(&self.config.save));
+        }
         let changes = self.stats.dirty.saturating_sub(self.persist.dirty_at_save);
         let last_s = self.persist.last_save_ms.div_euclid(1000);
-        save_points(&self.config.save)
-            .into_iter()
+        self.persist
+            .save_parsed
+            .1
+            .iter()
+            .copied()
             .filter(|&(_, n)| changes >= n)
             // Redis saves once more than `seconds` have passed since the last save.
             .map(|(secs, _)| {
