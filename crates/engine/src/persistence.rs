@@ -911,6 +911,27 @@ mod tests {
     }
 
     #[test]
+    fn info_persistence_follows_the_model_and_restarts_are_events() {
+        let (mut e, c) = engine("", None);
+        e.run(c, &["SET", "a", "1"], 0);
+        e.run(c, &["SET", "b", "1"], 0);
+        let info = crate::cmd::server::info_text(&mut e, &[b"persistence"]);
+        assert!(info.contains("rdb_changes_since_last_save:2"), "{info}");
+        e.run(c, &["BGSAVE"], 3000);
+        let info = crate::cmd::server::info_text(&mut e, &[b"persistence"]);
+        assert!(info.contains("rdb_bgsave_in_progress:1"), "{info}");
+        e.advance(4000);
+        let info = crate::cmd::server::info_text(&mut e, &[b"persistence"]);
+        assert!(info.contains("rdb_bgsave_in_progress:0"), "{info}");
+        assert!(info.contains("rdb_changes_since_last_save:0"), "{info}");
+        assert!(info.contains("rdb_saves:1"), "{info}");
+        e.drain_events();
+        let report = e.restart(RestartKind::Crash, 5000);
+        let events = e.drain_events();
+        assert!(events.contains(&Event::Restarted(report)));
+    }
+
+    #[test]
     fn debug_reload_loses_nothing() {
         let (mut e, c) = engine("", None);
         e.run(c, &["SET", "a", "1"], 0);
