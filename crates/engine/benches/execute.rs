@@ -1,6 +1,7 @@
 //! In-process throughput of `Engine::execute`, with allocations per command.
 //!
-//! Run: `cargo bench -p cachelab-engine --bench execute` (add `-- --quick` for a short run).
+//! Run: `cargo bench -p cachelab-engine --bench execute` (add `-- --quick` for a short run,
+//! `-- --memory` for the maxmemory and memory-per-key rows alone).
 //! Each workload runs the same command shape as `redis-benchmark -t set,get,incr,mset,hset,sadd`
 //! does, once on a single key or member (redis-benchmark's default) and once over 100,000 random
 //! ones (`-r 100000`; HSET and SADD then grow one hash and one set to 100,000 entries). The time
@@ -253,11 +254,15 @@ fn run_warmed(name: &str, make: Make, warm: Make, warm_n: u64, keyspace: u64, n:
 /// than `maxmemory` allows, so that nearly every write evicts: the cost of Redis's sampled
 /// eviction under `policy`.
 fn run_at_maxmemory(policy: &str, n: u64) {
-    let mut config = Config::default();
-    config.record_events = false;
-    let mut engine = Engine::new(config);
+    let mut engine = Engine::new(Config {
+        record_events: false,
+        // No background saves: the row measures eviction alone.
+        save: String::new(),
+        ..Config::default()
+    });
     let client = engine.connect(0);
-    let limit = engine.used_memory() + 16 * 1024 * 1024;
+    // Room for about 20,000 of these keys.
+    let limit = engine.used_memory() + 4 * 1024 * 1024;
     for (name, value) in [
         ("maxmemory-policy", policy.to_string()),
         ("maxmemory", limit.to_string()),
@@ -322,9 +327,10 @@ fn run_at_maxmemory(policy: &str, n: u64) {
 fn memory_per_key() {
     const REDIS_BYTES_PER_KEY: u64 = 88;
     let n = 1_000_000u64;
-    let mut config = Config::default();
-    config.record_events = false;
-    let mut engine = Engine::new(config);
+    let mut engine = Engine::new(Config {
+        record_events: false,
+        ..Config::default()
+    });
     let client = engine.connect(0);
     let before = engine.used_memory();
     for i in 0..n {
@@ -342,6 +348,13 @@ fn memory_per_key() {
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let n = if quick { 200_000 } else { 2_000_000 };
+    if std::env::args().any(|a| a == "--memory") {
+        // Only the memory rows: `cargo bench -p cachelab-engine --bench execute -- --memory`.
+        run_at_maxmemory("allkeys-lru", n);
+        run_at_maxmemory("allkeys-lfu", n);
+        memory_per_key();
+        return;
+    }
     println!("cachelab-engine in-process execute, {n} commands per row");
     for keyspace in [1, 100_000] {
         run("SET", set, keyspace, n);

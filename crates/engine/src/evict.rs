@@ -334,7 +334,7 @@ impl Engine {
             if self.recording() {
                 self.emit(Event::Eviction(round));
             }
-            if keys_freed % 16 == 0 && spent_us > limit {
+            if keys_freed.is_multiple_of(16) && spent_us > limit {
                 self.evict.running = true;
                 return Evicted::Running;
             }
@@ -773,6 +773,32 @@ mod tests {
         e.run(c, &["PING"], 0);
         assert_eq!(e.run(c, &["EXISTS", "k0"], 0), Reply::Integer(0));
         assert_eq!(e.run(c, &["EXISTS", "k9"], 0), Reply::Integer(1));
+    }
+
+    #[test]
+    fn evictions_are_keyspace_events() {
+        let (mut e, c) = engine("allkeys-lru", 0);
+        let sub = e.connect(0);
+        e.run(c, &["CONFIG", "SET", "notify-keyspace-events", "Ee"], 0);
+        e.run(sub, &["SUBSCRIBE", "__keyevent@0__:evicted"], 0);
+        e.take_output(sub);
+        e.run(c, &["SET", "victim", "v"], 0);
+        let used = e.used_memory();
+        e.run(
+            c,
+            &["CONFIG", "SET", "maxmemory", &(used - 1).to_string()],
+            0,
+        );
+        e.run(c, &["PING"], 0);
+        let got = e.take_output(sub);
+        assert_eq!(
+            got,
+            vec![Reply::Push(vec![
+                Reply::bulk("message"),
+                Reply::bulk("__keyevent@0__:evicted"),
+                Reply::bulk("victim"),
+            ])]
+        );
     }
 
     #[test]

@@ -404,12 +404,7 @@ impl Engine {
     }
 
     fn finish_bgsave_if_done(&mut self, now: i64) {
-        if !self
-            .persist
-            .bgsave
-            .as_ref()
-            .is_some_and(|b| b.done_at <= now)
-        {
+        if self.persist.bgsave.as_ref().is_none_or(|b| b.done_at > now) {
             return;
         }
         let Some(b) = self.persist.bgsave.take() else {
@@ -748,7 +743,7 @@ impl Engine {
                 "aof_current_size:0".to_string(),
                 "aof_base_size:0".to_string(),
                 "aof_pending_rewrite:0".to_string(),
-                format!("aof_buffer_length:0"),
+                "aof_buffer_length:0".to_string(),
                 format!(
                     "aof_pending_bio_fsync:{}",
                     u8::from(p.aof_fsynced < p.aof_log.len())

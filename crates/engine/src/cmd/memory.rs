@@ -173,7 +173,7 @@ fn stats(e: &mut Engine, _c: &Call) -> Reply {
         ));
     }
     let net = m.used.saturating_sub(m.startup);
-    let per_key = if m.keys > 0 { net / m.keys } else { 0 };
+    let per_key = net.checked_div(m.keys).unwrap_or(0);
     let rss = m.rss;
     let allocated = m.used;
     out.extend([
