@@ -230,20 +230,30 @@ fn allkeys(p: MaxmemoryPolicy) -> bool {
 /// Inserts a sampled key into the pool, keeping it sorted and at most `EVPOOL_SIZE` long, as
 /// `evictionPoolPopulate` does: a key worse than every pooled one is dropped when the pool is
 /// full; otherwise it goes in order, pushing out the worst (leftmost) when there is no room.
-fn pool_insert(pool: &mut Vec<PoolEntry>, cand: PoolEntry) {
+fn pool_insert(pool: &mut Vec<PoolEntry>, db: usize, key: &[u8], score: u64) {
     let k = pool
         .iter()
-        .position(|p| p.score >= cand.score)
+        .position(|p| p.score >= score)
         .unwrap_or(pool.len());
-    if k == 0 && pool.len() == EVPOOL_SIZE {
+    let full = pool.len() == EVPOOL_SIZE;
+    if k == 0 && full {
         return;
     }
-    if pool.len() < EVPOOL_SIZE {
-        pool.insert(k, cand);
+    // The slot pushed out lends its key buffer, as Redis reuses its pooled sds strings.
+    let mut entry = if full {
+        pool.remove(0)
     } else {
-        pool.remove(0);
-        pool.insert(k - 1, cand);
-    }
+        PoolEntry {
+            db,
+            key: Vec::new(),
+            score,
+        }
+    };
+    entry.key.clear();
+    entry.key.extend_from_slice(key);
+    entry.db = db;
+    entry.score = score;
+    pool.insert(if full { k - 1 } else { k }, entry);
 }
 
 fn candidates(pool: &[PoolEntry]) -> Vec<Candidate> {
@@ -256,19 +266,19 @@ fn candidates(pool: &[PoolEntry]) -> Vec<Candidate> {
         .collect()
 }
 
-impl Engine {
-    /// The score of a key under the current policy (higher: evicted sooner).
-    fn evict_score(&self, entry: &Entry) -> u64 {
-        let p = self.config.maxmemory_policy;
-        if p.is_lru() {
-            idle_ms(entry, self.now)
-        } else if p.is_lfu() {
-            255 - crate::keyspace::lfu_decayed(entry, self.now, self.config.lfu_decay_time) as u64
-        } else {
-            u64::MAX - entry.expire_at.unwrap_or(i64::MAX) as u64
-        }
+/// The score of a key under the configured policy (higher: evicted sooner).
+fn evict_score(config: &crate::Config, entry: &Entry, now: i64) -> u64 {
+    let p = config.maxmemory_policy;
+    if p.is_lru() {
+        idle_ms(entry, now)
+    } else if p.is_lfu() {
+        255 - crate::keyspace::lfu_decayed(entry, now, config.lfu_decay_time) as u64
+    } else {
+        u64::MAX - entry.expire_at.unwrap_or(i64::MAX) as u64
     }
+}
 
+impl Engine {
     /// Memory that counts against maxmemory. Redis leaves out its AOF buffer and replica
     /// buffers (what eviction itself would grow); the model has neither, so this is all of it.
     pub fn memory_for_eviction(&self) -> u64 {
@@ -378,22 +388,25 @@ impl Engine {
                     continue;
                 }
                 total_keys += size;
-                let picked: Vec<Key> = if all {
-                    get_some_keys(&d.keys, samples, &mut self.rng)
-                        .into_iter()
-                        .cloned()
-                        .collect()
+                let Engine {
+                    dbs,
+                    evict,
+                    rng,
+                    config,
+                    now,
+                    ..
+                } = &mut *self;
+                let d = &dbs[dbi];
+                let picked = if all {
+                    get_some_keys(&d.keys, samples, rng)
                 } else {
-                    get_some_keys(&d.expires, samples, &mut self.rng)
-                        .into_iter()
-                        .cloned()
-                        .collect()
+                    get_some_keys(&d.expires, samples, rng)
                 };
                 for key in picked {
-                    let Some(entry) = self.dbs[dbi].keys.get(&key) else {
+                    let Some(entry) = d.keys.get(key) else {
                         continue;
                     };
-                    let score = self.evict_score(entry);
+                    let score = evict_score(config, entry, *now);
                     if recording {
                         round.sampled.push(Candidate {
                             db: dbi,
@@ -401,14 +414,7 @@ impl Engine {
                             score,
                         });
                     }
-                    pool_insert(
-                        &mut self.evict.pool,
-                        PoolEntry {
-                            db: dbi,
-                            key: key.to_vec(),
-                            score,
-                        },
-                    );
+                    pool_insert(&mut evict.pool, dbi, key, score);
                 }
             }
             if total_keys == 0 {
@@ -603,39 +609,18 @@ mod tests {
     fn pool_keeps_the_sixteen_best_in_order() {
         let mut pool = Vec::new();
         for s in [5u64, 1, 9, 3, 7] {
-            pool_insert(
-                &mut pool,
-                PoolEntry {
-                    db: 0,
-                    key: vec![s as u8],
-                    score: s,
-                },
-            );
+            pool_insert(&mut pool, 0, &[s as u8], s);
         }
         let scores: Vec<u64> = pool.iter().map(|p| p.score).collect();
         assert_eq!(scores, [1, 3, 5, 7, 9]);
         for s in 10..30 {
-            pool_insert(
-                &mut pool,
-                PoolEntry {
-                    db: 0,
-                    key: vec![s as u8],
-                    score: s,
-                },
-            );
+            pool_insert(&mut pool, 0, &[s as u8], s);
         }
         assert_eq!(pool.len(), EVPOOL_SIZE);
         assert_eq!(pool[0].score, 14);
         assert_eq!(pool.last().map(|p| p.score), Some(29));
         // Worse than everything in a full pool: ignored.
-        pool_insert(
-            &mut pool,
-            PoolEntry {
-                db: 0,
-                key: vec![0],
-                score: 2,
-            },
-        );
+        pool_insert(&mut pool, 0, &[0], 2);
         assert_eq!(pool[0].score, 14);
     }
 
