@@ -16,6 +16,44 @@ pub fn agree(expected: &[u8], actual: &[u8], unordered: bool) -> bool {
     }
 }
 
+/// True when the replies have the same shape and agree, except that integers and doubles may
+/// differ by `tolerance` relative to the larger of the two (`#! approx`): for sizes that two
+/// servers compute from the same rules but not to the byte (MEMORY USAGE, INFO numbers).
+pub fn agree_approx(expected: &[u8], actual: &[u8], tolerance: f64) -> bool {
+    if expected == actual {
+        return true;
+    }
+    match (resp::parse_exact(expected), resp::parse_exact(actual)) {
+        (Ok(a), Ok(b)) => close(&a, &b, tolerance),
+        _ => false,
+    }
+}
+
+fn close(a: &Frame, b: &Frame, tolerance: f64) -> bool {
+    let number = |v: &[u8]| std::str::from_utf8(v).ok()?.parse::<f64>().ok();
+    let near = |x: f64, y: f64| (x - y).abs() <= tolerance * x.abs().max(y.abs());
+    match (a, b) {
+        (Frame::Integer(x), Frame::Integer(y)) | (Frame::Double(x), Frame::Double(y)) => {
+            match (number(x), number(y)) {
+                (Some(x), Some(y)) => near(x, y),
+                _ => x == y,
+            }
+        }
+        (Frame::Array(Some(x)), Frame::Array(Some(y)))
+        | (Frame::Set(x), Frame::Set(y))
+        | (Frame::Push(x), Frame::Push(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| close(p, q, tolerance))
+        }
+        (Frame::Map(x), Frame::Map(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|((k, v), (l, w))| k == l && close(v, w, tolerance))
+        }
+        _ => a == b,
+    }
+}
+
 /// Elements of an array or set as a multiset; a SCAN-style `[cursor, [items]]` reply compares
 /// its items as a multiset and its cursor only when one side finished the iteration (cursor
 /// "0"): cursors are positions in a hash table whose layout is each server's own business.
@@ -160,6 +198,24 @@ pub fn first_difference(a: &[u8], b: &[u8]) -> Option<(usize, String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn approx_compares_numbers_within_the_tolerance() {
+        assert!(agree_approx(b":100\r\n", b":109\r\n", 0.1));
+        assert!(!agree_approx(b":100\r\n", b":112\r\n", 0.1));
+        assert!(!agree_approx(b":100\r\n", b"$3\r\n100\r\n", 0.1));
+        assert!(agree_approx(
+            b"*2\r\n:10\r\n+OK\r\n",
+            b"*2\r\n:11\r\n+OK\r\n",
+            0.1
+        ));
+        assert!(!agree_approx(
+            b"*2\r\n:10\r\n+OK\r\n",
+            b"*2\r\n:10\r\n+KO\r\n",
+            0.1
+        ));
+        assert!(agree_approx(b"$-1\r\n", b"$-1\r\n", 0.1));
+    }
 
     #[test]
     fn exact_unless_unordered() {

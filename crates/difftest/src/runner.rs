@@ -198,7 +198,10 @@ fn run_step(
     let want = expected.call(&step.conn, &step.argv);
     let got = actual.call(&step.conn, &step.argv);
     let same = match (&want, &got) {
-        (Ok(w), Ok(g)) => compare::agree(w, g, step.unordered),
+        (Ok(w), Ok(g)) => match step.approx {
+            Some(tolerance) => compare::agree_approx(w, g, tolerance),
+            None => compare::agree(w, g, step.unordered),
+        },
         _ => false,
     };
     if same {

@@ -131,7 +131,14 @@ impl Default for EngineTarget {
 impl EngineTarget {
     pub fn new() -> EngineTarget {
         let mut t = EngineTarget {
-            engine: Engine::new_at(Config::default(), wall_clock_ms()),
+            // As the reference server is started: `--save ''` (no save points).
+            engine: Engine::new_at(
+                Config {
+                    save: String::new(),
+                    ..Config::default()
+                },
+                wall_clock_ms(),
+            ),
             clients: HashMap::new(),
             unread: HashMap::new(),
         };
@@ -303,6 +310,8 @@ impl RedisServer {
                 "no",
             ])
             .args(["--daemonize", "no"])
+            // SAVE and BGREWRITEAOF write files into the server's directory.
+            .current_dir(std::env::temp_dir())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -18,6 +18,8 @@ pub struct Step {
     pub conn: String,
     /// Compare an array or set reply as a multiset (`#! unordered`).
     pub unordered: bool,
+    /// Compare numbers within this relative tolerance (`#! approx 10%` gives 0.1).
+    pub approx: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -45,6 +47,8 @@ pub fn parse(name: &str, text: &str) -> Result<Transcript, Vec<ParseError>> {
     let mut conn = DEFAULT_CONN.to_string();
     // The line of a pending `#! unordered`, which applies to the next command.
     let mut unordered_at: Option<usize> = None;
+    // A pending `#! approx N%`: its line and tolerance.
+    let mut approx_at: Option<(usize, f64)> = None;
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
         let trimmed = raw.trim();
@@ -53,6 +57,13 @@ pub fn parse(name: &str, text: &str) -> Result<Transcript, Vec<ParseError>> {
             match words.as_slice() {
                 ["unordered"] => unordered_at = Some(line),
                 ["client", name] => conn = name.to_string(),
+                ["approx", pct] => match parse_percent(pct) {
+                    Some(t) => approx_at = Some((line, t)),
+                    None => errors.push(ParseError {
+                        line,
+                        message: format!("bad tolerance in `{trimmed}` (want e.g. 10%)"),
+                    }),
+                },
                 _ => errors.push(ParseError {
                     line,
                     message: format!("unknown directive `{trimmed}`"),
@@ -70,6 +81,7 @@ pub fn parse(name: &str, text: &str) -> Result<Transcript, Vec<ParseError>> {
                 argv,
                 conn: conn.clone(),
                 unordered: unordered_at.take().is_some(),
+                approx: approx_at.take().map(|(_, t)| t),
             }),
             Ok(_) => {}
             Err(e) => errors.push(ParseError {
@@ -84,6 +96,12 @@ pub fn parse(name: &str, text: &str) -> Result<Transcript, Vec<ParseError>> {
             message: "`#! unordered` is not followed by a command".into(),
         });
     }
+    if let Some((line, _)) = approx_at {
+        errors.push(ParseError {
+            line,
+            message: "`#! approx` is not followed by a command".into(),
+        });
+    }
     if errors.is_empty() {
         Ok(Transcript {
             name: name.to_string(),
@@ -92,6 +110,12 @@ pub fn parse(name: &str, text: &str) -> Result<Transcript, Vec<ParseError>> {
     } else {
         Err(errors)
     }
+}
+
+/// `10%` as 0.1.
+fn parse_percent(s: &str) -> Option<f64> {
+    let v: f64 = s.strip_suffix('%')?.parse().ok()?;
+    (v.is_finite() && v >= 0.0).then_some(v / 100.0)
 }
 
 /// Writes one argument so that `split_args` reads it back unchanged: bare when it is plain

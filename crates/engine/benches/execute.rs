@@ -1,6 +1,7 @@
 //! In-process throughput of `Engine::execute`, with allocations per command.
 //!
-//! Run: `cargo bench -p cachelab-engine --bench execute` (add `-- --quick` for a short run).
+//! Run: `cargo bench -p cachelab-engine --bench execute` (add `-- --quick` for a short run,
+//! `-- --memory` for the maxmemory and memory-per-key rows alone).
 //! Each workload runs the same command shape as `redis-benchmark -t set,get,incr,mset,hset,sadd`
 //! does, once on a single key or member (redis-benchmark's default) and once over 100,000 random
 //! ones (`-r 100000`; HSET and SADD then grow one hash and one set to 100,000 entries). The time
@@ -524,9 +525,111 @@ fn run_on(name: &str, what: &str, make: Make, base: &Engine, n: u64) {
     );
 }
 
+/// A write-heavy mix (nine SETs of a 100-byte value to one GET) over a keyspace far larger
+/// than `maxmemory` allows, so that nearly every write evicts: the cost of Redis's sampled
+/// eviction under `policy`.
+fn run_at_maxmemory(policy: &str, n: u64) {
+    let mut engine = Engine::new(Config {
+        record_events: false,
+        // No background saves: the row measures eviction alone.
+        save: String::new(),
+        ..Config::default()
+    });
+    let client = engine.connect(0);
+    // Room for about 20,000 of these keys.
+    let limit = engine.used_memory() + 4 * 1024 * 1024;
+    for (name, value) in [
+        ("maxmemory-policy", policy.to_string()),
+        ("maxmemory", limit.to_string()),
+    ] {
+        engine.execute(
+            client,
+            &[b"CONFIG", b"SET", name.as_bytes(), value.as_bytes()],
+            0,
+        );
+    }
+    let keyspace = 1_000_000u64;
+    let value = vec![b'v'; 100];
+    let mut keys = Vec::with_capacity(n as usize);
+    let mut buf = Vec::new();
+    for i in 0..n {
+        buf.clear();
+        // Skewed: most requests go to a tenth of the keys.
+        let hot = i % 4 != 0;
+        let ks = if hot { keyspace / 10 } else { keyspace };
+        key(i.wrapping_mul(31), ks, &mut buf);
+        keys.push(buf.clone());
+    }
+    let mut out = Vec::with_capacity(1 << 16);
+    let allocs_before = ALLOCS.load(Ordering::Relaxed);
+    let start = Instant::now();
+    for (i, k) in keys.iter().enumerate() {
+        // Time moves 1 ms per request so that idle times (one-second resolution) differ.
+        let now = i as i64;
+        let reply = if i % 10 == 9 {
+            engine.execute(client, &[b"GET", k], now)
+        } else {
+            engine.execute(client, &[b"SET", k, &value], now)
+        };
+        out.clear();
+        encode_resp(&reply, Protocol::Resp2, &mut out);
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let allocs = ALLOCS.load(Ordering::Relaxed) - allocs_before;
+    let mut info = Vec::new();
+    let reply = engine.execute(client, &[b"INFO", b"stats"], n as i64);
+    encode_resp(&reply, Protocol::Resp2, &mut info);
+    let text = String::from_utf8_lossy(&info);
+    let evicted = text
+        .lines()
+        .find_map(|l| l.strip_prefix("evicted_keys:"))
+        .unwrap_or("?")
+        .trim()
+        .to_string();
+    println!(
+        "{:<20} {:>12.0} ops/s  {:>8.1} ns/op  {:>5.2} allocs/op  evicted={evicted} keys={}",
+        format!("SET/GET {policy}"),
+        n as f64 / secs,
+        secs * 1e9 / n as f64,
+        allocs as f64 / n as f64,
+        engine.dbsize(0)
+    );
+}
+
+/// Memory per key for a million small strings, the shape `DEBUG POPULATE 1000000` makes
+/// (`key:N` holding `value:N`), next to what Redis 7.0.15 reported for the same: `used_memory`
+/// went from 914,608 to 89,352,056 bytes, 88 bytes per key.
+fn memory_per_key() {
+    const REDIS_BYTES_PER_KEY: u64 = 88;
+    let n = 1_000_000u64;
+    let mut engine = Engine::new(Config {
+        record_events: false,
+        ..Config::default()
+    });
+    let client = engine.connect(0);
+    let before = engine.used_memory();
+    for i in 0..n {
+        let k = format!("key:{i}");
+        let v = format!("value:{i}");
+        engine.execute(client, &[b"SET", k.as_bytes(), v.as_bytes()], 0);
+    }
+    let after = engine.used_memory();
+    println!(
+        "1M small strings: used_memory {before} -> {after}, {} bytes/key (Redis 7.0.15: {REDIS_BYTES_PER_KEY})",
+        (after - before) / n
+    );
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let n = if quick { 200_000 } else { 2_000_000 };
+    if std::env::args().any(|a| a == "--memory") {
+        // Only the memory rows: `cargo bench -p cachelab-engine --bench execute -- --memory`.
+        run_at_maxmemory("allkeys-lru", n);
+        run_at_maxmemory("allkeys-lfu", n);
+        memory_per_key();
+        return;
+    }
     println!("cachelab-engine in-process execute, {n} commands per row");
     for keyspace in [1, 100_000] {
         run("SET", set, keyspace, n);
@@ -562,4 +665,7 @@ fn main() {
     run_on("GEOSEARCH", "points=100000", geosearch, &data, n / 10);
     run_on("SORT", "list=1000", sort_numeric, &data, n / 1000);
     run_on("SORT", "list=1000 ALPHA", sort_alpha_limit, &data, n / 1000);
+    run_at_maxmemory("allkeys-lru", n);
+    run_at_maxmemory("allkeys-lfu", n);
+    memory_per_key();
 }

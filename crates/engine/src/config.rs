@@ -191,10 +191,10 @@ pub struct Config {
     /// Client eviction limit: bytes, or a percentage of maxmemory stored negated (Redis's
     /// `maxmemory-clients`, where `10%` is kept as -10).
     pub maxmemory_clients: i64,
-    /// RDB snapshot points as `seconds changes` pairs in CONFIG GET's spelling. The engine never
-    /// writes a snapshot; the default is empty, like a server started with `--save ''`.
+    /// RDB snapshot points as `seconds changes` pairs in CONFIG GET's spelling. Snapshots are
+    /// simulated on the virtual clock (`persistence`).
     pub save: String,
-    /// `appendonly`: stored and reported, no file is written.
+    /// `appendonly`: whether writes are logged to the simulated append-only file.
     pub appendonly: bool,
     pub appendfsync: AppendFsync,
     /// Encoding thresholds: a hash, set or sorted set leaves its compact encoding when it grows
@@ -218,6 +218,15 @@ pub struct Config {
     pub hll_sparse_max_bytes: u64,
     /// Whether the engine records `Event`s (the playground wants them; a benchmark does not).
     pub record_events: bool,
+    /// Runs an exact LRU next to Redis's sampled approximation and reports, in each eviction
+    /// event, which key it would have evicted (costs a map update per access; off by default).
+    /// Change it at run time with `Engine::set_true_lru_comparison`.
+    pub eviction_true_lru: bool,
+    /// Virtual milliseconds a background save (BGSAVE, a save point) takes per thousand keys,
+    /// on top of `bgsave_base_ms`.
+    pub bgsave_ms_per_1k_keys: i64,
+    /// Virtual milliseconds of a background save's fork and file set-up.
+    pub bgsave_base_ms: i64,
 }
 
 impl Default for Config {
@@ -239,7 +248,10 @@ impl Default for Config {
             notify_keyspace_events: String::new(),
             notify_keyspace_flags: 0,
             maxmemory_clients: 0,
-            save: String::new(),
+            // Redis's built-in default when no config file says otherwise: the playground should
+            // persist as an untuned Redis does. Differential tests start redis-server with
+            // `--save ''` and configure the engine the same way.
+            save: "3600 1 300 100 60 10000".into(),
             appendonly: false,
             appendfsync: AppendFsync::Everysec,
             hash_max_listpack_entries: 512,
@@ -254,6 +266,9 @@ impl Default for Config {
             tcp_port: 6379,
             record_events: true,
             hll_sparse_max_bytes: 3000,
+            eviction_true_lru: false,
+            bgsave_ms_per_1k_keys: 1,
+            bgsave_base_ms: 10,
         }
     }
 }

@@ -14,6 +14,10 @@ pub struct Db {
     pub expires_cursor: u64,
     /// Running average TTL of the keys the cycle sampled, for INFO keyspace's `avg_ttl`.
     pub avg_ttl: i64,
+    /// Sum of the entries' `mem`: the keys' share of `used_memory`.
+    pub mem: u64,
+    /// Bytes of keys removed since the memory model last looked (for its RSS estimate).
+    pub freed: u64,
 }
 
 impl Db {
@@ -23,6 +27,8 @@ impl Db {
             expires: Dict::new(seed ^ 0x5bd1_e995),
             expires_cursor: 0,
             avg_ttl: 0,
+            mem: 0,
+            freed: 0,
         }
     }
 
@@ -61,7 +67,9 @@ impl Db {
     }
 
     /// Adds or overwrites the entry, keeping the expires index in step with `entry.expire_at`.
-    pub fn put(&mut self, key: Key, entry: Entry) {
+    pub fn put(&mut self, key: Key, mut entry: Entry) {
+        entry.mem = crate::memory::entry_bytes(&key, &entry);
+        self.mem += entry.mem;
         let has_ttl = entry.expire_at.is_some();
         let had_ttl = self.keys.get(&key).is_some_and(|e| e.expire_at.is_some());
         if has_ttl && !had_ttl {
@@ -69,11 +77,30 @@ impl Db {
         } else if had_ttl && !has_ttl {
             self.expires.remove(&key);
         }
-        self.keys.insert(key, entry);
+        if let Some(old) = self.keys.insert(key, entry) {
+            self.mem -= old.mem;
+        }
+    }
+
+    /// Counts `key` again after its value changed in place; returns the bytes freed (0 when
+    /// the key grew or is gone).
+    pub fn recost(&mut self, key: &[u8]) -> u64 {
+        let Some((k, e)) = self.keys.get_key_value(key) else {
+            return 0;
+        };
+        let cost = crate::memory::entry_bytes(k, e);
+        let old = e.mem;
+        if let Some(e) = self.keys.get_mut(key) {
+            e.mem = cost;
+        }
+        self.mem = self.mem - old + cost;
+        old.saturating_sub(cost)
     }
 
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         let (_, entry) = self.keys.remove(key)?;
+        self.mem -= entry.mem;
+        self.freed += entry.mem;
         if entry.expire_at.is_some() {
             self.expires.remove(key);
         }
@@ -85,5 +112,7 @@ impl Db {
         self.expires.clear();
         self.expires_cursor = 0;
         self.avg_ttl = 0;
+        self.freed += self.mem;
+        self.mem = 0;
     }
 }

@@ -24,6 +24,8 @@ pub const LCS_TOO_LONG: &str = "ERR String too long for LCS";
 pub const LCS_TABLE_TOO_BIG: &str =
     "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len";
 pub const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
+pub const BGSAVE_IN_PROGRESS: &str = "ERR Background save already in progress";
+pub const EXECABORT_OOM: &str = "EXECABORT Transaction discarded because of: OOM command not allowed when used memory > 'maxmemory'.";
 pub const EXECABORT: &str = "EXECABORT Transaction discarded because of previous errors.";
 pub const NOSCRIPT: &str = "NOSCRIPT No matching script. Please use EVAL.";
 pub const BUSY_SCRIPT: &str =

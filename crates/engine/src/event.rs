@@ -96,6 +96,56 @@ pub enum Event {
         ids: Vec<StreamId>,
         dropped: Vec<StreamId>,
     },
+    /// One round of eviction: a key was deleted to bring memory under `maxmemory`.
+    Eviction(EvictionRound),
+    /// An RDB snapshot was written (SAVE, a save point, BGSAVE finishing, SHUTDOWN).
+    RdbSaved {
+        /// When the snapshot's data was taken (a BGSAVE forks before it finishes).
+        taken_at: i64,
+        keys: usize,
+        background: bool,
+    },
+    /// A BGSAVE (or a save point) started: it forks now and finishes at `done_at`.
+    BgsaveStarted {
+        done_at: i64,
+    },
+    /// The append-only file was rewritten from the current data.
+    AofRewritten {
+        keys: usize,
+    },
+    /// The server went down and came back, with what it could load.
+    Restarted(crate::persistence::RestartReport),
+}
+
+/// A key considered for eviction, with its score under the policy: idle milliseconds for LRU,
+/// 255 minus the decayed counter for LFU, `u64::MAX` minus the deadline for volatile-ttl (in each
+/// case, higher is evicted sooner).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Candidate {
+    pub db: usize,
+    pub key: Vec<u8>,
+    pub score: u64,
+}
+
+/// What one eviction round looked at and did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EvictionRound {
+    /// `allkeys-lru`, `volatile-ttl`...
+    pub policy: &'static str,
+    /// The keys sampled this round (every database's sample), with their scores.
+    pub sampled: Vec<Candidate>,
+    /// The pool of best candidates (ascending score, best last) before the samples were merged.
+    pub pool_before: Vec<Candidate>,
+    /// The pool after the victim was taken out of it.
+    pub pool_after: Vec<Candidate>,
+    /// The evicted key.
+    pub victim: Option<(usize, Vec<u8>)>,
+    /// What an exact LRU fed with the same accesses would have evicted instead (only with
+    /// `Config::eviction_true_lru`).
+    pub true_lru_victim: Option<(usize, Vec<u8>)>,
+    pub used_before: u64,
+    pub used_after: u64,
+    pub maxmemory: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -37,6 +37,8 @@ impl Engine {
 
     pub(crate) fn delete_expired(&mut self, db: usize, key: &[u8], by: ExpiredBy) {
         self.dbs[db].remove(key);
+        self.persist_deleted(db, key);
+        self.shadow_access(db, key, true);
         self.stats.expired_keys += 1;
         self.touch_watched_key(db, key);
         self.keyspace_notification(db, key, "expired");
@@ -72,6 +74,9 @@ impl Engine {
         } else {
             None
         };
+        if touch && self.evict.shadow.is_some() {
+            self.shadow_access(db, key, false);
+        }
         let entry = self.dbs[db].keys.get_mut(key)?;
         if touch {
             if let Some(r) = r {
@@ -130,6 +135,10 @@ impl Engine {
     /// Records a keyspace change for the event log (and, later, for WATCH and notifications).
     pub(crate) fn notify(&mut self, db: usize, key: &[u8], op: &'static str) {
         self.stats.dirty += 1;
+        self.mem_touch(db, key);
+        if self.evict.shadow.is_some() {
+            self.shadow_access(db, key, true);
+        }
         self.signal_key(db, key);
         self.touch_watched_key(db, key);
         self.keyspace_notification(db, key, op);

@@ -23,6 +23,7 @@ pub mod db;
 pub mod dict;
 pub mod error;
 pub mod event;
+pub mod evict;
 pub mod expire;
 pub mod glob;
 pub mod keyspace;
@@ -30,6 +31,7 @@ pub mod longdouble;
 pub mod memory;
 pub mod numfmt;
 pub mod object;
+pub mod persistence;
 pub mod reply;
 pub mod rng;
 pub mod stats;
@@ -40,7 +42,9 @@ use std::collections::BTreeMap;
 
 pub use client::{Client, ClientId};
 pub use config::{AppendFsync, Config, MaxmemoryPolicy};
-pub use event::{CycleKind, Event, ExpireCycleReport, ExpiredBy};
+pub use event::{Candidate, CycleKind, Event, EvictionRound, ExpireCycleReport, ExpiredBy};
+pub use memory::{BigKeys, MemoryReport};
+pub use persistence::{LostWrite, RestartKind, RestartReport};
 pub use reply::{encode_resp, to_cli_text, to_resp, Protocol, Reply};
 pub use table::{CommandSpec, Flags};
 
@@ -78,6 +82,9 @@ pub struct Engine {
     pub(crate) pubsub: cmd::pubsub::PubSub,
     /// Set when the engine is a node of a `cluster::Cluster`.
     pub(crate) cluster: Option<cluster::Link>,
+    pub(crate) mem: memory::MemState,
+    pub(crate) evict: evict::EvictState,
+    pub(crate) persist: persistence::Persist,
 }
 
 impl Engine {
@@ -111,6 +118,9 @@ impl Engine {
             watchers: cmd::transactions::Watchers::default(),
             pubsub: cmd::pubsub::PubSub::default(),
             cluster: None,
+            mem: memory::MemState::default(),
+            evict: evict::EvictState::new(config.eviction_true_lru),
+            persist: persistence::Persist::new(now_ms),
             config,
         }
     }
@@ -185,6 +195,8 @@ impl Engine {
         let reply = self.execute_inner(client, argv, now_ms);
         if !self.blocked.ready.is_empty() {
             self.serve_ready_keys();
+            self.persist_sync(0, &[b"(served blocked clients)"]);
+            self.account();
         }
         reply
     }
@@ -218,10 +230,14 @@ impl Engine {
             self.stats.record_error(&err);
             return Reply::error_owned(err);
         }
+        // Redis checks the cluster redirection before memory, as processCommand does.
         if self.cluster.is_some() {
             if let Some(reply) = self.cluster_route(client, spec, argv) {
                 return reply;
             }
+        }
+        if let Some(reply) = self.maxmemory_gate(client, spec) {
+            return reply;
         }
         if self.protocol(client) == Protocol::Resp2
             && self.is_subscribed(client)
@@ -246,6 +262,8 @@ impl Engine {
             spec,
         };
         let reply = (spec.handler)(self, &call);
+        self.persist_sync(db, argv);
+        self.account();
         self.stats.total_commands += 1;
         self.stats.record_call(spec.name, reply.is_error());
         if let Some(text) = reply.error_text() {
@@ -271,6 +289,16 @@ impl Engine {
     /// before going idle) and the server cron `hz` times per elapsed second.
     pub fn advance(&mut self, now_ms: i64) {
         expire::advance(self, now_ms);
+        self.account();
+        if self.config.maxmemory > 0 {
+            // Eviction that ran out of its time budget goes on between commands.
+            for _ in 0..1000 {
+                if self.perform_evictions() != evict::Evicted::Running {
+                    break;
+                }
+            }
+        }
+        self.persist_tick();
     }
 
     /// Takes the events recorded since the last call.

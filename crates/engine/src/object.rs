@@ -140,6 +140,9 @@ pub struct Entry {
     pub lfu_counter: u8,
     /// The minute (of the engine's clock) at which `lfu_counter` was last decremented or bumped.
     pub lfu_minutes: u16,
+    /// What the key costs in the memory model (`memory::entry_bytes`), as last counted into its
+    /// database's total.
+    pub mem: u64,
 }
 
 /// An LFU counter starts here so that new keys are not evicted before they have a chance.
@@ -153,6 +156,7 @@ impl Entry {
             last_access_ms: now_ms,
             lfu_counter: LFU_INIT_VAL,
             lfu_minutes: ((now_ms / 60_000) & 0xffff) as u16,
+            mem: 0,
         }
     }
 }

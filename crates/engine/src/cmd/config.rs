@@ -706,7 +706,10 @@ mod tests {
             panic!()
         };
         assert_eq!(m, vec![(Reply::bulk("hz"), Reply::bulk("10"))]);
-        assert_eq!(get(&mut e, c, "save"), pair("save", ""));
+        assert_eq!(
+            get(&mut e, c, "save"),
+            pair("save", "3600 1 300 100 60 10000")
+        );
         assert_eq!(
             get(&mut e, c, "list-max-ziplist-size"),
             pair("list-max-ziplist-size", "-2")

@@ -13,6 +13,8 @@ pub mod hashes;
 pub mod hyperloglog;
 pub mod keys;
 pub mod lists;
+pub mod memory;
+pub mod persistence;
 pub mod pubsub;
 pub mod scan;
 pub mod server;
@@ -43,4 +45,6 @@ pub const FAMILIES: &[&[CommandSpec]] = &[
     cluster::COMMANDS,
     geo::COMMANDS,
     sort::COMMANDS,
+    memory::COMMANDS,
+    persistence::COMMANDS,
 ];

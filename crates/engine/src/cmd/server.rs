@@ -235,10 +235,9 @@ fn dbsize(e: &mut Engine, c: &Call) -> Reply {
     Reply::Integer(e.dbsize(c.db) as i64)
 }
 
-/// The engine writes no snapshots; like a server that has not saved since it started, LASTSAVE
-/// reports the start time.
+/// When the last snapshot completed (the start time until one has).
 fn lastsave(e: &mut Engine, _c: &Call) -> Reply {
-    Reply::Integer(e.start_ms.div_euclid(1000))
+    Reply::Integer(e.last_save())
 }
 
 /// FLUSHDB/FLUSHALL's only option. The engine frees at once either way: ASYNC is accepted and
@@ -341,10 +340,16 @@ fn debug(e: &mut Engine, c: &Call) -> Reply {
                 "    Turns the active expire cycle off (0) or on (1); lazy expiry stays on.",
                 "SLEEP <seconds>",
                 "    Answers OK. The engine runs on virtual time, so nothing waits.",
+                "RELOAD",
+                "    Saves a snapshot, empties the databases and loads the snapshot back.",
             ],
         );
     }
     if argv.len() == 3 && is(sub, "sleep") {
+        return Reply::OK;
+    }
+    if argv.len() == 2 && is(sub, "reload") {
+        e.debug_reload();
         return Reply::OK;
     }
     if argv.len() == 3 && is(sub, "set-active-expire") {
@@ -545,6 +550,7 @@ fn info_clients(e: &Engine) -> Vec<String> {
 }
 
 fn info_memory(e: &mut Engine) -> Vec<String> {
+    e.account();
     let m = e.memory_report();
     e.stats.peak_memory = e.stats.peak_memory.max(m.used);
     let peak = e.stats.peak_memory;
@@ -554,8 +560,8 @@ fn info_memory(e: &mut Engine) -> Vec<String> {
     vec![
         format!("used_memory:{}", m.used),
         format!("used_memory_human:{}", h(m.used)),
-        format!("used_memory_rss:{}", m.used),
-        format!("used_memory_rss_human:{}", h(m.used)),
+        format!("used_memory_rss:{}", m.rss),
+        format!("used_memory_rss_human:{}", h(m.rss)),
         format!("used_memory_peak:{peak}"),
         format!("used_memory_peak_human:{}", h(peak)),
         format!(
@@ -571,7 +577,7 @@ fn info_memory(e: &mut Engine) -> Vec<String> {
         ),
         format!("allocator_allocated:{}", m.used),
         format!("allocator_active:{}", m.used),
-        format!("allocator_resident:{}", m.used),
+        format!("allocator_resident:{}", m.rss),
         "total_system_memory:0".into(),
         "total_system_memory_human:0B".into(),
         "used_memory_lua:32768".into(),
@@ -592,12 +598,12 @@ fn info_memory(e: &mut Engine) -> Vec<String> {
         format!("maxmemory_policy:{}", e.config.maxmemory_policy.name()),
         "allocator_frag_ratio:1.00".into(),
         "allocator_frag_bytes:0".into(),
-        "allocator_rss_ratio:1.00".into(),
-        "allocator_rss_bytes:0".into(),
+        format!("allocator_rss_ratio:{:.2}", m.fragmentation()),
+        format!("allocator_rss_bytes:{}", m.rss - m.used),
         "rss_overhead_ratio:1.00".into(),
         "rss_overhead_bytes:0".into(),
-        "mem_fragmentation_ratio:1.00".into(),
-        "mem_fragmentation_bytes:0".into(),
+        format!("mem_fragmentation_ratio:{:.2}", m.fragmentation()),
+        format!("mem_fragmentation_bytes:{}", m.rss - m.used),
         "mem_not_counted_for_evict:0".into(),
         "mem_replication_backlog:0".into(),
         "mem_total_replication_buffers:0".into(),
@@ -616,52 +622,7 @@ fn info_memory(e: &mut Engine) -> Vec<String> {
 }
 
 fn info_persistence(e: &Engine) -> Vec<String> {
-    let mut v: Vec<String> = vec![
-        "loading:0".into(),
-        "async_loading:0".into(),
-        "current_cow_peak:0".into(),
-        "current_cow_size:0".into(),
-        "current_cow_size_age:0".into(),
-        "current_fork_perc:0.00".into(),
-        "current_save_keys_processed:0".into(),
-        "current_save_keys_total:0".into(),
-        format!("rdb_changes_since_last_save:{}", e.stats.dirty),
-        "rdb_bgsave_in_progress:0".into(),
-        format!("rdb_last_save_time:{}", e.start_ms.div_euclid(1000)),
-        "rdb_last_bgsave_status:ok".into(),
-        "rdb_last_bgsave_time_sec:-1".into(),
-        "rdb_current_bgsave_time_sec:-1".into(),
-        "rdb_saves:0".into(),
-        "rdb_last_cow_size:0".into(),
-        "rdb_last_load_keys_expired:0".into(),
-        "rdb_last_load_keys_loaded:0".into(),
-        format!("aof_enabled:{}", u8::from(e.config.appendonly)),
-        "aof_rewrite_in_progress:0".into(),
-        "aof_rewrite_scheduled:0".into(),
-        "aof_last_rewrite_time_sec:-1".into(),
-        "aof_current_rewrite_time_sec:-1".into(),
-        "aof_last_bgrewrite_status:ok".into(),
-        "aof_rewrites:0".into(),
-        "aof_rewrites_consecutive_failures:0".into(),
-        "aof_last_write_status:ok".into(),
-        "aof_last_cow_size:0".into(),
-        "module_fork_in_progress:0".into(),
-        "module_fork_last_cow_size:0".into(),
-    ];
-    if e.config.appendonly {
-        v.extend(
-            [
-                "aof_current_size:0",
-                "aof_base_size:0",
-                "aof_pending_rewrite:0",
-                "aof_buffer_length:0",
-                "aof_pending_bio_fsync:0",
-                "aof_delayed_fsync:0",
-            ]
-            .map(String::from),
-        );
-    }
-    v
+    e.info_persistence_lines()
 }
 
 fn info_stats(e: &Engine) -> Vec<String> {

@@ -430,6 +430,14 @@ impl List {
         self.nodes.len()
     }
 
+    /// Bytes of packed entries in each node, head first (the memory model sizes each node's
+    /// listpack from these).
+    pub fn node_entry_bytes(
+        &self,
+    ) -> impl DoubleEndedIterator<Item = usize> + ExactSizeIterator + '_ {
+        self.nodes.iter().map(|n| n.live())
+    }
+
     /// Bytes held by the nodes' buffers (allocated, not just used).
     pub fn allocated_bytes(&self) -> usize {
         self.nodes.iter().map(|n| n.buf.capacity()).sum::<usize>()
