@@ -212,6 +212,12 @@ pub struct Config {
     pub tcp_port: u16,
     /// Whether the engine records `Event`s (the playground wants them; a benchmark does not).
     pub record_events: bool,
+    /// `busy-reply-threshold` (alias `lua-time-limit`), in script milliseconds: a script running
+    /// longer is busy (see `scripting`). 0 disables it.
+    pub busy_reply_threshold: i64,
+    /// The engine's own last resort, in script milliseconds: a script still running then is
+    /// stopped even though it wrote. Not a Redis parameter.
+    pub script_hard_limit_ms: u64,
 }
 
 impl Default for Config {
@@ -245,6 +251,8 @@ impl Default for Config {
             list_compress_depth: 0,
             tcp_port: 6379,
             record_events: true,
+            busy_reply_threshold: 5000,
+            script_hard_limit_ms: 60_000,
         }
     }
 }

@@ -31,6 +31,7 @@ pub mod numfmt;
 pub mod object;
 pub mod reply;
 pub mod rng;
+pub mod scripting;
 pub mod stats;
 pub mod table;
 pub mod types;
@@ -75,6 +76,7 @@ pub struct Engine {
     pub(crate) blocked: blocking::Blocked,
     pub(crate) watchers: cmd::transactions::Watchers,
     pub(crate) pubsub: cmd::pubsub::PubSub,
+    pub(crate) scripting: scripting::Scripting,
 }
 
 impl Engine {
@@ -107,6 +109,7 @@ impl Engine {
             blocked: blocking::Blocked::default(),
             watchers: cmd::transactions::Watchers::default(),
             pubsub: cmd::pubsub::PubSub::default(),
+            scripting: scripting::Scripting::default(),
             config,
         }
     }
@@ -287,6 +290,11 @@ impl Engine {
 
     pub fn now(&self) -> i64 {
         self.now
+    }
+
+    /// The script cache and the function libraries.
+    pub fn scripting(&self) -> &scripting::Scripting {
+        &self.scripting
     }
 }
 

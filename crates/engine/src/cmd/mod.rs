@@ -9,6 +9,7 @@ pub mod expiry;
 pub mod keys;
 pub mod pubsub;
 pub mod scan;
+pub mod scripting;
 pub mod server;
 pub mod strings;
 pub mod transactions;
@@ -23,4 +24,5 @@ pub const FAMILIES: &[&[CommandSpec]] = &[
     pubsub::COMMANDS,
     server::COMMANDS,
     config::COMMANDS,
+    scripting::COMMANDS,
 ];
