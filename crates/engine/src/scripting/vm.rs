@@ -35,6 +35,11 @@
 //!   resumes...) is limited to `CALL_BUDGET` levels, and a source whose syntax nests deeper than
 //!   `MAX_SYNTAX_NESTING` is refused before compiling (the compiler recurses per level).
 //! - Lua stack: functions that return many values stop at Lua 5.1's 8000 slots with its errors.
+//!
+//! Measured on x86-64, the deepest of these cases (40 nested `pcall`s, 1000-deep JSON, a
+//! 1000-deep returned table, 100 syntax levels) fit in 512 KiB of stack in a release build; a
+//! debug build needs up to 2 MiB, the size of the test harness's threads (a debug build of the
+//! web app would need its wasm stack raised to match).
 
 use std::any::Any;
 use std::cell::RefCell;
