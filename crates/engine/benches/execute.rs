@@ -3,8 +3,9 @@
 //! Run: `cargo bench -p cachelab-engine --bench execute` (add `-- --quick` for a short run).
 //! Each workload runs the same command shape as `redis-benchmark -t set,get,incr,mset` does,
 //! once on a single key (redis-benchmark's default) and once over 100,000 random keys
-//! (`-r 100000`). The time includes argument lookup, execution and building the `Reply`, and
-//! RESP2 encoding of the reply into a reused buffer, as a server would do; not parsing.
+//! (`-r 100000`); EVALSHA runs a small cached script (INCR, a comparison, a return). The time
+//! includes argument lookup, execution and building the `Reply`, and RESP2 encoding of the reply
+//! into a reused buffer, as a server would do; not parsing.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -76,11 +77,28 @@ fn mset(i: u64, ks: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
     }
 }
 
+/// A small script as rate limiters and locks use them: read, compare, write.
+const SCRIPT: &str = "local v = redis.call('incr', KEYS[1]) if v > 1000000000 then redis.call('set', KEYS[1], 0) end return v";
+const SCRIPT_SHA: &str = "2fc469173005151939c42cb90221090e0b3398fd";
+
+fn evalsha(i: u64, ks: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
+    word(buf, w, |b| b.extend_from_slice(b"EVALSHA"));
+    word(buf, w, |b| b.extend_from_slice(SCRIPT_SHA.as_bytes()));
+    word(buf, w, |b| b.extend_from_slice(b"1"));
+    word(buf, w, |b| key(i, ks, b));
+}
+
 fn run(name: &str, make: Make, keyspace: u64, n: u64) {
     let mut config = Config::default();
     config.record_events = false;
     let mut engine = Engine::new(config);
     let client = engine.connect(0);
+    let loaded = engine.run(client, &["SCRIPT", "LOAD", SCRIPT], 0);
+    assert_eq!(
+        loaded,
+        cachelab_engine::Reply::bulk(SCRIPT_SHA),
+        "the script's SHA-1"
+    );
     // Warm the keyspace so GET finds values.
     let (mut buf, mut words) = (Vec::new(), Vec::new());
     for i in 0..keyspace.min(n) {
@@ -115,7 +133,7 @@ fn run(name: &str, make: Make, keyspace: u64, n: u64) {
     let secs = start.elapsed().as_secs_f64();
     let allocs = ALLOCS.load(Ordering::Relaxed) - allocs_before;
     println!(
-        "{name:<6} keys={keyspace:<7} {:>12.0} ops/s  {:>8.1} ns/op  {:>5.2} allocs/op",
+        "{name:<7} keys={keyspace:<7} {:>12.0} ops/s  {:>8.1} ns/op  {:>5.2} allocs/op",
         n as f64 / secs,
         secs * 1e9 / n as f64,
         allocs as f64 / n as f64
@@ -131,5 +149,6 @@ fn main() {
         run("GET", get, keyspace, n);
         run("INCR", incr, keyspace, n);
         run("MSET", mset, keyspace, n / 10);
+        run("EVALSHA", evalsha, keyspace, n / 10);
     }
 }

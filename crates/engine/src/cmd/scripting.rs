@@ -220,13 +220,7 @@ const FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
 ];
 
 fn run_eval(e: &mut Engine, c: &Call, by_sha: bool, read_only: bool) -> Reply {
-    scripting::eval(
-        e,
-        c.client,
-        c.argv,
-        c.now,
-        EvalKind { by_sha, read_only },
-    )
+    scripting::eval(e, c.client, c.argv, c.now, EvalKind { by_sha, read_only })
 }
 
 fn eval(e: &mut Engine, c: &Call) -> Reply {

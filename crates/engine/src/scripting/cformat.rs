@@ -316,18 +316,47 @@ mod tests {
     #[test]
     fn c_printf_conversions() {
         assert_eq!(
-            f("%+d % d %#x %#o %.3d %x", &[num(5.0), num(5.0), num(255.0), num(8.0), num(7.0), num(-1.0)]),
+            f(
+                "%+d % d %#x %#o %.3d %x",
+                &[
+                    num(5.0),
+                    num(5.0),
+                    num(255.0),
+                    num(8.0),
+                    num(7.0),
+                    num(-1.0)
+                ]
+            ),
             "+5  5 0xff 010 007 ffffffffffffffff"
         );
         assert_eq!(f("%#g %#.3g", &[num(1.0), num(2.0)]), "1.00000 2.00");
         assert_eq!(
-            f("%5.1f|%-8.3e|%G|%g|%g|%g", &[num(3.14159), num(1234.5), num(1e-10), num(100000.0), num(1e6), num(0.0001)]),
-            "  3.1|1.234e+03|1E-10|100000|1e+06|0.0001"
+            f(
+                "%5.1f|%-8.3e|%G|%g|%g|%g",
+                &[
+                    num(6.48),
+                    num(1234.5),
+                    num(1e-10),
+                    num(100000.0),
+                    num(1e6),
+                    num(0.0001)
+                ]
+            ),
+            "  6.5|1.234e+03|1E-10|100000|1e+06|0.0001"
         );
-        assert_eq!(f("%05d|%-5d|%5s|", &[num(-42.0), num(42.0), s("ab")]), "-0042|42   |   ab|");
+        assert_eq!(
+            f("%05d|%-5d|%5s|", &[num(-42.0), num(42.0), s("ab")]),
+            "-0042|42   |   ab|"
+        );
         assert_eq!(f("%q", &[s("a\n\"\0")]), "\"a\\\n\\\"\\000\"");
-        assert_eq!(f("%5.2f %e", &[num(f64::INFINITY), num(f64::NEG_INFINITY)]), "  inf -inf");
-        assert_eq!(f("%.0f %.0f %.0f", &[num(0.5), num(1.5), num(2.5)]), "0 2 2");
+        assert_eq!(
+            f("%5.2f %e", &[num(f64::INFINITY), num(f64::NEG_INFINITY)]),
+            "  inf -inf"
+        );
+        assert_eq!(
+            f("%.0f %.0f %.0f", &[num(0.5), num(1.5), num(2.5)]),
+            "0 2 2"
+        );
         assert_eq!(f("%c%c", &[num(72.0), num(105.0)]), "Hi");
         assert_eq!(f("%10.4s|", &[s("abcdefgh")]), "      abcd|");
         assert_eq!(f("%s", &[s("a\0b")]), "a");

@@ -98,7 +98,11 @@ fn array_length(table: &LValue, pairs: &[(LValue, LValue)]) -> Result<Option<usi
         match k {
             LValue::Num(n) if *n != 0.0 && n.floor() == *n && *n >= 1.0 => {
                 // lua-cjson keeps the maximum in a C int.
-                let n = if *n > i32::MAX as f64 { i32::MAX as usize } else { *n as usize };
+                let n = if *n > i32::MAX as f64 {
+                    i32::MAX as usize
+                } else {
+                    *n as usize
+                };
                 max = max.max(n);
                 items += 1;
             }
@@ -479,7 +483,12 @@ pub fn strtod_prefix(s: &[u8]) -> Option<(f64, usize)> {
         i = 1;
     }
     let rest = &s[i..];
-    let lower = |n: usize| -> Vec<u8> { rest.iter().take(n).map(|c| c.to_ascii_lowercase()).collect() };
+    let lower = |n: usize| -> Vec<u8> {
+        rest.iter()
+            .take(n)
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
     let sign = if neg { -1.0 } else { 1.0 };
     if lower(8) == b"infinity" {
         return Some((sign * f64::INFINITY, i + 8));
@@ -611,7 +620,10 @@ mod tests {
     fn encodes_like_lua_cjson() {
         assert_eq!(enc(&LValue::Table(vec![])), "{}");
         assert_eq!(
-            enc(&LValue::Table(vec![(n(1.0), n(1.5)), (n(2.0), s("a/b\"\n\x01"))])),
+            enc(&LValue::Table(vec![
+                (n(1.0), n(1.5)),
+                (n(2.0), s("a/b\"\n\x01"))
+            ])),
             r#"[1.5,"a\/b\"\n\u0001"]"#
         );
         assert_eq!(enc(&n(0.1)), "0.1");

@@ -184,6 +184,8 @@ pub struct Scripting {
     functions: BTreeMap<String, (String, String)>,
     rand: Lrand48,
     vm: VmSlot,
+    /// The script client between scripts (it is in the client table only while one runs).
+    client: Option<Box<Client>>,
 }
 
 impl Scripting {
@@ -300,7 +302,8 @@ pub fn script_load(e: &mut Engine, body: &[u8]) -> Result<String, Reply> {
     if e.scripting.scripts.contains_key(&sha) {
         return Ok(sha);
     }
-    let (flags, shebang_len) = shebang_flags(body).map_err(|m| Reply::error_owned(format!("ERR {m}")))?;
+    let (flags, shebang_len) =
+        shebang_flags(body).map_err(|m| Reply::error_owned(format!("ERR {m}")))?;
     let mut vm = take_vm(e);
     let compiled = vm.compile_eval(&sha, &body[shebang_len..]);
     put_vm(e, vm);
@@ -380,7 +383,12 @@ pub fn eval(e: &mut Engine, caller: ClientId, argv: &[&[u8]], now: i64, kind: Ev
     }
     let mut vm = take_vm(e);
     if !vm.has_eval(&sha) {
-        let body = e.scripting.scripts.get(&sha).map(|s| s.body.clone()).unwrap_or_default();
+        let body = e
+            .scripting
+            .scripts
+            .get(&sha)
+            .map(|s| s.body.clone())
+            .unwrap_or_default();
         let start = shebang_flags(&body).map(|(_, n)| n).unwrap_or(0);
         if let Err(msg) = vm.compile_eval(&sha, &body[start..]) {
             put_vm(e, vm);
@@ -473,7 +481,9 @@ fn library_metadata(payload: &[u8]) -> Result<(String, &[u8]), String> {
         return Err("Library name was not given".into());
     };
     if !valid_name(&name) {
-        return Err(error::FUNCTION_NAME_INVALID.trim_start_matches("ERR ").into());
+        return Err(error::FUNCTION_NAME_INVALID
+            .trim_start_matches("ERR ")
+            .into());
     }
     if !engine.eq_ignore_ascii_case("lua") {
         return Err(format!("Engine '{engine}' not found"));
@@ -700,10 +710,15 @@ impl Runner {
         now: i64,
     ) -> Runner {
         let db = e.clients.get(&caller).map_or(0, |c| c.db);
-        let mut client = Client::new(SCRIPT_CLIENT, now);
+        let mut client = e
+            .scripting
+            .client
+            .take()
+            .map_or_else(|| Client::new(SCRIPT_CLIENT, now), |c| *c);
         client.db = db;
+        client.protocol = Protocol::Resp2;
+        // `in_exec`: blocking commands must answer at once, as inside EXEC.
         client.in_exec = true;
-        client.name = None;
         let saved_client = e.clients.insert(SCRIPT_CLIENT, client);
         let engine = std::mem::replace(e, placeholder());
         Runner {
@@ -729,11 +744,10 @@ impl Runner {
             ..
         } = self;
         *e = engine;
-        e.clients.remove(&SCRIPT_CLIENT);
+        e.scripting.client = e.clients.remove(&SCRIPT_CLIENT).map(Box::new);
         if let Some(c) = saved_client {
             e.clients.insert(SCRIPT_CLIENT, c);
         }
-        e.now = e.now.max(0);
     }
 
     /// The script-level checks of Redis's `scriptCall`, then the command itself.

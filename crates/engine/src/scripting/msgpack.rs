@@ -90,7 +90,8 @@ fn pack_len(out: &mut Vec<u8>, n: usize, fix: u8, tag16: u8) {
 }
 
 fn pack_number(out: &mut Vec<u8>, n: f64) {
-    let int_like = n.is_finite() && n >= -9_223_372_036_854_775_808.0 && n < 9_223_372_036_854_775_808.0 && n.trunc() == n;
+    let int_like =
+        (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&n) && n.trunc() == n;
     if int_like {
         pack_int(out, n as i64);
     } else if n == (n as f32) as f64 {
@@ -172,7 +173,7 @@ pub fn unpack(data: &[u8], limit: i64, offset: i64) -> Result<Unpacked, LibError
             Err(Fail::Stack) => return Err(LibError::Msg(TOO_MANY.into())),
         }
     }
-    let next_offset = (!decode_all).then(|| if cur.pos >= len { -1 } else { cur.pos as i64 });
+    let next_offset = (!decode_all).then_some(if cur.pos >= len { -1 } else { cur.pos as i64 });
     Ok(Unpacked {
         next_offset,
         values,
@@ -351,7 +352,7 @@ impl Cursor<'_> {
                 let l = self.be(1, 4) as usize;
                 self.bytes(5, l)
             }
-            0xdc | 0xdd | 0xde | 0xdf => {
+            0xdc..=0xdf => {
                 let n = if c == 0xdc || c == 0xde { 2 } else { 4 };
                 self.need(1 + n)?;
                 let len = self.be(1, n) as usize;
@@ -429,9 +430,6 @@ mod tests {
             err(unpack(&[0x01], 1, 5)),
             "Start offset 5 greater than input length 1."
         );
-        assert_eq!(
-            err(unpack(&[0x91; 5000], 0, 0)),
-            TOO_MANY
-        );
+        assert_eq!(err(unpack(&[0x91; 5000], 0, 0)), TOO_MANY);
     }
 }

@@ -15,7 +15,13 @@ pub fn sha1_hex(data: &[u8]) -> String {
 }
 
 pub fn sha1(data: &[u8]) -> [u8; 20] {
-    let mut h: [u32; 5] = [0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0];
+    let mut h: [u32; 5] = [
+        0x6745_2301,
+        0xEFCD_AB89,
+        0x98BA_DCFE,
+        0x1032_5476,
+        0xC3D2_E1F0,
+    ];
     let bit_len = (data.len() as u64).wrapping_mul(8);
     let mut chunks = data.chunks_exact(64);
     for block in &mut chunks {
@@ -90,7 +96,13 @@ mod tests {
             "291e9a6c66994949b57ba5e650361e98fc36b1ba"
         );
         // Digests Redis 7.0 printed for these EVAL bodies.
-        assert_eq!(sha1_hex(b"x = 1"), "34bce5f775de97f557a34088509c8bfe1ea17e52");
-        assert_eq!(sha1_hex(b"return x"), "03c387736bb5cc009ff35151572cee04677aa374");
+        assert_eq!(
+            sha1_hex(b"x = 1"),
+            "34bce5f775de97f557a34088509c8bfe1ea17e52"
+        );
+        assert_eq!(
+            sha1_hex(b"return x"),
+            "03c387736bb5cc009ff35151572cee04677aa374"
+        );
     }
 }

@@ -116,7 +116,10 @@ fn to_align(len: usize, h: &Header, opt: u8, size: usize) -> usize {
 }
 
 fn is_int_opt(opt: u8) -> bool {
-    matches!(opt, b'b' | b'B' | b'h' | b'H' | b'l' | b'L' | b'T' | b'i' | b'I')
+    matches!(
+        opt,
+        b'b' | b'B' | b'h' | b'H' | b'l' | b'L' | b'T' | b'i' | b'I'
+    )
 }
 
 /// `(unsigned long)n` as x86-64 code computes it (out of range and NaN give 0 or wrap).
@@ -132,9 +135,8 @@ fn c_double_to_u64(n: f64) -> u64 {
 
 fn number_arg(args: &[LArg], i: usize) -> Result<f64, LibError> {
     let a = args.get(i).cloned().unwrap_or_else(LArg::none);
-    a.num.ok_or_else(|| {
-        LibError::Arg(i + 2, format!("number expected, got {}", a.type_name))
-    })
+    a.num
+        .ok_or_else(|| LibError::Arg(i + 2, format!("number expected, got {}", a.type_name)))
 }
 
 /// `struct.pack(fmt, ...)`; `args` are the values after the format (Lua arguments 2...).
@@ -168,12 +170,20 @@ pub fn pack(fmt: &[u8], args: &[LArg]) -> Result<Vec<u8>, LibError> {
             b'f' => {
                 let n = number_arg(args, arg)? as f32;
                 arg += 1;
-                out.extend_from_slice(&if h.little { n.to_le_bytes() } else { n.to_be_bytes() });
+                out.extend_from_slice(&if h.little {
+                    n.to_le_bytes()
+                } else {
+                    n.to_be_bytes()
+                });
             }
             b'd' => {
                 let n = number_arg(args, arg)?;
                 arg += 1;
-                out.extend_from_slice(&if h.little { n.to_le_bytes() } else { n.to_be_bytes() });
+                out.extend_from_slice(&if h.little {
+                    n.to_le_bytes()
+                } else {
+                    n.to_be_bytes()
+                });
             }
             b'c' | b's' => {
                 let a = args.get(arg).cloned().unwrap_or_else(LArg::none);
@@ -249,13 +259,21 @@ pub fn unpack(fmt: &[u8], data: &[u8], pos: i64) -> Result<(Vec<SVal>, i64), Lib
             b'f' => {
                 let mut b = [0u8; 4];
                 b.copy_from_slice(&data[at..at + 4]);
-                let v = if h.little { f32::from_le_bytes(b) } else { f32::from_be_bytes(b) };
+                let v = if h.little {
+                    f32::from_le_bytes(b)
+                } else {
+                    f32::from_be_bytes(b)
+                };
                 out.push(SVal::Num(v as f64));
             }
             b'd' => {
                 let mut b = [0u8; 8];
                 b.copy_from_slice(&data[at..at + 8]);
-                let v = if h.little { f64::from_le_bytes(b) } else { f64::from_be_bytes(b) };
+                let v = if h.little {
+                    f64::from_le_bytes(b)
+                } else {
+                    f64::from_be_bytes(b)
+                };
                 out.push(SVal::Num(v));
             }
             b'c' => {
@@ -336,8 +354,14 @@ mod tests {
     fn pack_unpack_size() {
         assert_eq!(pack(b">I2", &[num(258.0)]).unwrap(), [1, 2]);
         assert_eq!(pack(b"<i", &[num(-2.0)]).unwrap(), [0xfe, 0xff, 0xff, 0xff]);
-        assert_eq!(pack(b"!4 b i", &[num(1.0), num(2.0)]).unwrap(), [1, 0, 0, 0, 2, 0, 0, 0]);
-        assert_eq!(pack(b"c3s", &[string(b"abcd"), string(b"xy")]).unwrap(), b"abcxy\0");
+        assert_eq!(
+            pack(b"!4 b i", &[num(1.0), num(2.0)]).unwrap(),
+            [1, 0, 0, 0, 2, 0, 0, 0]
+        );
+        assert_eq!(
+            pack(b"c3s", &[string(b"abcd"), string(b"xy")]).unwrap(),
+            b"abcxy\0"
+        );
         assert_eq!(pack(b"c0", &[string(b"whole")]).unwrap(), b"whole");
         let (vals, next) = unpack(b">h", &[0xff, 0xfe], 1).unwrap();
         assert_eq!(vals, vec![SVal::Num(-2.0)]);

@@ -58,7 +58,10 @@ fn lua_values_become_replies() {
         eval(&mut e, c, "return {ok='FINE'}", &[]),
         Reply::simple("FINE")
     );
-    assert_eq!(err(eval(&mut e, c, "return {err='MY oops'}", &[])), "MY oops");
+    assert_eq!(
+        err(eval(&mut e, c, "return {err='MY oops'}", &[])),
+        "MY oops"
+    );
     assert_eq!(
         err(eval(&mut e, c, "return redis.error_reply('nospace')", &[])),
         "ERR nospace"
@@ -67,13 +70,21 @@ fn lua_values_become_replies() {
         eval(&mut e, c, "return redis.status_reply('a\\r\\nb')", &[]),
         Reply::simple("a  b")
     );
-    assert_eq!(eval(&mut e, c, "return {double=1.5}", &[]), Reply::Double(1.5));
+    assert_eq!(
+        eval(&mut e, c, "return {double=1.5}", &[]),
+        Reply::Double(1.5)
+    );
     assert_eq!(
         eval(&mut e, c, "return {big_number='123'}", &[]),
         Reply::BigNumber("123".into())
     );
     assert_eq!(
-        eval(&mut e, c, "return {verbatim_string={format='txt', string='hi'}}", &[]),
+        eval(
+            &mut e,
+            c,
+            "return {verbatim_string={format='txt', string='hi'}}",
+            &[]
+        ),
         Reply::Verbatim("txt", b"hi".to_vec())
     );
     assert_eq!(
@@ -99,10 +110,16 @@ fn resp3_callers_get_resp3_types() {
     assert_eq!(resp(&mut e, "return {double=3.5}"), b",3.5\r\n");
     assert_eq!(resp(&mut e, "return {big_number='12'}"), b"(12\r\n");
     assert_eq!(
-        resp(&mut e, "return {verbatim_string={format='txt', string='hi'}}"),
+        resp(
+            &mut e,
+            "return {verbatim_string={format='txt', string='hi'}}"
+        ),
         b"=6\r\ntxt:hi\r\n"
     );
-    assert_eq!(resp(&mut e, "return {map={a=1}}"), b"%1\r\n$1\r\na\r\n:1\r\n");
+    assert_eq!(
+        resp(&mut e, "return {map={a=1}}"),
+        b"%1\r\n$1\r\na\r\n:1\r\n"
+    );
     assert_eq!(resp(&mut e, "return {set={a=true}}"), b"~1\r\n$1\r\na\r\n");
     assert_eq!(resp(&mut e, "return false"), b"_\r\n");
     assert_eq!(resp(&mut e, "redis.setresp(3) return false"), b"#f\r\n");
@@ -115,47 +132,77 @@ fn replies_become_lua_values() {
     e.run(c, &["SET", "n", "7"], 0);
     let t = |e: &mut Engine, s: &str| eval(e, c, s, &[]);
     // integer -> number, bulk -> string, nil -> false, status -> {ok}, error -> {err}
-    assert_eq!(t(&mut e, "return type(redis.call('incr', 'n'))"), bulk("number"));
-    assert_eq!(t(&mut e, "return type(redis.call('get', 'n'))"), bulk("string"));
+    assert_eq!(
+        t(&mut e, "return type(redis.call('incr', 'n'))"),
+        bulk("number")
+    );
+    assert_eq!(
+        t(&mut e, "return type(redis.call('get', 'n'))"),
+        bulk("string")
+    );
     assert_eq!(
         t(&mut e, "return tostring(redis.call('get', 'nosuch'))"),
         bulk("false")
     );
-    assert_eq!(t(&mut e, "return redis.call('set', 'x', 'y').ok"), bulk("OK"));
+    assert_eq!(
+        t(&mut e, "return redis.call('set', 'x', 'y').ok"),
+        bulk("OK")
+    );
     assert_eq!(
         t(&mut e, "return redis.pcall('incr', 'x').err"),
         bulk("ERR value is not an integer or out of range")
     );
     assert_eq!(
-        t(&mut e, "return redis.pcall('incr', 'x').ignore_error_stats_update"),
+        t(
+            &mut e,
+            "return redis.pcall('incr', 'x').ignore_error_stats_update"
+        ),
         Reply::Integer(1)
     );
     // An array of mixed replies, and nil inside an array.
     assert_eq!(
-        t(&mut e, "local r = redis.call('mget', 'n', 'nosuch') return {r[1], tostring(r[2])}"),
+        t(
+            &mut e,
+            "local r = redis.call('mget', 'n', 'nosuch') return {r[1], tostring(r[2])}"
+        ),
         Reply::Array(vec![bulk("8"), bulk("false")])
     );
     // Numbers go to commands as %.17g.
     assert_eq!(
-        t(&mut e, "redis.call('set', 'f', 0.1) return redis.call('get', 'f')"),
+        t(
+            &mut e,
+            "redis.call('set', 'f', 0.1) return redis.call('get', 'f')"
+        ),
         bulk("0.10000000000000001")
     );
     // RESP3 inside the script: maps and nil keep their type (INCRBYFLOAT is a bulk string
     // under either protocol).
     assert_eq!(
-        t(&mut e, "redis.setresp(3) return type(redis.call('incrbyfloat', 'f', '1'))"),
+        t(
+            &mut e,
+            "redis.setresp(3) return type(redis.call('incrbyfloat', 'f', '1'))"
+        ),
         bulk("string")
     );
     assert_eq!(
-        t(&mut e, "redis.setresp(3) return type(redis.call('get', 'nosuch'))"),
+        t(
+            &mut e,
+            "redis.setresp(3) return type(redis.call('get', 'nosuch'))"
+        ),
         bulk("nil")
     );
     assert_eq!(
-        t(&mut e, "redis.setresp(3) return redis.call('command', 'docs', 'get').map.get.map.group"),
+        t(
+            &mut e,
+            "redis.setresp(3) return redis.call('command', 'docs', 'get').map.get.map.group"
+        ),
         bulk("string")
     );
     assert_eq!(
-        t(&mut e, "redis.setresp(2) return redis.call('command', 'docs', 'get')[1]"),
+        t(
+            &mut e,
+            "redis.setresp(2) return redis.call('command', 'docs', 'get')[1]"
+        ),
         bulk("get")
     );
 }
@@ -217,10 +264,18 @@ fn runtime_errors_name_the_script_and_line() {
         format!("ERR value is not an integer or out of range script: {sha}, on @user_script:2.")
     );
     let msg = err(eval(&mut e, c, "return redis.call('nosuch')", &[]));
-    assert!(msg.starts_with("ERR Unknown Redis command called from script script: "), "{msg}");
+    assert!(
+        msg.starts_with("ERR Unknown Redis command called from script script: "),
+        "{msg}"
+    );
     let msg = err(eval(&mut e, c, "return redis.call('get')", &[]));
     assert!(msg.starts_with("ERR Wrong number of args calling Redis command from script"));
-    let msg = err(eval(&mut e, c, "return redis.call('eval', 'return 1', '0')", &[]));
+    let msg = err(eval(
+        &mut e,
+        c,
+        "return redis.call('eval', 'return 1', '0')",
+        &[],
+    ));
     assert!(msg.starts_with("ERR This Redis command is not allowed from script"));
     let msg = err(eval(&mut e, c, "error({err='MINE here'})", &[]));
     assert!(msg.starts_with("MINE here script: "), "{msg}");
@@ -229,7 +284,12 @@ fn runtime_errors_name_the_script_and_line() {
     assert!(msg.starts_with("ERR unknown error script: "), "{msg}");
     // pcall catches a redis.call error as its text.
     assert_eq!(
-        eval(&mut e, c, "local ok, m = pcall(redis.call, 'nosuch') return m", &[]),
+        eval(
+            &mut e,
+            c,
+            "local ok, m = pcall(redis.call, 'nosuch') return m",
+            &[]
+        ),
         bulk("ERR Unknown Redis command called from script")
     );
 }
@@ -237,12 +297,20 @@ fn runtime_errors_name_the_script_and_line() {
 #[test]
 fn read_only_scripts_cannot_write() {
     let (mut e, c) = engine();
-    let msg = err(e.run(c, &["EVAL_RO", "return redis.call('set', 'k', 'v')", "0"], 0));
+    let msg = err(e.run(
+        c,
+        &["EVAL_RO", "return redis.call('set', 'k', 'v')", "0"],
+        0,
+    ));
     assert!(
         msg.starts_with("ERR Write commands are not allowed from read-only scripts. script: "),
         "{msg}"
     );
-    let msg = err(e.run(c, &["EVAL_RO", "return redis.call('publish', 'c', 'm')", "0"], 0));
+    let msg = err(e.run(
+        c,
+        &["EVAL_RO", "return redis.call('publish', 'c', 'm')", "0"],
+        0,
+    ));
     assert!(msg.starts_with("ERR Write commands are not allowed from read-only scripts."));
     assert_eq!(
         err(e.run(c, &["EVAL_RO", "#!lua\nreturn 1", "0"], 0)),
@@ -252,7 +320,15 @@ fn read_only_scripts_cannot_write() {
         e.run(c, &["EVAL_RO", "#!lua flags=no-writes\nreturn 1", "0"], 0),
         Reply::Integer(1)
     );
-    let msg = err(e.run(c, &["EVAL", "#!lua flags=no-writes\nredis.call('set', 'k', 'v')", "0"], 0));
+    let msg = err(e.run(
+        c,
+        &[
+            "EVAL",
+            "#!lua flags=no-writes\nredis.call('set', 'k', 'v')",
+            "0",
+        ],
+        0,
+    ));
     assert!(msg.starts_with("ERR Write commands are not allowed from read-only scripts."));
     assert_eq!(
         err(e.run(c, &["EVAL", "#!lua flags=nope\nreturn 1", "0"], 0)),
@@ -268,14 +344,24 @@ fn the_sandbox() {
     assert!(msg.starts_with(
         "ERR user_script:1: Script attempted to access nonexistent global variable 'nosuch' script: "
     ));
-    for script in ["x = 1", "redis = nil", "string.len = nil", "_G.y = 2", "KEYS = {}"] {
+    for script in [
+        "x = 1",
+        "redis = nil",
+        "string.len = nil",
+        "_G.y = 2",
+        "KEYS = {}",
+    ] {
         let msg = err(eval(&mut e, c, script, &[]));
         assert!(
             msg.starts_with("ERR user_script:1: Attempt to modify a readonly table"),
             "{script}: {msg}"
         );
     }
-    for script in ["rawset(_G, 'x', 1)", "setmetatable(_G, nil)", "table.insert(string, 1)"] {
+    for script in [
+        "rawset(_G, 'x', 1)",
+        "setmetatable(_G, nil)",
+        "table.insert(string, 1)",
+    ] {
         let msg = err(eval(&mut e, c, script, &[]));
         assert!(
             msg.starts_with("ERR Attempt to modify a readonly table script: "),
@@ -284,7 +370,12 @@ fn the_sandbox() {
     }
     // Nothing leaked into later scripts, and the globals still iterate as Redis lists them.
     assert_eq!(
-        eval(&mut e, c, "return {rawget(_G, 'x'), string.len('abc')}", &[]),
+        eval(
+            &mut e,
+            c,
+            "return {rawget(_G, 'x'), string.len('abc')}",
+            &[]
+        ),
         Reply::Array(vec![])
     );
     assert_eq!(
@@ -292,7 +383,12 @@ fn the_sandbox() {
         Reply::Integer(3)
     );
     assert_eq!(
-        eval(&mut e, c, "local n = 0 for k in pairs(_G) do n = n + 1 end return n", &[]),
+        eval(
+            &mut e,
+            c,
+            "local n = 0 for k in pairs(_G) do n = n + 1 end return n",
+            &[]
+        ),
         Reply::Integer(35)
     );
     // A script may break the string metatable for itself, not for the next one.
@@ -301,7 +397,9 @@ fn the_sandbox() {
     // KEYS and ARGV are fresh for each call.
     eval(&mut e, c, "KEYS[1] = 'changed'", &["1", "a"]);
     assert_eq!(eval(&mut e, c, "return KEYS[1]", &["1", "b"]), bulk("b"));
-    for name in ["os", "io", "debug", "print", "loadfile", "dofile", "require", "setfenv"] {
+    for name in [
+        "os", "io", "debug", "print", "loadfile", "dofile", "require", "setfenv",
+    ] {
         let msg = err(eval(&mut e, c, &format!("return {name}"), &[]));
         assert!(msg.contains("nonexistent global variable"), "{name}: {msg}");
     }
@@ -319,7 +417,12 @@ fn limits(threshold: i64, hard: u64) -> (Engine, ClientId) {
 fn an_endless_script_that_has_not_written_is_killed_at_the_threshold() {
     let (mut e, c) = limits(50, 1000);
     e.drain_events();
-    let msg = err(eval(&mut e, c, "local i = 0\nwhile true do i = i + 1 end", &[]));
+    let msg = err(eval(
+        &mut e,
+        c,
+        "local i = 0\nwhile true do i = i + 1 end",
+        &[],
+    ));
     assert!(
         msg.starts_with("ERR Script killed by user with SCRIPT KILL... script: "),
         "{msg}"
@@ -328,11 +431,19 @@ fn an_endless_script_that_has_not_written_is_killed_at_the_threshold() {
     let events = e.drain_events();
     assert!(events.iter().any(|ev| matches!(
         ev,
-        Event::ScriptBusy { elapsed_ms: 50, wrote: false, .. }
+        Event::ScriptBusy {
+            elapsed_ms: 50,
+            wrote: false,
+            ..
+        }
     )));
     assert!(events.iter().any(|ev| matches!(
         ev,
-        Event::ScriptStopped { elapsed_ms: 50, reason: ScriptStop::Killed, .. }
+        Event::ScriptStopped {
+            elapsed_ms: 50,
+            reason: ScriptStop::Killed,
+            ..
+        }
     )));
     // pcall, xpcall and coroutines cannot catch the stop.
     for script in [
@@ -365,7 +476,11 @@ fn an_endless_script_that_wrote_runs_to_the_hard_limit() {
         .any(|ev| matches!(ev, Event::ScriptBusy { wrote: true, .. })));
     assert!(events.iter().any(|ev| matches!(
         ev,
-        Event::ScriptStopped { elapsed_ms: 300, reason: ScriptStop::HardLimit, .. }
+        Event::ScriptStopped {
+            elapsed_ms: 300,
+            reason: ScriptStop::HardLimit,
+            ..
+        }
     )));
     assert_eq!(e.run(c, &["GET", "w"], 0), bulk("written"));
     // With the threshold off, only the hard limit applies.
@@ -378,7 +493,11 @@ fn an_endless_script_that_wrote_runs_to_the_hard_limit() {
 fn function_load_has_a_time_budget() {
     let (mut e, c) = engine();
     assert_eq!(
-        err(e.run(c, &["FUNCTION", "LOAD", "#!lua name=spin\nwhile true do end"], 0)),
+        err(e.run(
+            c,
+            &["FUNCTION", "LOAD", "#!lua name=spin\nwhile true do end"],
+            0
+        )),
         "ERR Error registering functions: ERR FUNCTION LOAD timeout"
     );
     assert_eq!(e.run(c, &["FUNCTION", "LIST"], 0), Reply::Array(vec![]));
@@ -399,20 +518,41 @@ fn memory_is_bounded() {
         let msg = err(eval(&mut e, c, script, &[]));
         assert!(msg.contains("not enough memory"), "{script}: {msg}");
     }
-    let msg = err(eval(&mut e, c, "local t = {} t[1] = t return cjson.encode(t)", &[]));
-    assert!(msg.contains("Cannot serialise, excessive nesting (1001)"), "{msg}");
+    let msg = err(eval(
+        &mut e,
+        c,
+        "local t = {} t[1] = t return cjson.encode(t)",
+        &[],
+    ));
+    assert!(
+        msg.contains("Cannot serialise, excessive nesting (1001)"),
+        "{msg}"
+    );
     assert_eq!(
-        eval(&mut e, c, "local t = {} t[1] = t return #cmsgpack.pack(t)", &[]),
+        eval(
+            &mut e,
+            c,
+            "local t = {} t[1] = t return #cmsgpack.pack(t)",
+            &[]
+        ),
         Reply::Integer(17)
     );
-    assert_eq!(eval(&mut e, c, "return #string.rep('ab', 1000)", &[]), Reply::Integer(2000));
+    assert_eq!(
+        eval(&mut e, c, "return #string.rep('ab', 1000)", &[]),
+        Reply::Integer(2000)
+    );
 }
 
 #[test]
 fn deep_recursion_is_an_error_not_a_crash() {
     // These run on the test harness's thread (2 MiB in a debug build).
     let (mut e, c) = engine();
-    let msg = err(eval(&mut e, c, "local function f(n) return 1 + f(n + 1) end return f(1)", &[]));
+    let msg = err(eval(
+        &mut e,
+        c,
+        "local function f(n) return 1 + f(n + 1) end return f(1)",
+        &[],
+    ));
     assert!(msg.contains("stack overflow"), "{msg}");
     let r = eval(
         &mut e,
@@ -445,7 +585,10 @@ fn deep_recursion_is_an_error_not_a_crash() {
     let deep = format!("return {}1{}", "(".repeat(500), ")".repeat(500));
     let msg = err(eval(&mut e, c, &deep, &[]));
     assert!(msg.contains("chunk has too many syntax levels"), "{msg}");
-    let deep_json = format!("return cjson.decode('{}')", "[".repeat(1000) + &"]".repeat(1000));
+    let deep_json = format!(
+        "return cjson.decode('{}')",
+        "[".repeat(1000) + &"]".repeat(1000)
+    );
     assert!(matches!(eval(&mut e, c, &deep_json, &[]), Reply::Array(_)));
     let deep_msgpack = "return #{cmsgpack.unpack(string.rep('\\145', 3000) .. '\\1')}";
     let msg = err(eval(&mut e, c, deep_msgpack, &[]));
@@ -468,7 +611,13 @@ fn calls_and_logs_are_events() {
         .filter(|ev| matches!(ev, Event::ScriptCall { .. }))
         .collect();
     assert_eq!(calls.len(), 2);
-    let Event::ScriptCall { sha, line, argv, reply } = calls[0] else {
+    let Event::ScriptCall {
+        sha,
+        line,
+        argv,
+        reply,
+    } = calls[0]
+    else {
         unreachable!()
     };
     assert_eq!(sha.len(), 40);
@@ -503,7 +652,11 @@ fn time_is_frozen_for_the_whole_script() {
     );
     assert_eq!(
         r,
-        Reply::Array(vec![Reply::Integer(5000), Reply::Integer(5000), bulk("7000")])
+        Reply::Array(vec![
+            Reply::Integer(5000),
+            Reply::Integer(5000),
+            bulk("7000")
+        ])
     );
 }
 
@@ -550,13 +703,32 @@ fn functions_and_fcall() {
         err(e.run(c, &["FCALL_RO", "hits", "0"], 0)),
         "ERR Can not execute a script with write flag using *_ro command."
     );
-    assert_eq!(err(e.run(c, &["FCALL", "nope", "0"], 0)), "ERR Function not found");
     assert_eq!(
-        err(e.run(c, &["FUNCTION", "LOAD", "#!lua name=lib\nredis.register_function('x', function() end)"], 0)),
+        err(e.run(c, &["FCALL", "nope", "0"], 0)),
+        "ERR Function not found"
+    );
+    assert_eq!(
+        err(e.run(
+            c,
+            &[
+                "FUNCTION",
+                "LOAD",
+                "#!lua name=lib\nredis.register_function('x', function() end)"
+            ],
+            0
+        )),
         "ERR Library 'lib' already exists"
     );
     assert_eq!(
-        err(e.run(c, &["FUNCTION", "LOAD", "#!lua name=other\nredis.register_function('hits', function() end)"], 0)),
+        err(e.run(
+            c,
+            &[
+                "FUNCTION",
+                "LOAD",
+                "#!lua name=other\nredis.register_function('hits', function() end)"
+            ],
+            0
+        )),
         "ERR Function hits already exists"
     );
     // A snapshot rebuilds its VM and reloads the library (its local state starts over).
@@ -570,7 +742,10 @@ fn functions_and_fcall() {
         Reply::Array(vec![bulk("k"), bulk("a"), Reply::Integer(2)])
     );
     assert_eq!(e.run(c, &["FUNCTION", "DELETE", "lib"], 0), Reply::OK);
-    assert_eq!(err(e.run(c, &["FCALL", "hits", "0"], 0)), "ERR Function not found");
+    assert_eq!(
+        err(e.run(c, &["FCALL", "hits", "0"], 0)),
+        "ERR Function not found"
+    );
 }
 
 #[test]
@@ -578,7 +753,10 @@ fn snapshots_recompile_cached_scripts() {
     let (mut e, c) = engine();
     e.run(c, &["SCRIPT", "LOAD", "return 1"], 0);
     let mut copy = e.clone();
-    assert_eq!(copy.run(c, &["EVALSHA", SHA_RETURN_1, "0"], 0), Reply::Integer(1));
+    assert_eq!(
+        copy.run(c, &["EVALSHA", SHA_RETURN_1, "0"], 0),
+        Reply::Integer(1)
+    );
     // The generator's state is part of the snapshot.
     eval(&mut e, c, "return math.random()", &[]);
     let mut a = e.clone();
@@ -594,7 +772,15 @@ fn scripts_inside_multi_and_selected_databases() {
     let (mut e, c) = engine();
     e.run(c, &["SELECT", "3"], 0);
     e.run(c, &["MULTI"], 0);
-    e.run(c, &["EVAL", "redis.call('select', 5) return redis.call('set', 'k', 'v')", "0"], 0);
+    e.run(
+        c,
+        &[
+            "EVAL",
+            "redis.call('select', 5) return redis.call('set', 'k', 'v')",
+            "0",
+        ],
+        0,
+    );
     e.run(c, &["EVAL", "return redis.call('get', 'k')", "0"], 0);
     assert_eq!(
         e.run(c, &["EXEC"], 0),
@@ -617,9 +803,15 @@ fn lock_release_compare_and_delete() {
         e.run(c, &["SET", "lock", "owner-1", "NX", "PX", "30000"], 0),
         Reply::OK
     );
-    assert_eq!(eval(&mut e, c, LOCK_RELEASE, &["1", "lock", "owner-2"]), Reply::Integer(0));
+    assert_eq!(
+        eval(&mut e, c, LOCK_RELEASE, &["1", "lock", "owner-2"]),
+        Reply::Integer(0)
+    );
     assert_eq!(e.run(c, &["GET", "lock"], 0), bulk("owner-1"));
-    assert_eq!(eval(&mut e, c, LOCK_RELEASE, &["1", "lock", "owner-1"]), Reply::Integer(1));
+    assert_eq!(
+        eval(&mut e, c, LOCK_RELEASE, &["1", "lock", "owner-1"]),
+        Reply::Integer(1)
+    );
     assert_eq!(e.run(c, &["EXISTS", "lock"], 0), Reply::Integer(0));
 }
 
@@ -647,8 +839,12 @@ return 1
 #[test]
 fn sliding_window_rate_limiter() {
     let (mut e, c) = engine();
-    let mut at = |e: &mut Engine, ms: i64| {
-        e.run(c, &["EVAL", SLIDING_WINDOW, "1", "rl:user", "1000", "3"], ms)
+    let at = |e: &mut Engine, ms: i64| {
+        e.run(
+            c,
+            &["EVAL", SLIDING_WINDOW, "1", "rl:user", "1000", "3"],
+            ms,
+        )
     };
     // Three requests pass in the first second, the fourth is refused.
     for t in [1000, 1100, 1200] {
@@ -687,10 +883,9 @@ return {allowed, tostring(tokens)}
 #[test]
 fn token_bucket() {
     let (mut e, c) = engine();
-    let take = |e: &mut Engine, ms: i64| {
-        e.run(c, &["EVAL", TOKEN_BUCKET, "1", "tb", "2", "1"], ms)
-    };
-    let reply = |allowed: i64, tokens: &str| Reply::Array(vec![Reply::Integer(allowed), bulk(tokens)]);
+    let take = |e: &mut Engine, ms: i64| e.run(c, &["EVAL", TOKEN_BUCKET, "1", "tb", "2", "1"], ms);
+    let reply =
+        |allowed: i64, tokens: &str| Reply::Array(vec![Reply::Integer(allowed), bulk(tokens)]);
     assert_eq!(take(&mut e, 10_000), reply(1, "1"));
     assert_eq!(take(&mut e, 10_000), reply(1, "0"));
     assert_eq!(take(&mut e, 10_100), reply(0, "0.1"));

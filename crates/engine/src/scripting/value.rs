@@ -65,7 +65,7 @@ pub enum LibError {
 /// `lua_Number` to `lua_Integer` (a C cast from double to a 64-bit integer): truncation toward
 /// zero, and on x86-64 the "integer indefinite" value for NaN and anything out of range.
 pub fn c_double_to_i64(n: f64) -> i64 {
-    if n.is_nan() || n >= 9_223_372_036_854_775_808.0 || n < -9_223_372_036_854_775_808.0 {
+    if !(-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&n) {
         i64::MIN
     } else {
         n as i64

@@ -156,6 +156,8 @@ pub(crate) const FUNCTION_FLAGS: [&str; 5] = [
 
 pub(crate) struct Vm {
     lua: rilua::Lua,
+    /// Compiled EVAL scripts by SHA (also anchored in the registry, which keeps them alive).
+    compiled: std::collections::HashMap<String, Val>,
     /// Registry-anchored table of everything Rust keeps a handle to.
     anchors: GcRef<Table>,
     eval_env: GcRef<Table>,
@@ -204,16 +206,18 @@ impl Vm {
         let env = self.eval_env;
         let f = self.compile(body, "@user_script", env)?;
         self.anchor(&format!("f_{sha}"), f);
+        self.compiled.insert(sha.to_string(), f);
         Ok(())
     }
 
     pub fn has_eval(&mut self, sha: &str) -> bool {
-        !self.anchored(&format!("f_{sha}")).is_nil()
+        self.compiled.contains_key(sha)
     }
 
     pub fn flush_eval(&mut self, shas: &[String]) {
         for sha in shas {
             self.anchor(&format!("f_{sha}"), Val::Nil);
+            self.compiled.remove(sha);
         }
     }
 
@@ -225,7 +229,10 @@ impl Vm {
             ));
         }
         let src = guard_source(body);
-        let f = self.lua.load_bytes(&src, chunk).map_err(|e| e.to_string())?;
+        let f = self
+            .lua
+            .load_bytes(&src, chunk)
+            .map_err(|e| e.to_string())?;
         let r = f.gc_ref();
         if let Some(Closure::Lua(lcl)) = self.st().gc.closures.get_mut(r) {
             lcl.env = env;
@@ -241,7 +248,7 @@ impl Vm {
         args: &[&[u8]],
         host: H,
     ) -> (H, Result<Reply, Failure>) {
-        let f = self.anchored(&format!("f_{sha}"));
+        let f = self.compiled.get(sha).copied().unwrap_or(Val::Nil);
         let (globals, env) = (self.eval_globals, self.eval_env);
         let st = self.st();
         let k = array(st, keys);
@@ -306,7 +313,9 @@ impl Vm {
             Val::Table(t) => {
                 let k = new_str(st, b"err");
                 match tget(st, t, k) {
-                    v @ (Val::Str(_) | Val::Num(_)) => Some(lossy(&to_lstring(st, v).unwrap_or_default())),
+                    v @ (Val::Str(_) | Val::Num(_)) => {
+                        Some(lossy(&to_lstring(st, v).unwrap_or_default()))
+                    }
                     _ => None,
                 }
             }
@@ -329,7 +338,7 @@ impl Vm {
                 .tables
                 .get(meta)
                 .is_some_and(|t| t.next(index, &st.gc.string_arena).ok() == Some(None))
-                && table_first(st, meta) == Some(index);
+            && table_first(st, meta) == Some(index);
         if !intact {
             let fresh = st.gc.alloc_table(Table::new());
             tset(st, fresh, index, proxy);
@@ -369,8 +378,12 @@ impl Vm {
         code: &[u8],
         host: H,
     ) -> (H, Result<Vec<Registered>, String>) {
-        let (meta, load_globals, fn_globals, fn_env) =
-            (self.fn_env_meta, self.load_globals, self.fn_globals, self.fn_env);
+        let (meta, load_globals, fn_globals, fn_env) = (
+            self.fn_env_meta,
+            self.load_globals,
+            self.fn_globals,
+            self.fn_env,
+        );
         let st = self.st();
         let index = new_str(st, b"__index");
         tset(st, meta, index, Val::Table(load_globals));
@@ -425,10 +438,7 @@ impl Vm {
         let st = self.st();
         let mut out = Vec::new();
         let mut i = 1;
-        loop {
-            let Val::Table(rec) = tget(st, staging, Val::Num(i as f64)) else {
-                break;
-            };
+        while let Val::Table(rec) = tget(st, staging, Val::Num(i as f64)) {
             let name = lossy(&to_lstring(st, tget(st, rec, Val::Num(1.0))).unwrap_or_default());
             let description = match tget(st, rec, Val::Num(3.0)) {
                 Val::Nil => None,
@@ -585,7 +595,10 @@ impl Builder {
         base_fns.push(("xpcall", b.native(guarded_xpcall, "xpcall", vec![])));
         base_fns.push(("unpack", b.native(limited_unpack, "unpack", vec![])));
         base_fns.push(("assert", b.native(lua_assert, "assert", vec![])));
-        base_fns.push(("loadstring", b.native(guarded_loadstring, "loadstring", vec![])));
+        base_fns.push((
+            "loadstring",
+            b.native(guarded_loadstring, "loadstring", vec![]),
+        ));
         base_fns.push(("_VERSION", new_str(b.st, b"Lua 5.1")));
 
         let libs: Vec<(&str, Val)> = vec![
@@ -639,13 +652,12 @@ impl Builder {
         b.keep("load_globals", Val::Table(load_globals));
         let fn_env = b.protect(fn_globals);
         b.set(fn_globals, "_G", Val::Table(fn_env));
-        let fn_env_meta = b
-            .st
-            .gc
-            .tables
-            .get(fn_env)
-            .and_then(|t| t.metatable())
-            .expect("a proxy has a metatable");
+        let fn_env_meta =
+            b.st.gc
+                .tables
+                .get(fn_env)
+                .and_then(|t| t.metatable())
+                .expect("a proxy has a metatable");
 
         let hook = b.native(count_hook, "hook", vec![]);
         b.keep("hook", hook);
@@ -654,6 +666,7 @@ impl Builder {
         b.st.global = eval_env;
         let vm = Vm {
             lua: self.lua,
+            compiled: std::collections::HashMap::new(),
             anchors,
             eval_env,
             eval_globals,
@@ -813,7 +826,10 @@ impl Env<'_> {
         self.wrap(t, "decode", cjson_decode, vec![]);
         // The configuration functions answer with the defaults; settings are not kept.
         for (name, values) in [
-            ("encode_sparse_array", &[Val::Bool(false), Val::Num(2.0), Val::Num(10.0)][..]),
+            (
+                "encode_sparse_array",
+                &[Val::Bool(false), Val::Num(2.0), Val::Num(10.0)][..],
+            ),
             ("encode_max_depth", &[Val::Num(1000.0)][..]),
             ("decode_max_depth", &[Val::Num(1000.0)][..]),
             ("encode_number_precision", &[Val::Num(14.0)][..]),
@@ -888,18 +904,27 @@ impl Env<'_> {
         if eval {
             self.wrap(t, "breakpoint", constant_values, vec![Val::Bool(false)]);
             self.wrap(t, "debug", constant_values, vec![]);
-            self.wrap(t, "replicate_commands", constant_values, vec![Val::Bool(true)]);
+            self.wrap(
+                t,
+                "replicate_commands",
+                constant_values,
+                vec![Val::Bool(true)],
+            );
         }
         t
     }
 
     fn load_redis_table(&mut self, ctx: GcRef<Table>) -> GcRef<Table> {
         let t = self.st.gc.alloc_table(Table::new());
-        self.wrap(t, "register_function", register_function, vec![Val::Table(ctx)]);
+        self.wrap(
+            t,
+            "register_function",
+            register_function,
+            vec![Val::Table(ctx)],
+        );
         self.log_api(t);
         t
     }
-
 }
 
 // ===== Small helpers over the VM =====
@@ -940,7 +965,13 @@ fn to_lstring(st: &LuaState, v: Val) -> Option<Vec<u8>> {
 fn tostring(st: &LuaState, v: Val) -> Vec<u8> {
     match v {
         Val::Nil => b"nil".to_vec(),
-        Val::Bool(b) => if b { b"true".to_vec() } else { b"false".to_vec() },
+        Val::Bool(b) => {
+            if b {
+                b"true".to_vec()
+            } else {
+                b"false".to_vec()
+            }
+        }
         Val::Str(_) | Val::Num(_) => to_lstring(st, v).unwrap_or_default(),
         other => format!("{other}").into_bytes(),
     }
@@ -1104,7 +1135,10 @@ fn frame_is_rust(st: &LuaState, ci: usize) -> bool {
 
 /// Lua's short name for a chunk: `@file` is the file, `=name` the name.
 fn chunk_id(source: &str) -> String {
-    if let Some(f) = source.strip_prefix('@').or_else(|| source.strip_prefix('=')) {
+    if let Some(f) = source
+        .strip_prefix('@')
+        .or_else(|| source.strip_prefix('='))
+    {
         return f.to_string();
     }
     let first = source.lines().next().unwrap_or("");
@@ -1143,7 +1177,8 @@ fn call_top(st: &mut LuaState, f: Val, args: &[Val]) -> Result<Val, TopError> {
         st.stack_set(func_idx + 1 + i, *a);
     }
     st.top = func_idx + 1 + args.len();
-    let (save_base, save_ci, save_ccalls, save_depth) = (st.base, st.ci, st.n_ccalls, st.call_depth);
+    let (save_base, save_ci, save_ccalls, save_depth) =
+        (st.base, st.ci, st.n_ccalls, st.call_depth);
     st.base = func_idx + 1;
     st.error_object = None;
     st.call_depth = st.call_depth.max(MAXCCALLS - CALL_BUDGET);
@@ -1701,7 +1736,8 @@ fn guarded_resume(st: &mut LuaState) -> LuaResult<u32> {
 
 fn guarded_wrap(st: &mut LuaState) -> LuaResult<u32> {
     let f = arg(st, 0);
-    let is_lua = matches!(f, Val::Function(r) if matches!(st.gc.closures.get(r), Some(Closure::Lua(_))));
+    let is_lua =
+        matches!(f, Val::Function(r) if matches!(st.gc.closures.get(r), Some(Closure::Lua(_))));
     if !is_lua {
         return Err(st.arg_error(1, "Lua function expected"));
     }
@@ -1842,7 +1878,9 @@ fn limited_unpack(st: &mut LuaState) -> LuaResult<u32> {
             .map_or(0, |tb| tb.len(&st.gc.string_arena) as i64),
         v => to_int(v),
     };
-    if !matches!(arg(st, 1), Val::Nil | Val::Num(_)) || !matches!(arg(st, 2), Val::Nil | Val::Num(_)) {
+    if !matches!(arg(st, 1), Val::Nil | Val::Num(_))
+        || !matches!(arg(st, 2), Val::Nil | Val::Num(_))
+    {
         return base::lua_unpack(st);
     }
     if i > e {
@@ -1864,9 +1902,17 @@ fn limited_concat(st: &mut LuaState) -> LuaResult<u32> {
     if let Val::Table(t) = arg(st, 0) {
         // Lua checks every item as it goes; Redis's build names the offending type.
         if let (Val::Nil | Val::Num(_), Val::Nil | Val::Num(_)) = (arg(st, 2), arg(st, 3)) {
-            let len = st.gc.tables.get(t).map_or(0, |tb| tb.len(&st.gc.string_arena) as i64);
-            let i = arg(st, 2).as_number().map_or(1, |n| c_double_to_i64(n) as i32 as i64);
-            let j = arg(st, 3).as_number().map_or(len, |n| c_double_to_i64(n) as i32 as i64);
+            let len = st
+                .gc
+                .tables
+                .get(t)
+                .map_or(0, |tb| tb.len(&st.gc.string_arena) as i64);
+            let i = arg(st, 2)
+                .as_number()
+                .map_or(1, |n| c_double_to_i64(n) as i32 as i64);
+            let j = arg(st, 3)
+                .as_number()
+                .map_or(len, |n| c_double_to_i64(n) as i32 as i64);
             let mut k = i;
             while k <= j {
                 let v = tget(st, t, Val::Num(k as f64));
@@ -1885,7 +1931,11 @@ fn limited_concat(st: &mut LuaState) -> LuaResult<u32> {
             Val::Nil => Some(d),
             _ => None,
         };
-        let len = st.gc.tables.get(t).map_or(0, |tb| tb.len(&st.gc.string_arena) as i64);
+        let len = st
+            .gc
+            .tables
+            .get(t)
+            .map_or(0, |tb| tb.len(&st.gc.string_arena) as i64);
         if let (Some(i), Some(j)) = (num(arg(st, 2), 1), num(arg(st, 3), len)) {
             let mut total: u128 = 0;
             let mut k = i;
@@ -2027,7 +2077,10 @@ fn guard_source(body: &[u8]) -> Vec<u8> {
 // ===== redis.* =====
 
 fn no_host(st: &mut LuaState, what: &str) -> LuaError {
-    raise(st, &format!("{what} can only be called inside a script invocation"))
+    raise(
+        st,
+        &format!("{what} can only be called inside a script invocation"),
+    )
 }
 
 fn redis_call(st: &mut LuaState) -> LuaResult<u32> {
@@ -2063,11 +2116,16 @@ fn redis_generic(st: &mut LuaState, raise_error: bool) -> LuaResult<u32> {
         Ok(a) => a,
         Err(msg) => {
             let t = err_table(st, msg.as_bytes(), false);
-            return if raise_error { Err(throw(st, t)) } else { ret(st, &[t]) };
+            return if raise_error {
+                Err(throw(st, t))
+            } else {
+                ret(st, &[t])
+            };
         }
     };
     let line = caller_line(st);
-    let (reply, resp3) = with_host(|h| (h.call(argv, line), h.resp3())).unwrap_or((Reply::Nil, false));
+    let (reply, resp3) =
+        with_host(|h| (h.call(argv, line), h.resp3())).unwrap_or((Reply::Nil, false));
     let v = reply_to_lua(st, &reply, resp3);
     if raise_error && reply.is_error() {
         return Err(throw(st, v));
@@ -2243,10 +2301,7 @@ fn register_function(st: &mut LuaState) -> LuaResult<u32> {
         Ok(r) => r,
         Err(msg) => return Err(raise(st, &msg)),
     };
-    let valid = !name.is_empty()
-        && name
-            .iter()
-            .all(|c| c.is_ascii_alphanumeric() || *c == b'_');
+    let valid = !name.is_empty() && name.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_');
     if !valid {
         return Err(raise(
             st,
@@ -2296,7 +2351,10 @@ fn read_registration(st: &mut LuaState) -> Result<Registration, String> {
             while let Some((nk, nv)) = next_pair(st, t, k) {
                 k = nk;
                 let Some(key) = to_lstring(st, nk) else {
-                    return Err("named argument key given to redis.register_function is not a string".into());
+                    return Err(
+                        "named argument key given to redis.register_function is not a string"
+                            .into(),
+                    );
                 };
                 let key = key.to_ascii_lowercase();
                 match key.as_slice() {
@@ -2339,7 +2397,8 @@ fn read_registration(st: &mut LuaState) -> Result<Registration, String> {
                 }
             }
             let name = name.ok_or("redis.register_function must get a function name argument")?;
-            let callback = callback.ok_or("redis.register_function must get a callback argument")?;
+            let callback =
+                callback.ok_or("redis.register_function must get a callback argument")?;
             Ok((name, callback, desc, flags))
         }
         _ => Err("wrong number of arguments to redis.register_function".into()),
@@ -2581,7 +2640,8 @@ pub(crate) fn too_deep(src: &[u8], limit: usize) -> Option<u32> {
     let n = src.len();
     // After an operand, `-` is binary; otherwise it is unary.
     let mut after_operand = false;
-    let depth = |levels: &Vec<usize>, chain: usize| levels.len() + levels.iter().sum::<usize>() + chain;
+    let depth =
+        |levels: &Vec<usize>, chain: usize| levels.len() + levels.iter().sum::<usize>() + chain;
     let long_bracket = |at: usize| -> Option<usize> {
         // `[`, `=`*, `[`: the level of a long bracket starting at `at`.
         if src.get(at) != Some(&b'[') {
@@ -2713,8 +2773,8 @@ pub(crate) fn too_deep(src: &[u8], limit: usize) -> Option<u32> {
                         chain = levels.pop().unwrap_or(0);
                     }
                     b"not" => chain += 1,
-                    b"and" | b"or" | b"local" | b"return" | b"if" | b"while" | b"for"
-                    | b"in" | b"else" | b"break" => chain = 0,
+                    b"and" | b"or" | b"local" | b"return" | b"if" | b"while" | b"for" | b"in"
+                    | b"else" | b"break" => chain = 0,
                     _ => after_operand = true,
                 }
             }
@@ -2744,7 +2804,12 @@ mod tests {
         let blocks = "if x then\n".repeat(30) + &"end\n".repeat(30);
         assert_eq!(too_deep(blocks.as_bytes(), 20), Some(21));
         // Brackets inside strings and comments do not count.
-        let quoted = format!("return '{}' -- {}\n--[[ {} ]]", "(".repeat(50), "{".repeat(50), "[".repeat(50));
+        let quoted = format!(
+            "return '{}' -- {}\n--[[ {} ]]",
+            "(".repeat(50),
+            "{".repeat(50),
+            "[".repeat(50)
+        );
         assert_eq!(too_deep(quoted.as_bytes(), 10), None);
     }
 }
