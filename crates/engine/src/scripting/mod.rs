@@ -133,7 +133,7 @@ pub struct Library {
     pub name: String,
     /// The whole payload, shebang included (FUNCTION LIST WITHCODE shows it).
     pub code: Vec<u8>,
-    /// In name order.
+    /// In the order the library registered them (Redis lists them in hash order).
     pub functions: Vec<Function>,
 }
 
@@ -532,7 +532,7 @@ pub fn function_load(e: &mut Engine, payload: &[u8], replace: bool) -> Result<St
     vm.commit_library(&name);
     put_vm(e, vm);
     e.scripting.functions.retain(|_, (lib, _)| *lib != name);
-    let mut functions: Vec<Function> = registered
+    let functions: Vec<Function> = registered
         .into_iter()
         .map(|r| {
             let mut flags = ScriptFlags::default();
@@ -546,7 +546,6 @@ pub fn function_load(e: &mut Engine, payload: &[u8], replace: bool) -> Result<St
             }
         })
         .collect();
-    functions.sort_by(|a, b| a.name.cmp(&b.name));
     for f in &functions {
         e.scripting
             .functions

@@ -910,3 +910,59 @@ fn same_commands_same_replies_and_events() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn the_heap_does_not_creep_up() {
+    let (mut e, c) = engine();
+    let script = "local t = {} for i = 1, 2000 do t[i] = {i, 'x' .. i} end local j = cjson.encode(t) return #cjson.decode(j)";
+    for _ in 0..60 {
+        assert_eq!(eval(&mut e, c, script, &[]), Reply::Integer(2000));
+    }
+    let mut vm = super::take_vm(&mut e);
+    let used = vm.memory();
+    super::put_vm(&mut e, vm);
+    assert!(used < super::MEMORY_LIMIT / 2, "{used}");
+}
+
+#[test]
+fn any_library_function_with_odd_arguments_is_at_worst_an_error() {
+    let (mut e, c) = engine();
+    let args = [
+        "",
+        "nil",
+        "{}",
+        "'x'",
+        "-1",
+        "1e300",
+        "0/0",
+        "'%'",
+        "{}, {}",
+        "'a', nil, 'b'",
+        "function() end",
+        "1, 2, 3, 4, 5",
+        "'%s%d%q', {}",
+        "2^53, -2^53",
+    ];
+    let script = r#"
+local names = {}
+for _, lib in ipairs({'string', 'table', 'math', 'coroutine', 'bit', 'struct', 'cjson', 'cmsgpack', 'redis'}) do
+  for k, v in pairs(_G[lib]) do
+    if type(v) == 'function' and k ~= 'call' and k ~= 'pcall' then names[#names + 1] = lib .. '.' .. k end
+  end
+end
+for k, v in pairs(_G) do
+  if type(v) == 'function' and k ~= 'pcall' and k ~= 'xpcall' then names[#names + 1] = k end
+end
+table.sort(names)
+local ok = 0
+for _, name in ipairs(names) do
+  local f = loadstring('return ' .. name .. '(' .. ARGV[1] .. ')')
+  if f and pcall(f) then ok = ok + 1 end
+end
+return #names
+"#;
+    for a in args {
+        let r = e.run(c, &["EVAL", script, "0", a], 0);
+        assert!(matches!(r, Reply::Integer(n) if n > 100), "{a}: {r:?}");
+    }
+}

@@ -186,6 +186,11 @@ impl Vm {
         self.lua.state_mut()
     }
 
+    /// The VM's heap, in bytes as rilua counts them.
+    pub fn memory(&mut self) -> usize {
+        self.st().gc.gc_state.total_bytes
+    }
+
     fn anchor(&mut self, key: &str, v: Val) {
         let anchors = self.anchors;
         let st = self.st();
@@ -997,10 +1002,15 @@ fn tget(st: &LuaState, t: GcRef<Table>, k: Val) -> Val {
         .map_or(Val::Nil, |tb| tb.get(k, &st.gc.string_arena))
 }
 
+/// A raw table write with the VM's bookkeeping: the table's growth counts against the heap
+/// (as the VM's own writes do) and the GC's write barrier runs.
 fn tset(st: &mut LuaState, t: GcRef<Table>, k: Val, v: Val) {
     let gc = &mut st.gc;
     if let Some(tb) = gc.tables.get_mut(t) {
+        let before = tb.estimated_memory();
         let _ = tb.raw_set(k, v, &gc.string_arena);
+        let after = tb.estimated_memory();
+        gc.gc_state.total_bytes += after.saturating_sub(before);
     }
     gc.barrier_back(t);
 }
@@ -1515,7 +1525,6 @@ fn from_lvalue(st: &mut LuaState, v: &LValue) -> LuaResult<Val> {
                     _ => tset(st, t, key, value),
                 }
             }
-            st.gc.gc_state.total_bytes += 32 * pairs.len();
             Val::Table(t)
         }
     })
@@ -2100,6 +2109,12 @@ fn command_args(st: &mut LuaState) -> Result<Vec<Vec<u8>>, &'static str> {
     let mut argv = Vec::with_capacity(n);
     for i in 0..n {
         match arg(st, i) {
+            // glibc prints a NaN's sign, and Lua's 0/0 is negative on x86.
+            Val::Num(x) if x.is_nan() => argv.push(if x.is_sign_negative() {
+                b"-nan".to_vec()
+            } else {
+                b"nan".to_vec()
+            }),
             Val::Num(x) => argv.push(fmt_g(x, 17).into_bytes()),
             v @ Val::Str(_) => argv.push(str_bytes(st, v).unwrap_or_default().to_vec()),
             _ => return Err("Lua redis lib command arguments must be strings or integers"),
