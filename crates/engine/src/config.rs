@@ -252,7 +252,7 @@ impl Default for Config {
             tcp_port: 6379,
             record_events: true,
             busy_reply_threshold: 5000,
-            script_hard_limit_ms: 60_000,
+            script_hard_limit_ms: 15_000,
         }
     }
 }
