@@ -88,7 +88,7 @@ pub enum Event {
         /// Whether it has written: Redis's SCRIPT KILL only works on one that has not.
         wrote: bool,
     },
-    /// A script (or a FUNCTION LOAD, with an empty `sha`) was stopped.
+    /// A script was stopped (for a FUNCTION LOAD, `sha` is the library's name).
     ScriptStopped {
         sha: String,
         elapsed_ms: u64,

@@ -225,7 +225,7 @@ fn take_vm(e: &mut Engine) -> Box<vm::Vm> {
         .collect();
     for (name, code) in libs {
         if let Ok((_, body)) = library_metadata(&code) {
-            let host = LoadHost::new(e.config.record_events);
+            let host = LoadHost::new(&name, e.config.record_events);
             let (_, result) = vm.load_library(body, host);
             match result {
                 Ok(_) => vm.commit_library(&name),
@@ -509,7 +509,7 @@ pub fn function_load(e: &mut Engine, payload: &[u8], replace: bool) -> Result<St
         return Err(format!("Library '{name}' already exists"));
     }
     let mut vm = take_vm(e);
-    let host = LoadHost::new(e.config.record_events);
+    let host = LoadHost::new(&name, e.config.record_events);
     let (host, loaded) = vm.load_library(code, host);
     for ev in host.events {
         e.emit(ev);
@@ -898,6 +898,7 @@ impl vm::Host for Runner {
 
 /// The host while a library's code runs for FUNCTION LOAD: only `redis.log` and the clock.
 struct LoadHost {
+    library: String,
     events: Vec<Event>,
     record: bool,
     elapsed_ms: u64,
@@ -905,8 +906,9 @@ struct LoadHost {
 }
 
 impl LoadHost {
-    fn new(record: bool) -> LoadHost {
+    fn new(library: &str, record: bool) -> LoadHost {
         LoadHost {
+            library: library.to_string(),
             events: Vec::new(),
             record,
             elapsed_ms: 0,
@@ -951,7 +953,7 @@ impl vm::Host for LoadHost {
         self.elapsed_ms += 1;
         if self.stopped.is_none() && self.elapsed_ms > LOAD_TIMEOUT_MS {
             self.events.push(Event::ScriptStopped {
-                sha: String::new(),
+                sha: self.library.clone(),
                 elapsed_ms: self.elapsed_ms,
                 reason: ScriptStop::LoadTimeout,
             });

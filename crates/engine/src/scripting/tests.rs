@@ -501,6 +501,10 @@ fn function_load_has_a_time_budget() {
         "ERR Error registering functions: ERR FUNCTION LOAD timeout"
     );
     assert_eq!(e.run(c, &["FUNCTION", "LIST"], 0), Reply::Array(vec![]));
+    assert!(e.drain_events().iter().any(|ev| matches!(
+        ev,
+        Event::ScriptStopped { sha, reason: ScriptStop::LoadTimeout, .. } if sha == "spin"
+    )));
 }
 
 #[test]
