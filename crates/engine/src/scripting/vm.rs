@@ -573,10 +573,8 @@ impl Builder {
             "collectgarbage",
             "error",
             "gcinfo",
-            "ipairs",
             "load",
             "rawequal",
-            "select",
             "tonumber",
             "tostring",
             "type",
@@ -603,6 +601,8 @@ impl Builder {
         base_fns.push(("xpcall", b.native(guarded_xpcall, "xpcall", vec![])));
         base_fns.push(("unpack", b.native(limited_unpack, "unpack", vec![])));
         base_fns.push(("assert", b.native(lua_assert, "assert", vec![])));
+        base_fns.push(("ipairs", b.native(checked_ipairs, "ipairs", vec![])));
+        base_fns.push(("select", b.native(checked_select, "select", vec![])));
         base_fns.push((
             "loadstring",
             b.native(guarded_loadstring, "loadstring", vec![]),
@@ -771,6 +771,14 @@ impl Env<'_> {
         self.wrap(t, "byte", limited_byte, vec![]);
         self.wrap(t, "gsub", limited_gsub, vec![]);
         self.wrap(t, "format", checked_format, vec![]);
+        for (name, f) in [
+            ("find", lstring::str_find as RustFn),
+            ("match", lstring::str_match as RustFn),
+            ("gmatch", lstring::str_gmatch as RustFn),
+        ] {
+            let orig = self.native(f, name, vec![]);
+            self.wrap(t, name, checked_pattern, vec![orig]);
+        }
     }
 
     fn patch_table(&mut self, t: GcRef<Table>) {
@@ -1224,7 +1232,20 @@ fn call_top(st: &mut LuaState, f: Val, args: &[Val]) -> Result<Val, TopError> {
             };
             let value = match st.error_object.take() {
                 Some(v) => v,
-                None => new_str(st, message.as_bytes()),
+                None => {
+                    // Lua prefixes every error the VM raises in a Lua function with its
+                    // position; rilua leaves a few out ("table index is nil").
+                    let text = match &location {
+                        Some((src, line))
+                            if !frame_is_rust(st, innermost)
+                                && !message.starts_with(&format!("{}:", chunk_id(src))) =>
+                        {
+                            format!("{}:{line}: {message}", chunk_id(src))
+                        }
+                        _ => message.clone(),
+                    };
+                    new_str(st, text.as_bytes())
+                }
             };
             st.close_upvalues(func_idx);
             Err(TopError {
@@ -1596,9 +1617,19 @@ fn set_arg(st: &mut LuaState, i: usize, v: Val) {
 
 fn proxy_next(st: &mut LuaState) -> LuaResult<u32> {
     let t = arg(st, 0);
+    if !matches!(t, Val::Table(_)) {
+        return Err(st.type_error(1, "table"));
+    }
     let real = unproxy(st, t);
     set_arg(st, 0, real);
-    base::lua_next(st)
+    // Raised by the table code, not by a library function: Lua adds no position.
+    base::lua_next(st).map_err(|e| match e {
+        LuaError::Runtime(r) if r.message.contains("invalid key to 'next'") => {
+            let m = new_str(st, b"invalid key to 'next'");
+            throw(st, m)
+        }
+        other => other,
+    })
 }
 
 fn proxy_pairs(st: &mut LuaState) -> LuaResult<u32> {
@@ -1612,16 +1643,54 @@ fn proxy_pairs(st: &mut LuaState) -> LuaResult<u32> {
 
 fn proxy_rawget(st: &mut LuaState) -> LuaResult<u32> {
     let t = arg(st, 0);
+    if !matches!(t, Val::Table(_)) {
+        return Err(st.type_error(1, "table"));
+    }
     let real = unproxy(st, t);
     set_arg(st, 0, real);
     base::lua_rawget(st)
 }
 
 fn proxy_rawset(st: &mut LuaState) -> LuaResult<u32> {
+    if !matches!(arg(st, 0), Val::Table(_)) {
+        return Err(st.type_error(1, "table"));
+    }
     if is_proxy(st, arg(st, 0)) {
         return Err(readonly_raw(st));
     }
+    // The table code raises these, without a position.
+    let bad_key: Option<&[u8]> = match arg(st, 1) {
+        Val::Nil => Some(b"table index is nil"),
+        Val::Num(n) if n.is_nan() => Some(b"table index is NaN"),
+        _ => None,
+    };
+    if let Some(m) = bad_key {
+        let m = new_str(st, m);
+        return Err(throw(st, m));
+    }
     base::lua_rawset(st)
+}
+
+fn checked_ipairs(st: &mut LuaState) -> LuaResult<u32> {
+    if !matches!(arg(st, 0), Val::Table(_)) {
+        return Err(st.type_error(1, "table"));
+    }
+    base::lua_ipairs(st)
+}
+
+/// `select(n, ...)` reads `n` as an int (a numeric string too), or `'#'`.
+fn checked_select(st: &mut LuaState) -> LuaResult<u32> {
+    let first = arg(st, 0);
+    if str_bytes(st, first) == Some(b"#".as_slice()) {
+        return base::lua_select(st);
+    }
+    match to_number(st, 0) {
+        Some(n) if nargs(st) > 0 => {
+            set_arg(st, 0, Val::Num(n));
+            base::lua_select(st)
+        }
+        _ => Err(st.type_error(1, "number")),
+    }
 }
 
 fn proxy_setmetatable(st: &mut LuaState) -> LuaResult<u32> {
@@ -1873,7 +1942,7 @@ fn limited_byte(st: &mut LuaState) -> LuaResult<u32> {
 /// `unpack`, with Lua 5.1's int arguments and its "too many results to unpack".
 fn limited_unpack(st: &mut LuaState) -> LuaResult<u32> {
     let Val::Table(t) = arg(st, 0) else {
-        return base::lua_unpack(st);
+        return Err(st.type_error(1, "table"));
     };
     let to_int = |v: Val| c_double_to_i64(v.as_number().unwrap_or(0.0)) as i32 as i64;
     let i = match arg(st, 1) {
@@ -1968,6 +2037,101 @@ fn limited_concat(st: &mut LuaState) -> LuaResult<u32> {
     ltable::tab_concat(st)
 }
 
+/// Lua 5.1's errors for a pattern with an unfinished set or a trailing `%`, which rilua's
+/// matcher treats as no match. Lua raises them when matching reaches that item; they are checked
+/// here before matching, so an unreachable malformed item is an error too.
+fn pattern_error(p: &[u8]) -> Option<&'static str> {
+    let end = p.iter().position(|&c| c == 0).unwrap_or(p.len());
+    let p = &p[..end];
+    let mut i = 0;
+    while i < p.len() {
+        match p[i] {
+            b'%' => {
+                if i + 1 >= p.len() {
+                    return Some("malformed pattern (ends with '%')");
+                }
+                i += 2;
+            }
+            b'[' => {
+                let mut j = i + 1;
+                if p.get(j) == Some(&b'^') {
+                    j += 1;
+                }
+                loop {
+                    let Some(&c) = p.get(j) else {
+                        return Some("malformed pattern (missing ']')");
+                    };
+                    j += 1;
+                    if c == b'%' && j < p.len() {
+                        j += 1;
+                    }
+                    if p.get(j) == Some(&b']') {
+                        break;
+                    }
+                }
+                i = j + 1;
+            }
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// `find`, `match` and `gmatch` (upvalue 0) with `pattern_error`'s checks. `find` with `plain`
+/// or without special characters does a plain search, as in Lua.
+fn checked_pattern(st: &mut LuaState) -> LuaResult<u32> {
+    let Some(p) = to_lstring(st, arg(st, 1)) else {
+        return call_upvalue(st);
+    };
+    let name = match upvalue(st, 0) {
+        Val::Function(r) => match st.gc.closures.get(r) {
+            Some(Closure::Rust(rc)) => rc.name.clone(),
+            _ => String::new(),
+        },
+        _ => String::new(),
+    };
+    let plain =
+        name == "find" && (arg(st, 3).is_truthy() || !p.iter().any(|c| b"^$*+?.([%-".contains(c)));
+    if plain {
+        let s = st.check_string(1)?;
+        let len = s.len() as i64;
+        let init = st.opt_integer(3, 1)?;
+        let init = if init < 0 { len + init + 1 } else { init } - 1;
+        let init = init.clamp(0, len) as usize;
+        let found = if p.is_empty() {
+            Some(init)
+        } else {
+            s[init..]
+                .windows(p.len())
+                .position(|w| w == p.as_slice())
+                .map(|at| init + at)
+        };
+        return match found {
+            Some(at) => ret(
+                st,
+                &[Val::Num((at + 1) as f64), Val::Num((at + p.len()) as f64)],
+            ),
+            None => ret(st, &[Val::Nil]),
+        };
+    }
+    if let Some(msg) = pattern_error(&p) {
+        return Err(lua_error(msg));
+    }
+    call_upvalue(st)
+}
+
+/// Runs the native function in upvalue 0 on this call's arguments.
+fn call_upvalue(st: &mut LuaState) -> LuaResult<u32> {
+    let func = match upvalue(st, 0) {
+        Val::Function(r) => match st.gc.closures.get(r) {
+            Some(Closure::Rust(rc)) => rc.func,
+            _ => return Ok(0),
+        },
+        _ => return Ok(0),
+    };
+    func(st)
+}
+
 /// `string.gsub`, refusing results that cannot fit: a string replacement is bounded up front, a
 /// function or table replacement is counted as it produces values.
 fn limited_gsub(st: &mut LuaState) -> LuaResult<u32> {
@@ -1976,9 +2140,34 @@ fn limited_gsub(st: &mut LuaState) -> LuaResult<u32> {
         Val::Num(n) => (n.max(0.0) as u128).min(s.len() as u128 + 1),
         _ => s.len() as u128 + 1,
     };
+    if let Some(p) = to_lstring(st, arg(st, 1)) {
+        if let Some(msg) = pattern_error(&p) {
+            return Err(lua_error(msg));
+        }
+    }
     match arg(st, 2) {
         v @ (Val::Str(_) | Val::Num(_)) => {
             let repl = to_lstring(st, v).unwrap_or_default();
+            // Lua 5.1 reads `%c` (c not a digit) as a plain `c`; rilua keeps the `%`.
+            let mut fixed = Vec::with_capacity(repl.len());
+            let mut k = 0;
+            while k < repl.len() {
+                if repl[k] == b'%' && k + 1 < repl.len() && !repl[k + 1].is_ascii_digit() {
+                    if repl[k + 1] == b'%' {
+                        fixed.extend_from_slice(b"%%");
+                    } else {
+                        fixed.push(repl[k + 1]);
+                    }
+                    k += 2;
+                } else {
+                    fixed.push(repl[k]);
+                    k += 1;
+                }
+            }
+            if fixed != repl {
+                let s = new_str(st, &fixed);
+                set_arg(st, 2, s);
+            }
             let captures = repl.iter().filter(|&&c| c == b'%').count() as u128;
             let per = repl.len() as u128 + captures * s.len() as u128;
             if s.len() as u128 + max_n * per > memory_left(st) as u128 {
@@ -1991,7 +2180,13 @@ fn limited_gsub(st: &mut LuaState) -> LuaResult<u32> {
         }
         _ => {}
     }
-    lstring::str_gsub(st)
+    lstring::str_gsub(st).map_err(|e| match e {
+        LuaError::Runtime(mut r) if r.message.starts_with("invalid capture index") => {
+            r.message = "invalid capture index".into();
+            LuaError::Runtime(r)
+        }
+        other => other,
+    })
 }
 
 /// Stands in for a gsub replacement function or table (upvalue 0), adding up the length of what
