@@ -68,7 +68,8 @@ pub enum Event {
         value: String,
     },
     /// A script called a command (`redis.call`/`redis.pcall`). `sha` is the script's SHA-1 for
-    /// EVAL, or the function's name for FCALL; `line` is the script line of the call.
+    /// EVAL, or the function's name for FCALL; `line` is the script line of the call. Recorded
+    /// once the command has run, after the events it caused.
     ScriptCall {
         sha: String,
         line: Option<u32>,

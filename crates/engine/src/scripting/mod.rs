@@ -43,6 +43,25 @@
 //! reply at once. Before a command runs, the script-level checks apply in Redis's order: known
 //! command, arity, not `noscript`, no writes from a read-only script, and the out-of-memory check
 //! (`oom_refusal`: the single place the maxmemory rule will go).
+//!
+//! # Where the engine differs from Redis 7.0 (all compared against a real server)
+//!
+//! - Limits Redis does not have: a 64 MiB Lua heap, 40 levels of native-to-Lua nesting where Lua
+//!   allows 200 (`pcall` in `pcall`, metamethods, coroutines), a syntax nesting estimate of 100,
+//!   and the hard time limit above. Lua's own limits (8000 stack slots, 20000 calls) are kept.
+//! - rilua, not PUC Lua, runs the code: `pairs` may visit numeric keys stored in a table's hash
+//!   part in another order, every NaN prints as `-nan`, `table.sort` names the compared types
+//!   differently, and a malformed pattern (an unfinished `[set]`, a trailing `%`) is an error even
+//!   where Lua's matcher would never reach it.
+//! - Error texts containing CR or LF are sent on one line (Redis sends them raw, which breaks the
+//!   protocol), and an error table without `err` answers `ERR unknown error` (Redis 7.0 crashes).
+//! - cjson's configuration functions answer the defaults and keep no setting; a verbatim reply
+//!   keeps its format only when it is `txt` or `mkd`; SCRIPT DEBUG, FUNCTION DUMP and FUNCTION
+//!   RESTORE are not implemented; FUNCTION LIST lists a library's functions in the order they were
+//!   registered (Redis: hash order); the EVAL and FCALL commands carry no key specs, so COMMAND
+//!   GETKEYS cannot find their keys.
+//! - A snapshot (`Engine::clone`) rebuilds its VM: libraries are loaded again, so a library's
+//!   local state (upvalues its functions share) starts over in the copy.
 
 pub mod bitop;
 pub mod cformat;
