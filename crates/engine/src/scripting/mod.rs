@@ -521,7 +521,7 @@ fn valid_name(name: &str) -> bool {
     !name.is_empty() && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
 }
 
-/// FUNCTION LOAD [REPLACE]: the library's name, or the error text (without `ERR `).
+/// FUNCTION LOAD, with or without REPLACE: the library's name, or the error text (without `ERR `).
 pub fn function_load(e: &mut Engine, payload: &[u8], replace: bool) -> Result<String, String> {
     let (name, code) = library_metadata(payload)?;
     if !replace && e.scripting.libraries.contains_key(&name) {
