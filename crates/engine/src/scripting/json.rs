@@ -49,7 +49,9 @@ fn append(out: &mut Vec<u8>, v: &LValue, depth: usize) -> Result<(), LibError> {
                     let mut items: Vec<Option<&LValue>> = vec![None; len];
                     for (k, val) in pairs {
                         if let LValue::Num(k) = k {
-                            items[*k as usize - 1] = Some(val);
+                            if let Some(slot) = items.get_mut(*k as usize - 1) {
+                                *slot = Some(val);
+                            }
                         }
                     }
                     out.push(b'[');

@@ -44,8 +44,11 @@ pub fn pack(out: &mut Vec<u8>, v: &LValue) {
                 pack_len(out, pairs.len(), 0x90, 0xdc);
                 let mut items: Vec<&LValue> = vec![&LValue::Nil; pairs.len()];
                 for (k, val) in pairs {
-                    if let LValue::Num(k) = k {
-                        items[*k as usize - 1] = val;
+                    if let Some(slot) = match k {
+                        LValue::Num(k) => items.get_mut(*k as usize - 1),
+                        _ => None,
+                    } {
+                        *slot = val;
                     }
                 }
                 for item in items {

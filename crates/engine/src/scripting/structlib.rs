@@ -243,7 +243,9 @@ pub fn unpack(fmt: &[u8], data: &[u8], pos: i64) -> Result<(Vec<SVal>, i64), Lib
                 } else {
                     bytes.iter().for_each(|b| push(*b));
                 }
-                let v = if opt.is_ascii_lowercase() {
+                let v = if size == 0 {
+                    0.0
+                } else if opt.is_ascii_lowercase() {
                     let shift = (size * 8 - 1) % 64;
                     let mask = u64::MAX << shift;
                     if l & mask != 0 {
@@ -371,6 +373,8 @@ mod tests {
         assert_eq!(next, 5);
         assert_eq!(size(b"!8 b d").unwrap(), 16);
         assert_eq!(size(b"i3 h").unwrap(), 5);
+        assert_eq!(pack(b"i0", &[num(5.0)]).unwrap(), b"");
+        assert_eq!(unpack(b"i0", b"", 1).unwrap(), (vec![SVal::Num(0.0)], 1));
     }
 
     #[test]

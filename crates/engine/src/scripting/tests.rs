@@ -968,3 +968,135 @@ return #names
         assert!(matches!(r, Reply::Integer(n) if n > 100), "{a}: {r:?}");
     }
 }
+
+/// Arbitrary input to the plain-Rust libraries is at worst an error.
+#[test]
+fn libraries_do_not_panic_on_arbitrary_input() {
+    use super::value::LArg;
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let alphabet = b"<>!=%0123456789bBhHlLTiIfdxcs []{}\",:.-+eE\\unlltrfa\x00\x90\x91\x81\xa1\xcc\xcd\xdc\xde\xff";
+    for _ in 0..20_000 {
+        let len = (next() % 12) as usize;
+        let s: Vec<u8> = (0..len)
+            .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+            .collect();
+        let num = f64::from_bits(next()) % 1e6;
+        let args = [
+            LArg {
+                num: Some(num),
+                str: Some(b"abc".to_vec()),
+                type_name: "number",
+            },
+            LArg {
+                num: None,
+                str: Some(s.clone()),
+                type_name: "string",
+            },
+        ];
+        let _ = super::structlib::pack(&s, &args);
+        let _ = super::structlib::unpack(&s, &s, (next() % 5) as i64 - 1);
+        let _ = super::structlib::size(&s);
+        let _ = super::cformat::format(&s, &args);
+        let _ = super::json::decode(&s);
+        let _ = super::msgpack::unpack(&s, (next() % 3) as i64, (next() % 3) as i64);
+    }
+}
+
+/// Random token soup (mostly syntax errors, some runnable scripts) never panics the engine.
+#[test]
+fn random_scripts_are_at_worst_errors() {
+    let (mut e, c) = limits(20, 40);
+    let toks = [
+        "local",
+        "x",
+        "=",
+        "1",
+        "(",
+        ")",
+        "{",
+        "}",
+        "[",
+        "]",
+        "..",
+        "+",
+        "-",
+        "*",
+        "/",
+        "%",
+        "^",
+        "#",
+        "not",
+        "and",
+        "or",
+        "if",
+        "then",
+        "else",
+        "end",
+        "while",
+        "do",
+        "for",
+        "in",
+        "function",
+        "return",
+        "pairs",
+        "redis.call",
+        "'get'",
+        "'k'",
+        "KEYS",
+        "ARGV",
+        ",",
+        ";",
+        "nil",
+        "true",
+        "pcall",
+        "error",
+        "string.rep",
+        "'x'",
+        "2^31",
+        "0/0",
+        "-1",
+        "tostring",
+        "cjson.encode",
+        "cmsgpack.pack",
+        "struct.pack",
+        "'>i'",
+        "bit.band",
+        "table.concat",
+        "unpack",
+        "select",
+        "setmetatable",
+        "coroutine.wrap",
+        "loadstring",
+        "math.random",
+        "t",
+        "t[1]",
+        "=",
+        ":upper()",
+    ];
+    let mut x: u64 = 12345;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for i in 0..3_000 {
+        let n = 1 + (next() % 14) as usize;
+        let src: Vec<&str> = (0..n)
+            .map(|_| toks[(next() % toks.len() as u64) as usize])
+            .collect();
+        let src = src.join(" ");
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            e.run(c, &["EVAL", &src, "0"], i)
+        }));
+        if r.is_err() {
+            panic!("panicked on: {src}");
+        }
+    }
+}
