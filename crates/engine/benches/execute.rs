@@ -430,6 +430,27 @@ fn run_prepared(
 
 fn no_prepare(_: &mut Engine, _: u64, _: u64, _: u64) {}
 
+/// A small script as rate limiters and locks use them: read, compare, write.
+const SCRIPT: &str = "local v = redis.call('incr', KEYS[1]) if v > 1000000000 then redis.call('set', KEYS[1], 0) end return v";
+const SCRIPT_SHA: &str = "2fc469173005151939c42cb90221090e0b3398fd";
+
+fn evalsha(i: u64, ks: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
+    word(buf, w, |b| b.extend_from_slice(b"EVALSHA"));
+    word(buf, w, |b| b.extend_from_slice(SCRIPT_SHA.as_bytes()));
+    word(buf, w, |b| b.extend_from_slice(b"1"));
+    word(buf, w, |b| key(i, ks, b));
+}
+
+/// Loads the script EVALSHA runs, and checks that its SHA-1 is the one Redis would give it.
+fn load_script(engine: &mut Engine, client: u64, _: u64, _: u64) {
+    let loaded = engine.run(client, &["SCRIPT", "LOAD", SCRIPT], 0);
+    assert_eq!(
+        loaded,
+        cachelab_engine::Reply::bulk(SCRIPT_SHA),
+        "the script's SHA-1"
+    );
+}
+
 /// Positions in the index built by `geo_index`.
 const GEO_POINTS: u64 = 100_000;
 
@@ -648,6 +669,7 @@ fn main() {
         run_warmed("LPOP", lpop, lpush, n, keyspace, n);
         run_prepared("XADD", no_prepare, xadd, keyspace, n);
         run_prepared("XREADGROUP", prepare_streams, xreadgroup, keyspace, n);
+        run_prepared("EVALSHA", load_script, evalsha, keyspace, n / 10);
     }
     let start = Instant::now();
     let board = leaderboard();

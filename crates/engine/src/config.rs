@@ -227,6 +227,12 @@ pub struct Config {
     pub bgsave_ms_per_1k_keys: i64,
     /// Virtual milliseconds of a background save's fork and file set-up.
     pub bgsave_base_ms: i64,
+    /// `busy-reply-threshold` (alias `lua-time-limit`), in script milliseconds: a script running
+    /// longer is busy (see `scripting`). 0 disables it.
+    pub busy_reply_threshold: i64,
+    /// The engine's own last resort, in script milliseconds: a script still running then is
+    /// stopped even though it wrote. Not a Redis parameter.
+    pub script_hard_limit_ms: u64,
 }
 
 impl Default for Config {
@@ -269,6 +275,8 @@ impl Default for Config {
             eviction_true_lru: false,
             bgsave_ms_per_1k_keys: 1,
             bgsave_base_ms: 10,
+            busy_reply_threshold: 5000,
+            script_hard_limit_ms: 15_000,
         }
     }
 }

@@ -453,3 +453,52 @@ pub fn geo_need_by(cmd: &[u8]) -> String {
         String::from_utf8_lossy(until_nul(cmd))
     ))
 }
+
+pub const NUMKEYS_TOO_BIG: &str = "ERR Number of keys can't be greater than number of args";
+pub const NUMKEYS_NEGATIVE: &str = "ERR Number of keys can't be negative";
+pub const BAD_NUMKEYS: &str = "ERR Bad number of keys provided";
+pub const SCRIPT_WRITE_FLAG_RO: &str =
+    "ERR Can not execute a script with write flag using *_ro command.";
+pub const NOTBUSY: &str = "NOTBUSY No scripts in execution right now.";
+pub const FUNCTION_NOT_FOUND: &str = "ERR Function not found";
+pub const LIBRARY_NOT_FOUND: &str = "ERR Library not found";
+pub const SCRIPT_FLUSH_OPTION: &str = "ERR SCRIPT FLUSH only support SYNC|ASYNC option";
+pub const FUNCTION_FLUSH_OPTION: &str = "ERR FUNCTION FLUSH only supports SYNC|ASYNC option";
+pub const LIBRARY_NAME_MISSING: &str = "ERR library name argument was not given";
+pub const FUNCTION_CODE_MISSING: &str = "ERR Function code is missing";
+/// Redis says "Library names" for function names too.
+pub const FUNCTION_NAME_INVALID: &str = "ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long";
+/// What `redis.call` answers when the script-level checks refuse a command.
+pub const SCRIPT_UNKNOWN_COMMAND: &str = "ERR Unknown Redis command called from script";
+pub const SCRIPT_WRONG_ARITY: &str = "ERR Wrong number of args calling Redis command from script";
+pub const SCRIPT_NOSCRIPT_COMMAND: &str = "ERR This Redis command is not allowed from script";
+pub const SCRIPT_READONLY_WRITE: &str =
+    "ERR Write commands are not allowed from read-only scripts.";
+/// The error a script stopped at the busy threshold raises (Redis's text for a script stopped
+/// by SCRIPT KILL; the engine stops it in the operator's place).
+pub const SCRIPT_KILLED: &str = "Script killed by user with SCRIPT KILL...";
+/// The error a script that wrote and then ran past the engine's hard limit raises. Redis has no
+/// such limit: only SHUTDOWN NOSAVE would end it.
+pub const SCRIPT_HARD_LIMIT: &str = "Script stopped by the engine after it wrote and ran past the hard time limit (Redis would stay BUSY until SHUTDOWN NOSAVE)";
+pub const FUNCTION_LOAD_TIMEOUT: &str = "FUNCTION LOAD timeout";
+
+/// `ERR Unknown option given: x` (FUNCTION LOAD)
+pub fn function_load_option(opt: &[u8]) -> String {
+    format!(
+        "ERR Unknown option given: {}",
+        sanitize(&String::from_utf8_lossy(until_nul(opt)))
+    )
+}
+
+/// `ERR Unknown argument x` (FUNCTION LIST)
+pub fn function_list_argument(arg: &[u8]) -> String {
+    format!(
+        "ERR Unknown argument {}",
+        sanitize(&String::from_utf8_lossy(arg))
+    )
+}
+
+/// An error text turned into one line, as Redis's formatted error replies are.
+pub fn one_line(s: &str) -> String {
+    sanitize(s)
+}

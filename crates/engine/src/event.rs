@@ -115,6 +115,34 @@ pub enum Event {
     },
     /// The server went down and came back, with what it could load.
     Restarted(crate::persistence::RestartReport),
+    /// A script called a command (`redis.call`/`redis.pcall`). `sha` is the script's SHA-1 for
+    /// EVAL, or the function's name for FCALL; `line` is the script line of the call. Recorded
+    /// once the command has run, after the events it caused.
+    ScriptCall {
+        sha: String,
+        line: Option<u32>,
+        argv: Vec<Vec<u8>>,
+        reply: crate::Reply,
+    },
+    /// `redis.log`: level 0 (debug), 1 (verbose), 2 (notice) or 3 (warning).
+    ScriptLog {
+        level: u8,
+        message: Vec<u8>,
+    },
+    /// A script ran past `busy-reply-threshold` (script time): from here Redis answers BUSY to
+    /// every other client.
+    ScriptBusy {
+        sha: String,
+        elapsed_ms: u64,
+        /// Whether it has written: Redis's SCRIPT KILL only works on one that has not.
+        wrote: bool,
+    },
+    /// A script was stopped (for a FUNCTION LOAD, `sha` is the library's name).
+    ScriptStopped {
+        sha: String,
+        elapsed_ms: u64,
+        reason: ScriptStop,
+    },
 }
 
 /// A key considered for eviction, with its score under the policy: idle milliseconds for LRU,
@@ -180,4 +208,15 @@ pub struct ExpireCycleReport {
     pub time_limit_hit: bool,
     /// Redis's running estimate of the share of keys that are expired but not yet removed.
     pub stale_estimate: f64,
+}
+
+/// Why a script was stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScriptStop {
+    /// Busy and without writes: stopped as SCRIPT KILL would.
+    Killed,
+    /// It wrote, then ran past the engine's hard limit.
+    HardLimit,
+    /// A library's code ran past FUNCTION LOAD's 500 ms.
+    LoadTimeout,
 }

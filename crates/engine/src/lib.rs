@@ -34,6 +34,7 @@ pub mod object;
 pub mod persistence;
 pub mod reply;
 pub mod rng;
+pub mod scripting;
 pub mod stats;
 pub mod table;
 pub mod types;
@@ -85,6 +86,7 @@ pub struct Engine {
     pub(crate) mem: memory::MemState,
     pub(crate) evict: evict::EvictState,
     pub(crate) persist: persistence::Persist,
+    pub(crate) scripting: scripting::Scripting,
 }
 
 impl Engine {
@@ -121,6 +123,7 @@ impl Engine {
             mem: memory::MemState::default(),
             evict: evict::EvictState::new(config.eviction_true_lru),
             persist: persistence::Persist::new(now_ms),
+            scripting: scripting::Scripting::default(),
             config,
         }
     }
@@ -327,6 +330,11 @@ impl Engine {
 
     pub fn now(&self) -> i64 {
         self.now
+    }
+
+    /// The script cache and the function libraries.
+    pub fn scripting(&self) -> &scripting::Scripting {
+        &self.scripting
     }
 }
 

@@ -361,6 +361,8 @@ pub static PARAMS: &[Param] = &[
         list_max_listpack_size
     ),
     int_param!("list-compress-depth", 0, INT_MAX, list_compress_depth),
+    int_param!("busy-reply-threshold", 0, LONG_MAX, busy_reply_threshold),
+    int_param!("lua-time-limit", 0, LONG_MAX, busy_reply_threshold),
 ];
 
 fn yes_no(b: bool) -> String {

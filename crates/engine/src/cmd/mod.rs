@@ -17,6 +17,7 @@ pub mod memory;
 pub mod persistence;
 pub mod pubsub;
 pub mod scan;
+pub mod scripting;
 pub mod server;
 pub mod sets;
 pub mod sort;
@@ -47,4 +48,5 @@ pub const FAMILIES: &[&[CommandSpec]] = &[
     sort::COMMANDS,
     memory::COMMANDS,
     persistence::COMMANDS,
+    scripting::COMMANDS,
 ];
