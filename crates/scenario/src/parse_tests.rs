@@ -351,7 +351,6 @@ fn command_errors() {
         "a command's name cannot be a placeholder",
     );
     one_error("step: s\nA: FROB k\n", 8, "unknown command 'FROB'");
-    one_error("step: s\nA: ZADD k 1 m\n", 8, "ZADD needs 'requires: zset'");
     one_error(
         "step: s\nrequires: persistence\nA: SAVE\n",
         9,
