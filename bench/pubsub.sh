@@ -4,6 +4,8 @@
 # Builds cachelab and cachelab-bench-pubsub in release, starts both servers on loopback ports
 # of their own, runs cachelab-bench-pubsub against each (Redis first), prints a side-by-side
 # table with the ratio cachelab/redis, writes bench/results/pubsub.json and stops both servers.
+# Besides wall-clock rates it reports the CPU time each server's main thread spent in each
+# measurement (/proc/<pid>/schedstat), which moves less with the machine's other load.
 #
 #   REDIS_PORT      port for redis-server (default 16381)
 #   CACHELAB_PORT   port for cachelab     (default 16382)
@@ -41,8 +43,10 @@ trap cleanup EXIT INT TERM
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
   --daemonize no --logfile /dev/null &
 pids+=($!)
+declare -A pid_of=([redis]=$!)
 "$BIN" serve --bind 127.0.0.1 --port "$CACHELAB_PORT" >/dev/null &
 pids+=($!)
+pid_of[cachelab]=$!
 
 wait_ready() {
   for _ in $(seq 100); do
@@ -63,21 +67,24 @@ for server in redis cachelab; do
   # shellcheck disable=SC2086 # BENCH_ARGS is a list of options
   while read -r name value; do
     result["$name/$server"]=$value
-  done < <("$BENCH" --port "$port" $BENCH_ARGS)
+  done < <("$BENCH" --port "$port" --pid "${pid_of[$server]}" $BENCH_ARGS)
 done
 
 # metric, label, whether more is better (the ratio is cachelab/redis for rates, redis/cachelab
 # for times, so that above 1 always means cachelab is ahead).
 rows=(
-  "fanout_messages_per_sec   fan-out_msg/s        rate"
-  "fanout_deliveries_per_sec fan-out_deliveries/s rate"
-  "fanout_seconds            fan-out_all_received time"
-  "publish_seconds           publisher_done       time"
-  "xadd_entries_per_sec      XADD_entries/s       rate"
-  "xreadgroup_entries_per_sec XREADGROUP_entries/s rate"
+  "fanout_messages_per_sec    fan-out_msg/s         rate"
+  "fanout_deliveries_per_sec  fan-out_deliveries/s  rate"
+  "fanout_seconds             fan-out_all_received_s time"
+  "publish_seconds            publisher_done_s      time"
+  "fanout_server_cpu_seconds  fan-out_server_cpu_s  time"
+  "xadd_entries_per_sec       XADD_entries/s        rate"
+  "xadd_server_cpu_seconds    XADD_server_cpu_s     time"
+  "xreadgroup_entries_per_sec XREADGROUP_entries/s  rate"
+  "xreadgroup_server_cpu_seconds XREADGROUP_server_cpu_s time"
 )
 args_text=$("$BENCH" --help | sed -n 's/^  \(--[a-z]*\) .*\[\(.*\)\]$/\1 \2/p' | tr '\n' ' ')
-printf '\n%-22s %14s %14s %16s\n' measurement redis cachelab "cachelab ahead by"
+printf '\n%-24s %12s %12s %10s\n' measurement redis cachelab "ratio"
 json="{\n  \"date\": \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\",\n"
 json+="  \"cpu\": \"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')\",\n"
 json+="  \"nproc\": $(nproc),\n  \"redis_version\": \"$(redis-server --version | grep -o 'v=[0-9.]*' | cut -d= -f2)\",\n"
@@ -92,7 +99,7 @@ for row in "${rows[@]}"; do
   ratio=$(awk -v c="$c" -v r="$r" -v k="$kind" 'BEGIN {
     if (c == "" || r <= 0 || c <= 0) { print "n/a"; exit }
     printf "%.2f", (k == "rate") ? c / r : r / c }')
-  printf '%-22s %14s %14s %16s\n' "$label" "$r" "${c:-failed}" "$ratio"
+  printf '%-24s %12s %12s %10s\n' "$label" "$r" "${c:-failed}" "$ratio"
   json+="$sep\n    {\"metric\": \"$metric\", \"redis\": $r, \"cachelab\": ${c:-null}, \"ratio\": \"$ratio\"}"
   sep=","
 done

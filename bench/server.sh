@@ -4,7 +4,9 @@
 # Builds cachelab in release, starts both servers on loopback ports of their own, runs the same
 # redis-benchmark workloads against each (pipelined: -P 16; then one request at a time), prints
 # a side-by-side table with the ratio cachelab/redis, writes bench/results/server.json and stops
-# both servers.
+# both servers. Next to requests per second it reports the CPU time each server's thread spent
+# per request (from /proc/<pid>/schedstat, user and system time together): on a shared machine
+# the throughput moves with whatever else runs, the CPU cost much less.
 #
 #   REDIS_PORT      port for redis-server (default 16379)
 #   CACHELAB_PORT   port for cachelab     (default 16380)
@@ -25,8 +27,10 @@ OUT=bench/results/server.json
 # name, divisor of the mode's request count, redis-benchmark arguments. They run in this order
 # on one keyspace per mode, so the pops find what the pushes left: LPOP and RPOP drain the list
 # LPUSH and RPUSH filled, SPOP and ZPOPMIN empty the one-member set and sorted set SADD and ZADD
-# made (the built-in tests without -r always use the same member). LRANGE_100 fills its list
-# with as many LPUSHes as it then runs LRANGEs; only the LRANGEs are reported. ZADD_R10K loads
+# made (the built-in tests without -r always use the same member). A name starting with `_` is
+# a setup step for the workload named by the rest, run but not reported: LRANGE_100 is what
+# `-t lrange_100` does (as many LPUSHes of a 3-byte value as LRANGEs follow, then `LRANGE mylist
+# 0 99`), in two steps so that the CPU time of the LRANGEs is measured alone. ZADD_R10K loads
 # `myzset` (emptied by ZPOPMIN) with up to 10,000 members for ZRANGE_10 and ZRANK. The divisor
 # keeps the slow workloads (100-element replies, 10-key MSETs) to a second or two each.
 WORKLOADS=(
@@ -42,7 +46,8 @@ WORKLOADS=(
   "SPOP       1  -t spop"
   "ZADD       1  -t zadd"
   "ZPOPMIN    1  -t zpopmin"
-  "LRANGE_100 10 -t lrange_100"
+  "_LRANGE_100 10 -t lpush"
+  "LRANGE_100 10 LRANGE mylist 0 99"
   "MSET       2  -t mset"
   "ZADD_R10K  1  -r 10000 ZADD myzset __rand_int__ member:__rand_int__"
   "ZRANGE_10  2  ZRANGE myzset 0 9 WITHSCORES"
@@ -82,8 +87,10 @@ trap cleanup EXIT INT TERM
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
   --daemonize no --logfile /dev/null &
 pids+=($!)
+declare -A pid_of=([redis]=$!)
 "$BIN" serve --bind 127.0.0.1 --port "$CACHELAB_PORT" >/dev/null &
 pids+=($!)
+pid_of[cachelab]=$!
 
 wait_ready() {
   for _ in $(seq 100); do
@@ -97,7 +104,7 @@ wait_ready "$REDIS_PORT"
 wait_ready "$CACHELAB_PORT"
 
 # One redis-benchmark run; prints the requests per second of its last test (the CSV's second
-# column; -t lrange_100 reports its LPUSH fill first).
+# column).
 run() {
   local port=$1 n=$2 pipeline=$3
   shift 3
@@ -105,7 +112,12 @@ run() {
     tail -n 1 | awk -F'","' '{ print $2 }'
 }
 
-declare -A rps
+# Nanoseconds the server's main thread has run so far.
+cpu_ns() {
+  cut -d' ' -f1 "/proc/$1/schedstat"
+}
+
+declare -A rps cpu
 names=()
 modes=("pipelined:$PIPELINED_N:16" "plain:$PLAIN_N:1")
 for mode in "${modes[@]}"; do
@@ -117,20 +129,24 @@ for mode in "${modes[@]}"; do
     # read -a splits on blanks without expanding the `*` of XADD.
     read -r -a words <<<"$spec"
     name=${words[0]}
-    selected "$name" || continue
+    selected "${name#_}" || continue
     n=$((mode_n / words[1]))
-    [ "$mode_name" = pipelined ] && names+=("$name")
+    [ "$mode_name" = pipelined ] && [ "${name:0:1}" != _ ] && names+=("$name")
     for server in redis cachelab; do
       port=$REDIS_PORT
       [ "$server" = cachelab ] && port=$CACHELAB_PORT
       echo "running $mode_name $name (-n $n -P $pipeline) against $server..." >&2
+      before=$(cpu_ns "${pid_of[$server]}")
       rps["$mode_name/$name/$server"]=$(run "$port" "$n" "$pipeline" "${words[@]:2}" || true)
+      after=$(cpu_ns "${pid_of[$server]}")
+      cpu["$mode_name/$name/$server"]=$(((after - before) / n))
       rps["$mode_name/$name/n"]=$n
     done
   done
 done
 
-printf '\n%-10s %-11s %9s %14s %14s %8s\n' mode workload requests "redis rps" "cachelab rps" ratio
+printf '\n%-10s %-11s %8s %11s %11s %6s %10s %10s %6s\n' mode workload requests "redis rps" \
+  "cachelab rps" ratio "redis ns" "cachelab ns" ratio
 json="{\n  \"date\": \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\",\n"
 json+="  \"cpu\": \"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')\",\n"
 json+="  \"nproc\": $(nproc),\n  \"redis_version\": \"$(redis-server --version | grep -o 'v=[0-9.]*' | cut -d= -f2)\",\n"
@@ -144,10 +160,17 @@ for mode in "${modes[@]}"; do
     c=${rps["$mode_name/$name/cachelab"]:-0}
     [ -n "$r" ] || r=0
     [ -n "$c" ] || c=0
+    rc=${cpu["$mode_name/$name/redis"]:-0}
+    cc=${cpu["$mode_name/$name/cachelab"]:-0}
     ratio=$(awk -v c="$c" -v r="$r" 'BEGIN { if (r > 0) printf "%.2f", c / r; else print "n/a" }')
-    printf '%-10s %-11s %9s %14s %14s %8s\n' "$mode_name" "$name" "$n" "$r" "$c" "$ratio"
+    # Above 1 when cachelab spends less CPU per request than Redis.
+    cpu_ratio=$(awk -v c="$cc" -v r="$rc" 'BEGIN { if (c > 0) printf "%.2f", r / c; else print "n/a" }')
+    printf '%-10s %-11s %8s %11.0f %11.0f %6s %10s %10s %6s\n' "$mode_name" "$name" "$n" "$r" "$c" \
+      "$ratio" "$rc" "$cc" "$cpu_ratio"
     json+="$sep\n    {\"mode\": \"$mode_name\", \"requests\": $n, \"pipeline\": $pipeline, \"test\": \"$name\","
-    json+=" \"redis_rps\": $r, \"cachelab_rps\": $c, \"ratio\": \"$ratio\"}"
+    json+=" \"redis_rps\": $r, \"cachelab_rps\": $c, \"ratio\": \"$ratio\","
+    json+=" \"redis_cpu_ns_per_request\": $rc, \"cachelab_cpu_ns_per_request\": $cc,"
+    json+=" \"cpu_ratio\": \"$cpu_ratio\"}"
     sep=","
   done
 done

@@ -11,7 +11,8 @@
 //!   all are done, checked by XPENDING.
 //!
 //! Results go to stdout as `name value` lines; progress and errors to stderr. Only std::net,
-//! only 127.0.0.1.
+//! only 127.0.0.1. Given the server's process id, it also reports the CPU time the server's
+//! main thread spent in each measurement (from /proc/<pid>/schedstat).
 
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
@@ -25,6 +26,7 @@ Usage: cachelab-bench-pubsub --port N [OPTIONS]
 
 Options (defaults in brackets):
   --port N          port of the server on 127.0.0.1
+  --pid N           the server's process id, to report its CPU time (not reported)
   --only WHAT       pubsub or streams (both)
   --messages N      messages published [100000]
   --subscribers N   subscribers of the channel [100]
@@ -42,6 +44,7 @@ const GROUP: &[u8] = b"bench";
 #[derive(Clone, Debug)]
 struct Options {
     port: u16,
+    pid: Option<u32>,
     pubsub: bool,
     streams: bool,
     messages: u64,
@@ -57,6 +60,7 @@ struct Options {
 fn parse_args(args: &[String]) -> Result<Options, String> {
     let mut o = Options {
         port: 0,
+        pid: None,
         pubsub: true,
         streams: true,
         messages: 100_000,
@@ -84,6 +88,7 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
         };
         match flag.as_str() {
             "--port" => o.port = num(1, 65535)? as u16,
+            "--pid" => o.pid = Some(num(1, u64::from(u32::MAX))? as u32),
             "--only" => match value.as_str() {
                 "pubsub" => o.streams = false,
                 "streams" => o.pubsub = false,
@@ -128,9 +133,40 @@ fn main() -> ExitCode {
     }
 }
 
+/// Seconds the server's main thread has run, when its process id is known.
+fn server_cpu(o: &Options) -> Option<f64> {
+    let text = std::fs::read_to_string(format!("/proc/{}/schedstat", o.pid?)).ok()?;
+    let ns: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(ns as f64 / 1e9)
+}
+
+/// The server's CPU time since `before`.
+fn cpu_since(o: &Options, before: Option<f64>) -> Option<f64> {
+    before.zip(server_cpu(o)).map(|(a, b)| b - a)
+}
+
+/// A measurement's wall-clock seconds and the server's CPU seconds in it.
+struct Timing {
+    secs: f64,
+    server_cpu: Option<f64>,
+}
+
+impl Timing {
+    fn print(&self, name: &str, items: u64, unit: &str) {
+        println!("{name}_seconds {:.6}", self.secs);
+        println!("{name}_{unit}_per_sec {:.0}", items as f64 / self.secs);
+        if let Some(cpu) = self.server_cpu {
+            println!("{name}_server_cpu_seconds {cpu:.6}");
+        }
+    }
+}
+
 fn run(o: &Options) -> Result<(), String> {
     if o.pubsub {
         let r = fanout(o).map_err(|e| format!("fan-out: {e}"))?;
+        if let Some(cpu) = r.server_cpu {
+            println!("fanout_server_cpu_seconds {cpu:.6}");
+        }
         let deliveries = o.messages as f64 * o.subscribers as f64;
         println!("fanout_seconds {:.6}", r.all_received);
         println!(
@@ -144,12 +180,12 @@ fn run(o: &Options) -> Result<(), String> {
         println!("publish_seconds {:.6}", r.published);
     }
     if o.streams {
-        let secs = xadd(o).map_err(|e| format!("XADD: {e}"))?;
-        println!("xadd_seconds {secs:.6}");
-        println!("xadd_entries_per_sec {:.0}", o.entries as f64 / secs);
-        let secs = xreadgroup(o).map_err(|e| format!("XREADGROUP: {e}"))?;
-        println!("xreadgroup_seconds {secs:.6}");
-        println!("xreadgroup_entries_per_sec {:.0}", o.entries as f64 / secs);
+        xadd(o)
+            .map_err(|e| format!("XADD: {e}"))?
+            .print("xadd", o.entries, "entries");
+        xreadgroup(o)
+            .map_err(|e| format!("XREADGROUP: {e}"))?
+            .print("xreadgroup", o.entries, "entries");
     }
     Ok(())
 }
@@ -330,6 +366,8 @@ struct Fanout {
     all_received: f64,
     /// Seconds from the first PUBLISH until the publisher read the last PUBLISH reply.
     published: f64,
+    /// Seconds the server ran from the first PUBLISH until every message was received.
+    server_cpu: Option<f64>,
 }
 
 fn fanout(o: &Options) -> io::Result<Fanout> {
@@ -388,6 +426,7 @@ fn fanout(o: &Options) -> io::Result<Fanout> {
 
     eprintln!("fan-out: publishing {} messages", o.messages);
     start_line.wait();
+    let cpu0 = server_cpu(o);
     let t0 = Instant::now();
     let mut batch = Vec::new();
     let mut sent = 0u64;
@@ -419,9 +458,11 @@ fn fanout(o: &Options) -> io::Result<Fanout> {
             .map_err(|_| bad("a subscriber thread panicked"))??;
         all_received = all_received.max(done.duration_since(t0).as_secs_f64());
     }
+    let server_cpu = cpu_since(o, cpu0);
     Ok(Fanout {
         all_received,
         published,
+        server_cpu,
     })
 }
 
@@ -480,7 +521,7 @@ fn receive(
 // ---------------------------------------------------------------------------------------------
 // Streams
 
-fn xadd(o: &Options) -> io::Result<f64> {
+fn xadd(o: &Options) -> io::Result<Timing> {
     let deadline = Instant::now() + o.timeout;
     let mut producer = Conn::open(o.port, o.timeout, deadline)?;
     expect(
@@ -489,6 +530,7 @@ fn xadd(o: &Options) -> io::Result<f64> {
         &Value::Simple(b"OK".to_vec()),
     )?;
     eprintln!("streams: adding {} entries", o.entries);
+    let cpu0 = server_cpu(o);
     let t0 = Instant::now();
     let mut batch = Vec::new();
     let mut sent = 0u64;
@@ -515,16 +557,17 @@ fn xadd(o: &Options) -> io::Result<f64> {
         }
     }
     let secs = t0.elapsed().as_secs_f64();
+    let server_cpu = cpu_since(o, cpu0);
     expect(
         "XLEN",
         producer.call(&[b"XLEN", STREAM])?,
         &Value::Int(o.entries as i64),
     )?;
-    Ok(secs)
+    Ok(Timing { secs, server_cpu })
 }
 
 /// Consumes the stream `xadd` filled.
-fn xreadgroup(o: &Options) -> io::Result<f64> {
+fn xreadgroup(o: &Options) -> io::Result<Timing> {
     let deadline = Instant::now() + o.timeout;
     let mut admin = Conn::open(o.port, o.timeout, deadline)?;
     expect(
@@ -545,12 +588,14 @@ fn xreadgroup(o: &Options) -> io::Result<f64> {
         }));
     }
     start_line.wait();
+    let cpu0 = server_cpu(o);
     let t0 = Instant::now();
     let mut consumed = 0;
     for w in workers {
         consumed += w.join().map_err(|_| bad("a consumer thread panicked"))??;
     }
     let secs = t0.elapsed().as_secs_f64();
+    let server_cpu = cpu_since(o, cpu0);
     if consumed != o.entries {
         return Err(bad(format!("consumed {consumed} of {} entries", o.entries)));
     }
@@ -558,7 +603,7 @@ fn xreadgroup(o: &Options) -> io::Result<f64> {
         Value::Array(items) if items.first() == Some(&Value::Int(0)) => {}
         other => return Err(bad(format!("entries still pending: {other:?}"))),
     }
-    Ok(secs)
+    Ok(Timing { secs, server_cpu })
 }
 
 /// Reads batches until the group has nothing new, acknowledging each batch together with the
