@@ -1,6 +1,7 @@
 //! `cachelab`: a RESP server (`cachelab serve`) and a local console (`cachelab`) over the
 //! Cachelab engine.
 
+mod alloc;
 mod repl;
 mod resp;
 mod server;
@@ -11,7 +12,7 @@ use std::process::ExitCode;
 // glibc's malloc spent close to half of LRANGE 0 99's instructions in allocating, freeing and
 // consolidating them. Redis links jemalloc for the same kind of load.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: alloc::MiMalloc = alloc::MiMalloc;
 
 const USAGE: &str = "\
 Usage:
