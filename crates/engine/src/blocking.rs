@@ -345,11 +345,14 @@ impl Engine {
             .unwrap_or_default()
     }
 
-    /// Clients that have replies waiting in their outbox.
+    /// Clients that have replies waiting in their outbox or encoded messages in their
+    /// `push_buffer`.
     pub fn clients_with_output(&self) -> Vec<ClientId> {
         self.clients
             .values()
-            .filter(|c| !c.outbox.is_empty())
+            .filter(|c| {
+                !c.outbox.is_empty() || c.push_buffer.as_ref().is_some_and(|b| !b.is_empty())
+            })
             .map(|c| c.id)
             .collect()
     }

@@ -25,6 +25,11 @@ pub struct Client {
     pub blocked: Option<crate::blocking::BlockState>,
     /// Replies produced outside `execute` (served blocked commands, pushes), oldest first.
     pub outbox: Vec<crate::Reply>,
+    /// Set by a caller that writes replies to a socket (the native server): pub/sub messages
+    /// are then appended here already encoded in the client's protocol, instead of being queued
+    /// in `outbox` as one `Reply` per subscriber and message. Only while `outbox` is empty, so
+    /// everything here is older than anything in `outbox`: write this first.
+    pub push_buffer: Option<Vec<u8>>,
     /// Set between MULTI and EXEC/DISCARD.
     pub multi: Option<crate::cmd::transactions::MultiState>,
     /// A watched key changed: the next EXEC answers nil.
@@ -58,6 +63,7 @@ impl Client {
             lib_name: None,
             blocked: None,
             outbox: Vec::new(),
+            push_buffer: None,
             multi: None,
             dirty_cas: false,
             watched: Vec::new(),

@@ -145,6 +145,17 @@ pub fn fmt_g(d: f64, prec: usize) -> String {
         };
     }
     let prec = prec.max(1);
+    // An integer of at most `prec` digits prints as itself. Scores and counters mostly are
+    // such integers, and this skips the two exact float formattings below (about 1,500
+    // instructions for `%.17g`).
+    if d.fract() == 0.0 && d.abs() < 10f64.powi(prec.min(18) as i32) {
+        return (d as i64).to_string();
+    }
+    fmt_g_exact(d, prec)
+}
+
+/// `fmt_g` for finite, non-zero `d`, through Rust's exact formatting.
+fn fmt_g_exact(d: f64, prec: usize) -> String {
     // Rust's `{:e}` is exact and correctly rounded, as glibc's printf is.
     let sci = format!("{:.*e}", prec - 1, d);
     let (mantissa, exp) = sci.split_once('e').expect("exponent");
@@ -215,6 +226,41 @@ mod tests {
         assert_eq!(fmt_double(-2.5), "-2.5");
         assert_eq!(fmt_double(f64::INFINITY), "inf");
         assert_eq!(fmt_double(123456789012345678.0), "1.2345678901234568e+17");
+    }
+
+    #[test]
+    fn integers_print_as_the_exact_formatting_would() {
+        let mut values = vec![1.0, 9.0, 10.0, 99.0, 100.0, 65536.0, 9007199254740993.0];
+        for k in 0..=17 {
+            let p = 10f64.powi(k);
+            values.extend([p, p - 1.0, p + 1.0, 2.0 * p, 9.5 * p]);
+        }
+        // Integers of every size up to 2^63, from a fixed LCG.
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..2000 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let bits = 1 + (x >> 58) as u32;
+            values.push(((x >> 1) >> (63 - bits.min(63))) as f64);
+        }
+        for v in values {
+            for d in [v, -v] {
+                if d.fract() != 0.0 || d == 0.0 {
+                    continue;
+                }
+                for prec in [1, 5, 15, 17, 18, 20] {
+                    assert_eq!(
+                        fmt_g(d, prec),
+                        fmt_g_exact(d, prec),
+                        "{d} with {prec} digits"
+                    );
+                }
+            }
+        }
+        assert_eq!(fmt_double(-0.0), "-0");
+        assert_eq!(fmt_double(12345.0), "12345");
+        assert_eq!(fmt_double(1e16), "10000000000000000");
     }
 
     #[test]

@@ -120,7 +120,11 @@ pub fn encode_resp(reply: &Reply, proto: Protocol, out: &mut Vec<u8>) {
         Reply::Array(items) => {
             header(out, b'*', items.len() as i64);
             for it in items {
-                encode_resp(it, proto, out);
+                // Most arrays are of bulk strings (LRANGE, ZRANGE, HGETALL...).
+                match it {
+                    Reply::Bulk(b) => bulk(out, b),
+                    _ => encode_resp(it, proto, out),
+                }
             }
         }
         Reply::Map(pairs) => {
@@ -201,34 +205,55 @@ pub fn to_resp(reply: &Reply, proto: Protocol) -> Vec<u8> {
 }
 
 fn header(out: &mut Vec<u8>, tag: u8, n: i64) {
-    out.push(tag);
-    push_int(out, n);
-    out.extend_from_slice(b"\r\n");
+    let mut buf = [0u8; HEADER_MAX];
+    let start = write_header(&mut buf, tag, n);
+    out.extend_from_slice(&buf[start..]);
 }
 
+/// Runs once for every element of an array reply. Lengths under 100 get their header as one
+/// fixed-size write.
 fn bulk(out: &mut Vec<u8>, b: &[u8]) {
-    header(out, b'$', b.len() as i64);
+    let n = b.len();
+    if n < 10 {
+        out.extend_from_slice(&[b'$', b'0' + n as u8, b'\r', b'\n']);
+    } else if n < 100 {
+        out.extend_from_slice(&[
+            b'$',
+            b'0' + (n / 10) as u8,
+            b'0' + (n % 10) as u8,
+            b'\r',
+            b'\n',
+        ]);
+    } else {
+        header(out, b'$', n as i64);
+    }
     out.extend_from_slice(b);
     out.extend_from_slice(b"\r\n");
 }
 
-/// Appends the decimal form of `n` without allocating.
-fn push_int(out: &mut Vec<u8>, n: i64) {
-    let mut tmp = [0u8; 20];
-    let mut i = tmp.len();
+/// Tag, sign, up to 19 digits, CRLF.
+const HEADER_MAX: usize = 24;
+
+/// Writes `<tag><n>\r\n` at the end of `buf` and returns where it starts.
+fn write_header(buf: &mut [u8; HEADER_MAX], tag: u8, n: i64) -> usize {
+    let mut i = HEADER_MAX - 2;
+    buf[i..].copy_from_slice(b"\r\n");
     let mut v = n.unsigned_abs();
     loop {
         i -= 1;
-        tmp[i] = b'0' + (v % 10) as u8;
+        buf[i] = b'0' + (v % 10) as u8;
         v /= 10;
         if v == 0 {
             break;
         }
     }
     if n < 0 {
-        out.push(b'-');
+        i -= 1;
+        buf[i] = b'-';
     }
-    out.extend_from_slice(&tmp[i..]);
+    i -= 1;
+    buf[i] = tag;
+    i
 }
 
 /// Renders a reply the way `redis-cli` prints it on a terminal.
@@ -359,6 +384,15 @@ mod tests {
             to_resp(&Reply::Integer(i64::MIN), Protocol::Resp2),
             b":-9223372036854775808\r\n"
         );
+        for len in [0, 9, 10, 99, 100, 12345] {
+            let mut want = format!("${len}\r\n").into_bytes();
+            want.extend(std::iter::repeat_n(b'x', len));
+            want.extend_from_slice(b"\r\n");
+            assert_eq!(
+                to_resp(&Reply::bulk(vec![b'x'; len]), Protocol::Resp2),
+                want
+            );
+        }
     }
 
     #[test]

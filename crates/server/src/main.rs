@@ -1,12 +1,19 @@
 //! `cachelab`: a RESP server (`cachelab serve`) and a local console (`cachelab`) over the
 //! Cachelab engine.
 
+mod alloc;
 mod cluster_server;
 mod repl;
 mod resp;
 mod server;
 
 use std::process::ExitCode;
+
+// Every element of an array reply is a small allocation that lives until the reply is encoded:
+// glibc's malloc spent close to half of LRANGE 0 99's instructions in allocating, freeing and
+// consolidating them. Redis links jemalloc for the same kind of load.
+#[global_allocator]
+static ALLOCATOR: alloc::MiMalloc = alloc::MiMalloc;
 
 const USAGE: &str = "\
 Usage:

@@ -225,6 +225,13 @@ impl Server {
                     continue;
                 };
                 let proto = self.engine.protocol(client);
+                if let Some(pushed) = self
+                    .engine
+                    .client_mut(client)
+                    .and_then(|c| c.push_buffer.as_mut())
+                {
+                    append_pushed(&mut conn.out, pushed);
+                }
                 for reply in self.engine.take_output(client) {
                     encode_resp(&reply, proto, &mut conn.out);
                 }
@@ -286,6 +293,8 @@ impl Server {
             let id = self.engine.connect(now);
             self.by_client.insert(id, idx);
             if let Some(c) = self.engine.client_mut(id) {
+                // Pub/sub messages arrive encoded, not as a reply per subscriber and message.
+                c.push_buffer = Some(Vec::new());
                 c.fd = stream.as_raw_fd() as i64;
                 c.addr = peer.to_string();
                 c.laddr = stream
@@ -503,7 +512,11 @@ fn execute_requests(
         };
         let proto = client.protocol;
         // What reached the client before or during this command (a message it published to a
-        // channel it listens to) goes out before the command's own reply, as in Redis.
+        // channel it listens to) goes out before the command's own reply, as in Redis; encoded
+        // messages are older than anything in the outbox.
+        if let Some(pushed) = client.push_buffer.as_mut() {
+            append_pushed(&mut conn.out, pushed);
+        }
         for pushed in client.outbox.drain(..) {
             encode_resp(&pushed, proto, &mut conn.out);
         }
@@ -521,6 +534,20 @@ fn execute_requests(
         if conn.query.len() > KEEP_BUFFER {
             conn.query = vec![0; IOBUF_LEN];
         }
+    }
+}
+
+/// Moves a client's encoded messages to its output. Into an empty output the buffers are
+/// swapped, which saves the copy and hands the engine back a buffer that has room already.
+fn append_pushed(out: &mut Vec<u8>, pushed: &mut Vec<u8>) {
+    if pushed.is_empty() {
+        return;
+    }
+    if out.is_empty() {
+        std::mem::swap(out, pushed);
+    } else {
+        out.extend_from_slice(pushed);
+        pushed.clear();
     }
 }
 

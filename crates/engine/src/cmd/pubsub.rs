@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 
 use crate::table::{get_sub, CommandSpec};
-use crate::{error, flags, glob, Call, ClientId, Engine, Event, Reply};
+use crate::{error, flags, glob, Call, Client, ClientId, Engine, Event, Protocol, Reply};
 
 const fn spec(
     name: &'static str,
@@ -313,75 +313,72 @@ impl Engine {
 
     /// Delivers `message` on `channel`; returns how many clients received it.
     pub fn publish_message(&mut self, channel: &[u8], message: &[u8]) -> i64 {
-        let mut receivers: Vec<(ClientId, Reply)> = Vec::new();
+        let recording = self.recording();
+        let mut ids: Vec<ClientId> = Vec::new();
+        let mut n = 0;
         if let Some(list) = self.pubsub.channels.get(channel) {
+            let msg = Message::new(&[b"message", channel, message]);
             for &c in list {
-                receivers.push((
-                    c,
-                    Reply::Push(vec![
-                        Reply::bulk("message"),
-                        Reply::bulk(channel),
-                        Reply::bulk(message),
-                    ]),
-                ));
+                if let Some(cl) = self.clients.get_mut(&c) {
+                    msg.deliver(cl);
+                }
+            }
+            n += list.len();
+            if recording {
+                ids.extend_from_slice(list);
             }
         }
         for (pattern, list) in &self.pubsub.patterns {
             if glob::matches(pattern, channel) {
+                let msg = Message::new(&[b"pmessage", pattern, channel, message]);
                 for &c in list {
-                    receivers.push((
-                        c,
-                        Reply::Push(vec![
-                            Reply::bulk("pmessage"),
-                            Reply::bulk(pattern.as_slice()),
-                            Reply::bulk(channel),
-                            Reply::bulk(message),
-                        ]),
-                    ));
+                    if let Some(cl) = self.clients.get_mut(&c) {
+                        msg.deliver(cl);
+                    }
+                }
+                n += list.len();
+                if recording {
+                    ids.extend_from_slice(list);
                 }
             }
         }
-        let n = receivers.len() as i64;
-        let ids: Vec<ClientId> = receivers.iter().map(|(c, _)| *c).collect();
-        for (c, msg) in receivers {
-            if let Some(cl) = self.clients.get_mut(&c) {
-                cl.outbox.push(msg);
-            }
-        }
-        if self.recording() {
+        if recording {
             self.emit(Event::Published {
                 channel: channel.to_vec(),
                 message: message.to_vec(),
                 receivers: ids,
             });
         }
-        n
+        n as i64
     }
 
     fn publish_shard(&mut self, channel: &[u8], message: &[u8]) -> i64 {
-        let list = self
-            .pubsub
-            .shard_channels
-            .get(channel)
-            .cloned()
-            .unwrap_or_default();
-        for &c in &list {
+        let Some(list) = self.pubsub.shard_channels.get(channel) else {
+            if self.recording() {
+                self.emit(Event::Published {
+                    channel: channel.to_vec(),
+                    message: message.to_vec(),
+                    receivers: Vec::new(),
+                });
+            }
+            return 0;
+        };
+        let msg = Message::new(&[b"smessage", channel, message]);
+        for &c in list {
             if let Some(cl) = self.clients.get_mut(&c) {
-                cl.outbox.push(Reply::Push(vec![
-                    Reply::bulk("smessage"),
-                    Reply::bulk(channel),
-                    Reply::bulk(message),
-                ]));
+                msg.deliver(cl);
             }
         }
+        let n = list.len() as i64;
         if self.recording() {
+            let receivers = list.clone();
             self.emit(Event::Published {
                 channel: channel.to_vec(),
                 message: message.to_vec(),
-                receivers: list.clone(),
+                receivers,
             });
         }
-        list.len() as i64
+        n
     }
 
     /// Redis's `notifyKeyspaceEvent`: publishes `op` on `key` if its class is enabled.
@@ -403,6 +400,34 @@ impl Engine {
         if flags & notify::KEYEVENT != 0 {
             let ch = format!("__keyevent@{db}__:{op}").into_bytes();
             self.publish_message(&ch, key);
+        }
+    }
+}
+
+/// One published message, built once for all its receivers.
+struct Message {
+    reply: Reply,
+    /// The RESP2 encoding (an array); RESP3's push differs only in its first byte.
+    wire: Vec<u8>,
+}
+
+impl Message {
+    fn new(parts: &[&[u8]]) -> Message {
+        let reply = Reply::Push(parts.iter().map(|p| Reply::bulk(*p)).collect());
+        let wire = crate::reply::to_resp(&reply, Protocol::Resp2);
+        Message { reply, wire }
+    }
+
+    fn deliver(&self, client: &mut Client) {
+        match &mut client.push_buffer {
+            Some(buf) if client.outbox.is_empty() => {
+                buf.push(match client.protocol {
+                    Protocol::Resp2 => b'*',
+                    Protocol::Resp3 => b'>',
+                });
+                buf.extend_from_slice(&self.wire[1..]);
+            }
+            _ => client.outbox.push(self.reply.clone()),
         }
     }
 }
@@ -680,6 +705,40 @@ mod tests {
         );
         e.client_mut(s).unwrap().protocol = Protocol::Resp2;
         assert_eq!(e.run(s, &["GET", "k"], 0), Reply::Nil);
+    }
+
+    #[test]
+    fn messages_go_to_the_push_buffer_encoded_and_in_order() {
+        let mut e = Engine::new(Config::default());
+        let (p, s2, s3) = (e.connect(0), e.connect(0), e.connect(0));
+        e.run(s2, &["SUBSCRIBE", "ch"], 0);
+        e.run(s3, &["HELLO", "3"], 0);
+        e.run(s3, &["PSUBSCRIBE", "c*"], 0);
+        for c in [s2, s3] {
+            e.client_mut(c).unwrap().push_buffer = Some(Vec::new());
+        }
+        assert_eq!(e.run(p, &["PUBLISH", "ch", "hi"], 0), Reply::Integer(2));
+        assert!(e.take_output(s2).is_empty());
+        assert_eq!(
+            e.client(s2).unwrap().push_buffer.as_deref(),
+            Some(&b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n"[..])
+        );
+        assert_eq!(
+            e.client(s3).unwrap().push_buffer.as_deref(),
+            Some(&b">4\r\n$8\r\npmessage\r\n$2\r\nc*\r\n$2\r\nch\r\n$2\r\nhi\r\n"[..])
+        );
+        assert_eq!(e.clients_with_output(), vec![s2, s3]);
+
+        // Behind a reply already waiting in the outbox (a served BLPOP), a message queues there
+        // too, so that whoever writes the buffer first and then the outbox keeps the order.
+        e.client_mut(s3).unwrap().push_buffer = Some(Vec::new());
+        e.run(s3, &["BLPOP", "q", "0"], 0);
+        e.run(p, &["RPUSH", "q", "x"], 0);
+        e.run(p, &["PUBLISH", "ch", "later"], 0);
+        assert_eq!(e.client(s3).unwrap().push_buffer.as_deref(), Some(&b""[..]));
+        let out = e.take_output(s3);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[1], push(&["pmessage", "c*", "ch", "later"]));
     }
 
     #[test]

@@ -52,7 +52,26 @@ impl Elem<'_> {
     pub fn to_vec(self) -> Vec<u8> {
         match self {
             Elem::Bytes(b) => b.to_vec(),
-            Elem::Int(v) => v.to_string().into_bytes(),
+            Elem::Int(v) => {
+                // Decimal digits without going through `fmt` (LRANGE of a list of numbers).
+                let mut buf = [0u8; 20];
+                let mut i = buf.len();
+                let mut u = v.unsigned_abs();
+                loop {
+                    i -= 1;
+                    buf[i] = b'0' + (u % 10) as u8;
+                    u /= 10;
+                    if u == 0 {
+                        break;
+                    }
+                }
+                let mut out = Vec::with_capacity(buf.len() - i + 1);
+                if v < 0 {
+                    out.push(b'-');
+                }
+                out.extend_from_slice(&buf[i..]);
+                out
+            }
         }
     }
 
@@ -737,6 +756,7 @@ impl List {
             return Iter {
                 list: self,
                 node: 0,
+                buf: &[],
                 pos: 0,
                 remaining: 0,
             };
@@ -745,6 +765,7 @@ impl List {
         Iter {
             list: self,
             node,
+            buf: &self.nodes[node].buf,
             pos,
             remaining: self.len - i,
         }
@@ -788,6 +809,9 @@ impl<'a> FromIterator<&'a [u8]> for List {
 pub struct Iter<'a> {
     list: &'a List,
     node: usize,
+    /// The bytes of node `node`, kept at hand rather than looked up in the deque per element
+    /// (LRANGE walks a hundred elements a call).
+    buf: &'a [u8],
     pos: usize,
     remaining: usize,
 }
@@ -799,14 +823,15 @@ impl<'a> Iterator for Iter<'a> {
         if self.remaining == 0 {
             return None;
         }
-        let mut node = &self.list.nodes[self.node];
-        while self.pos >= node.buf.len() {
+        while self.pos >= self.buf.len() {
             self.node += 1;
-            node = &self.list.nodes[self.node];
+            let node = &self.list.nodes[self.node];
+            self.buf = &node.buf;
             self.pos = node.off;
         }
-        let (e, body) = decode(&node.buf, self.pos);
-        self.pos += body + backlen_len(body);
+        let (e, body) = decode(self.buf, self.pos);
+        // Bodies under 128 bytes (short strings, all integers) have a one-byte backlen.
+        self.pos += body + if body < 128 { 1 } else { backlen_len(body) };
         self.remaining -= 1;
         Some(e)
     }
