@@ -24,6 +24,7 @@ pub mod error;
 pub mod event;
 pub mod expire;
 pub mod glob;
+pub mod inspect;
 pub mod keyspace;
 pub mod longdouble;
 pub mod memory;
