@@ -1,6 +1,10 @@
 //! The Cachelab playground: the engine in the page, behind a Yew UI.
 //!
-//! `app` mounts the Yew UI.
+//! `model` is the state and its reducer, in plain Rust; `app` and `components` draw it and turn
+//! clicks, keys and animation frames into actions; `web` is the browser glue (storage, files,
+//! links).
+
+pub mod model;
 
 #[cfg(target_arch = "wasm32")]
 pub mod app;
