@@ -1,16 +1,247 @@
+//! The Yew side: the reducer handle shared by context, the top-level layout, the play loop,
+//! keyboard shortcuts and saving the session.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use gloo_timers::callback::{Interval, Timeout};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
+use crate::components::{
+    clock::ClockBar, console::Consoles, events::EventsPanel, inspector::Inspector,
+    keyspace::Keyspace, narration::Narration, session::SessionMenu, timeline::TimelineBar,
+};
+use crate::model::session::Session;
+use crate::model::{Action, Model};
+use crate::web;
+
+/// The model behind a shared reference: the engine it owns is too large to clone per action,
+/// so the reducer mutates it in place and hands out a new `AppState` with a bumped revision,
+/// which is what tells Yew that something changed.
+#[derive(Clone)]
+pub struct ModelRef(pub Rc<RefCell<Model>>);
+
+impl PartialEq for ModelRef {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub model: ModelRef,
+    pub rev: u64,
+}
+
+impl PartialEq for AppState {
+    fn eq(&self, other: &Self) -> bool {
+        self.model == other.model && self.rev == other.rev
+    }
+}
+
+impl Reducible for AppState {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        self.model.0.borrow_mut().dispatch(action);
+        Rc::new(AppState {
+            model: self.model.clone(),
+            rev: self.rev + 1,
+        })
+    }
+}
+
+pub type AppContext = UseReducerHandle<AppState>;
+pub type Dispatch = UseReducerDispatcher<AppState>;
+
+/// The initial model: the session saved in this browser, if any and if it replays.
+fn initial_model() -> Model {
+    let mut model = Model::default();
+    if let Some(text) = web::load(web::SESSION_KEY) {
+        if Session::from_json(&text).is_ok() {
+            model.dispatch(Action::LoadJson(text));
+        } else {
+            model.notice =
+                Some("The session saved in this browser was damaged; starting afresh.".into());
+        }
+    }
+    if let Some(fragment) = web::link_fragment() {
+        model.dispatch(Action::LoadLink(fragment));
+        web::clear_fragment();
+    }
+    model
+}
+
+#[derive(Properties, PartialEq)]
+pub struct AppProps {
+    /// Start from this model instead of the saved session (tests).
+    #[prop_or_default]
+    pub fresh: bool,
+}
+
 #[component(App)]
-fn app() -> Html {
-    html! { <h1>{"Cachelab"}</h1> }
+pub fn app(props: &AppProps) -> Html {
+    let fresh = props.fresh;
+    let state = use_reducer(move || AppState {
+        model: ModelRef(Rc::new(RefCell::new(if fresh {
+            Model::default()
+        } else {
+            initial_model()
+        }))),
+        rev: 0,
+    });
+    let dispatch = state.dispatcher();
+    let model = state.model.clone();
+    let (playing, revision, cursor, notice) = {
+        let m = model.0.borrow();
+        (
+            m.playing,
+            m.timeline.revision,
+            m.timeline.cursor,
+            m.notice.clone(),
+        )
+    };
+
+    use_effect_with((), |_| {
+        web::hide_loading();
+        if let Some(theme) = web::load(web::THEME_KEY) {
+            web::apply_theme(&theme);
+        }
+    });
+
+    // Play: virtual time follows real time times the speed; each tick of this timer is a frame.
+    {
+        let dispatch = dispatch.clone();
+        use_effect_with(playing, move |playing| {
+            let interval = playing.then(|| {
+                let last = Rc::new(RefCell::new(web::now_ms()));
+                Interval::new(16, move || {
+                    let now = web::now_ms();
+                    let dt = now - *last.borrow();
+                    *last.borrow_mut() = now;
+                    dispatch.dispatch(Action::Frame(dt));
+                })
+            });
+            move || drop(interval)
+        });
+    }
+
+    // Save after every step and every move along the timeline; while playing, at most once a
+    // second.
+    let pending_save = use_mut_ref(|| None::<Timeout>);
+    {
+        let model = model.clone();
+        let pending_save = pending_save.clone();
+        let dispatch = dispatch.clone();
+        use_effect_with((revision, cursor, playing), move |(_, _, playing)| {
+            let save = {
+                let model = model.clone();
+                move || {
+                    let json = model.0.borrow().session().to_json();
+                    if !web::save(web::SESSION_KEY, &json) {
+                        dispatch.dispatch(Action::Notify(
+                            "This browser refused to save the session (storage full or \
+                             disabled); export it to keep it."
+                                .into(),
+                        ));
+                    }
+                }
+            };
+            if *playing {
+                if pending_save.borrow().is_none() {
+                    let pending = pending_save.clone();
+                    *pending_save.borrow_mut() = Some(Timeout::new(1000, move || {
+                        pending.borrow_mut().take();
+                        save();
+                    }));
+                }
+            } else {
+                pending_save.borrow_mut().take();
+                save();
+            }
+        });
+    }
+
+    // Keyboard: space plays or pauses, → steps, ← steps back (not while typing).
+    {
+        let dispatch = dispatch.clone();
+        use_effect_with((), move |_| {
+            let listener = Closure::<dyn Fn(KeyboardEvent)>::new(move |e: KeyboardEvent| {
+                if e.ctrl_key() || e.meta_key() || e.alt_key() {
+                    return;
+                }
+                let typing = e
+                    .target()
+                    .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                    .is_some_and(|el| {
+                        matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
+                            || el.closest("[contenteditable]").ok().flatten().is_some()
+                    });
+                if typing {
+                    return;
+                }
+                let action = match e.key().as_str() {
+                    " " => Action::TogglePlay,
+                    "ArrowRight" => Action::StepForward,
+                    "ArrowLeft" => Action::StepBack,
+                    _ => return,
+                };
+                e.prevent_default();
+                dispatch.dispatch(action);
+            });
+            let doc = web::document();
+            if let Some(d) = &doc {
+                let _ = d
+                    .add_event_listener_with_callback("keydown", listener.as_ref().unchecked_ref());
+            }
+            move || {
+                if let Some(d) = doc {
+                    let _ = d.remove_event_listener_with_callback(
+                        "keydown",
+                        listener.as_ref().unchecked_ref(),
+                    );
+                }
+            }
+        });
+    }
+
+    let dismiss = {
+        let dispatch = dispatch.clone();
+        Callback::from(move |_| dispatch.dispatch(Action::DismissNotice))
+    };
+
+    html! {
+        <ContextProvider<AppContext> context={state.clone()}>
+            <div class="shell">
+                <header class="topbar">
+                    <h1 class="brand">{"Cache"}<span>{"lab"}</span></h1>
+                    <ClockBar />
+                    <SessionMenu />
+                </header>
+                if let Some(text) = notice {
+                    <div class="notice" role="alert">
+                        <span>{text}</span>
+                        <button type="button" onclick={dismiss} aria-label="Dismiss">{"✕"}</button>
+                    </div>
+                }
+                <main class="regions">
+                    <Narration />
+                    <Inspector />
+                    <Keyspace />
+                    <Consoles />
+                    <EventsPanel />
+                </main>
+                <TimelineBar />
+            </div>
+        </ContextProvider<AppContext>>
+    }
 }
 
 pub fn mount() {
-    let Some(root) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.get_element_by_id("app"))
-    else {
+    let Some(root) = web::document().and_then(|d| d.get_element_by_id("app")) else {
         return;
     };
-    yew::Renderer::<App>::with_root(root).render();
+    yew::Renderer::<App>::with_root_and_props(root, AppProps { fresh: false }).render();
 }

@@ -7,6 +7,11 @@
 pub mod model;
 
 #[cfg(target_arch = "wasm32")]
+pub mod components;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
+
+#[cfg(target_arch = "wasm32")]
 pub mod app;
 
 /// Mounts the playground into the page's `#app` element.

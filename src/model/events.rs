@@ -93,7 +93,14 @@ fn key_text(k: &[u8]) -> String {
 }
 
 impl EventLog {
-    fn push(&mut self, step: usize, at: i64, kind: EventKind, text: String, key: Option<(usize, Vec<u8>)>) {
+    fn push(
+        &mut self,
+        step: usize,
+        at: i64,
+        kind: EventKind,
+        text: String,
+        key: Option<(usize, Vec<u8>)>,
+    ) {
         self.next_id += 1;
         self.entries.push_back(LoggedEvent {
             id: self.next_id,
@@ -173,7 +180,11 @@ impl EventLog {
                             r.expired,
                             sample.join(" "),
                             if r.sampled.len() > 20 { " …" } else { "" },
-                            if r.time_limit_hit { ", stopped by its time limit" } else { "" },
+                            if r.time_limit_hit {
+                                ", stopped by its time limit"
+                            } else {
+                                ""
+                            },
                         ),
                         r.sampled.first().map(|(k, _)| (r.db, k.clone())),
                     );
@@ -190,7 +201,10 @@ impl EventLog {
                     format!(
                         "client {} blocked on {}{}",
                         name(*client),
-                        keys.iter().map(|k| key_text(k)).collect::<Vec<_>>().join(", "),
+                        keys.iter()
+                            .map(|k| key_text(k))
+                            .collect::<Vec<_>>()
+                            .join(", "),
                         match deadline {
                             Some(d) => format!(" until t={}", fmt_time(*d)),
                             None => " (no timeout)".into(),
@@ -205,7 +219,11 @@ impl EventLog {
                     format!(
                         "client {} {}",
                         name(*client),
-                        if *timed_out { "timed out" } else { "was served" }
+                        if *timed_out {
+                            "timed out"
+                        } else {
+                            "was served"
+                        }
                     ),
                     None,
                 ),
@@ -224,7 +242,11 @@ impl EventLog {
                         if receivers.is_empty() {
                             "nobody was listening".to_string()
                         } else {
-                            receivers.iter().map(|c| name(*c)).collect::<Vec<_>>().join(", ")
+                            receivers
+                                .iter()
+                                .map(|c| name(*c))
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         }
                     ),
                     None,
@@ -236,7 +258,11 @@ impl EventLog {
                     format!(
                         "client {} subscribed to {}",
                         name(*client),
-                        names.iter().map(|k| key_text(k)).collect::<Vec<_>>().join(", ")
+                        names
+                            .iter()
+                            .map(|k| key_text(k))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                     None,
                 ),

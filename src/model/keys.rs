@@ -105,7 +105,9 @@ impl KeyIndex {
                 continue;
             }
             let pos = self.view.binary_search(key);
-            let wanted = info.as_ref().is_some_and(|v| self.accepts(key, v.type_name));
+            let wanted = info
+                .as_ref()
+                .is_some_and(|v| self.accepts(key, v.type_name));
             match (pos, wanted) {
                 (Err(i), true) => self.view.insert(i, key.clone()),
                 (Ok(i), false) => {
@@ -121,7 +123,8 @@ impl KeyIndex {
 
     /// Forgets the TTL origins of a database that was emptied.
     pub fn forget_db(&mut self, db: Option<usize>) {
-        self.ttl_origin.retain(|(d, _), _| db.is_some_and(|x| x != *d));
+        self.ttl_origin
+            .retain(|(d, _), _| db.is_some_and(|x| x != *d));
     }
 
     /// The share of the key's TTL that is left, in [0, 1], if it has one.

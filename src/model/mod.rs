@@ -102,7 +102,10 @@ pub struct Snapshot {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     /// A line typed into pane `pane`'s console.
-    Run { pane: usize, line: String },
+    Run {
+        pane: usize,
+        line: String,
+    },
     AddClient,
     /// Move the clock forward by this many milliseconds.
     Advance(i64),
@@ -119,9 +122,15 @@ pub enum Action {
     /// Forward one step on the timeline if rewound, else one tick.
     StepForward,
     Select(Option<Vec<u8>>),
-    SetFilter { pattern: String, type_filter: String },
+    SetFilter {
+        pattern: String,
+        type_filter: String,
+    },
     SetDb(usize),
-    SetConfig { name: String, value: String },
+    SetConfig {
+        name: String,
+        value: String,
+    },
     /// Replace the session by one read from a file (JSON) or a share link's fragment.
     LoadJson(String),
     LoadLink(String),
@@ -151,6 +160,10 @@ pub struct Model {
     seed: u64,
     /// Fractions of a virtual millisecond not yet applied while playing.
     carry: f64,
+    /// Bumped whenever a console's lines or waiting state change (the consoles redraw then).
+    pub panes_rev: u64,
+    /// Bumped whenever the event log changes.
+    pub log_rev: u64,
 }
 
 impl Default for Model {
@@ -201,6 +214,8 @@ impl Model {
             replaying: false,
             seed,
             carry: 0.0,
+            panes_rev: 0,
+            log_rev: 0,
         }
     }
 
@@ -291,17 +306,21 @@ impl Model {
         self.timeline.open_advance = false;
     }
 
+    /// A frame of play. Virtual time moves in whole server ticks, landing on multiples of the
+    /// tick: an advance is applied tick by tick (see `apply`), so a run of frames and the one
+    /// step that records them replay to exactly the same state.
     fn frame(&mut self, real_ms: f64) {
         if !self.playing || !real_ms.is_finite() || real_ms <= 0.0 {
             return;
         }
-        let virt = real_ms.min(MAX_FRAME_MS) * self.speed + self.carry;
-        let ms = virt.floor();
-        self.carry = virt - ms;
-        if ms < 1.0 {
+        let tick = self.tick_ms();
+        self.carry += real_ms.min(MAX_FRAME_MS) * self.speed;
+        let target = self.now as f64 + self.carry;
+        let to = (target / tick as f64).floor() as i64 * tick;
+        if to <= self.now {
             return;
         }
-        let to = self.now + ms as i64;
+        self.carry = target - to as f64;
         if self.timeline.can_extend(to) {
             let index = self.timeline.len() - 1;
             self.apply(&Step::Advance { to }, index);
@@ -341,6 +360,8 @@ impl Model {
         self.keys.ttl_origin = s.ttl_origin.clone();
         self.settings_client = s.settings_client;
         self.last_cycle = s.last_cycle.clone();
+        self.panes_rev += 1;
+        self.log_rev += 1;
     }
 
     /// Brings the model to the state after `k` steps: from the nearest snapshot at or before
@@ -374,11 +395,22 @@ impl Model {
     /// Runs one step against the engine and takes in what it produced.
     fn apply(&mut self, step: &Step, index: usize) {
         let mut rebuild = false;
+        if !matches!(step, Step::Advance { .. }) {
+            self.panes_rev += 1;
+        }
         match step {
             Step::Command { pane, line } => rebuild = self.run_line(*pane, line),
             Step::Advance { to } => {
-                self.now = (*to).max(self.now);
-                self.engine.advance(self.now);
+                // Tick by tick, so that each event carries the virtual time it happened at and
+                // a long jump runs the same cron and expire cycles as the same time played.
+                let tick = self.tick_ms();
+                while self.now < *to {
+                    let t = ((self.now.div_euclid(tick) + 1) * tick).min(*to);
+                    self.now = t;
+                    self.engine.advance(t);
+                    self.collect_outputs();
+                    self.absorb_events(index, false);
+                }
             }
             Step::AddClient => {
                 let client = self.engine.connect(self.now);
@@ -394,8 +426,12 @@ impl Model {
             Step::Config { name, value } => {
                 let now = self.now;
                 let engine = &mut self.engine;
-                let client = *self.settings_client.get_or_insert_with(|| engine.connect(now));
-                let reply = self.engine.run(client, &["CONFIG", "SET", name, value], now);
+                let client = *self
+                    .settings_client
+                    .get_or_insert_with(|| engine.connect(now));
+                let reply = self
+                    .engine
+                    .run(client, &["CONFIG", "SET", name, value], now);
                 if let Reply::Error(e) = reply {
                     self.notice = Some(format!("Could not set {name}: {e}"));
                 }
@@ -470,7 +506,9 @@ impl Model {
     /// pub/sub messages) into their clients' consoles.
     fn collect_outputs(&mut self) {
         for p in &mut self.panes {
+            let waiting = p.waiting;
             for reply in self.engine.take_output(p.client) {
+                self.panes_rev += 1;
                 let kind = if reply.is_error() {
                     LineKind::Error
                 } else {
@@ -479,6 +517,9 @@ impl Model {
                 p.push(kind, to_cli_text(&reply));
             }
             p.waiting = self.engine.is_blocked(p.client);
+            if p.waiting != waiting {
+                self.panes_rev += 1;
+            }
         }
     }
 
@@ -487,6 +528,7 @@ impl Model {
         if events.is_empty() && !rebuild {
             return;
         }
+        self.log_rev += 1;
         let names: HashMap<ClientId, String> = self
             .panes
             .iter()

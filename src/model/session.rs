@@ -55,7 +55,9 @@ impl Session {
             )));
         }
         if s.cursor > s.steps.len() {
-            return Err(SessionError("the session's position is past its last step".into()));
+            return Err(SessionError(
+                "the session's position is past its last step".into(),
+            ));
         }
         Ok(s)
     }
@@ -83,7 +85,11 @@ const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 pub fn base64url_encode(data: &[u8]) -> String {
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
         let chars = chunk.len() + 1;
         for i in 0..chars {
@@ -158,7 +164,10 @@ mod tests {
     #[test]
     fn links_and_json_round_trip() {
         let s = sample();
-        assert_eq!(Session::from_link_fragment(&s.to_link_fragment()), Ok(s.clone()));
+        assert_eq!(
+            Session::from_link_fragment(&s.to_link_fragment()),
+            Ok(s.clone())
+        );
         assert_eq!(Session::from_json(&s.to_json()), Ok(s));
     }
 

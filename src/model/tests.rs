@@ -31,7 +31,10 @@ fn a_key_with_a_ttl_expires_and_comes_back_on_rewind() {
     let mut m = Model::default();
     run(&mut m, 0, "SET greeting hello EX 5");
     assert_eq!(last_text(&m, 0), "OK\n");
-    assert_eq!(m.panes[0].lines[0].text, "127.0.0.1:6379> SET greeting hello EX 5");
+    assert_eq!(
+        m.panes[0].lines[0].text,
+        "127.0.0.1:6379> SET greeting hello EX 5"
+    );
     assert_eq!(visible(&m), ["greeting"]);
     let kv = m.engine().inspect_key(0, b"greeting").unwrap();
     assert_eq!(kv.ttl_ms, Some(5000));
@@ -76,12 +79,19 @@ fn consoles_are_separate_clients_and_receive_later_replies() {
     run(&mut m, 1, "SUBSCRIBE news");
     run(&mut m, 0, "PUBLISH news hello");
     assert_eq!(last_text(&m, 0), "(integer) 1\n");
-    assert!(last_text(&m, 1).contains("\"hello\""), "{}", last_text(&m, 1));
+    assert!(
+        last_text(&m, 1).contains("\"hello\""),
+        "{}",
+        last_text(&m, 1)
+    );
     assert!(m.log.entries.iter().any(|e| e.kind == EventKind::Published));
     run(&mut m, 1, "CLIENT ID");
     let id_b = m.panes[1].client;
     run(&mut m, 0, "CLIENT ID");
-    assert_eq!(last_text(&m, 0), format!("(integer) {}\n", m.panes[0].client));
+    assert_eq!(
+        last_text(&m, 0),
+        format!("(integer) {}\n", m.panes[0].client)
+    );
     assert_ne!(m.panes[0].client, id_b);
 }
 
@@ -108,12 +118,45 @@ fn play_advances_by_real_time_times_speed_in_few_steps() {
     for _ in 0..120 {
         m.dispatch(Action::Frame(16.0));
     }
-    assert_eq!(m.now, 120 * 32);
+    // 3840 virtual ms, in whole ticks of 100 ms.
+    assert_eq!(m.now, 3800);
     // One step per virtual second or so, not one per frame.
     assert!(m.timeline.len() <= 5, "{}", m.timeline.len());
     m.dispatch(Action::TogglePlay);
     m.dispatch(Action::Tick);
-    assert_eq!(m.now, 120 * 32 + 100);
+    assert_eq!(m.now, 3900);
+}
+
+#[test]
+fn played_time_replays_to_the_same_state() {
+    let mut m = Model::default();
+    for i in 0..40 {
+        run(&mut m, 0, &format!("SET k{i} v PX {}", 50 + i * 37));
+    }
+    m.dispatch(Action::SetPlaying(true));
+    for i in 0..200 {
+        m.dispatch(Action::Frame(7.0 + (i % 5) as f64 * 9.0));
+    }
+    m.dispatch(Action::SetPlaying(false));
+    let live: Vec<_> = m
+        .log
+        .entries
+        .iter()
+        .map(|e| (e.at, e.text.clone()))
+        .collect();
+    let mut n = Model::default();
+    n.load(m.session());
+    let replayed: Vec<_> = n
+        .log
+        .entries
+        .iter()
+        .map(|e| (e.at, e.text.clone()))
+        .collect();
+    assert_eq!(n.now, m.now);
+    assert_eq!(live, replayed);
+    assert!(live
+        .iter()
+        .any(|(at, t)| t.starts_with("expired k0") && *at == 100));
 }
 
 #[test]

@@ -1,0 +1,100 @@
+//! The event log, filterable by kind; an event about a key links to it in the keyspace.
+
+use yew::prelude::*;
+
+use crate::app::{AppContext, Dispatch, ModelRef};
+use crate::model::events::{fmt_time, EventKind};
+use crate::model::Action;
+
+/// The log shows at most this many of the latest matching events.
+const SHOWN: usize = 300;
+
+#[component(EventsPanel)]
+pub fn events_panel() -> Html {
+    let ctx = use_context::<AppContext>().expect("AppContext");
+    let filter = use_state(String::new);
+    let rev = ctx.model.0.borrow().log_rev;
+    let on_filter = {
+        let filter = filter.clone();
+        Callback::from(move |e: Event| {
+            filter.set(
+                e.target_unchecked_into::<web_sys::HtmlSelectElement>()
+                    .value(),
+            )
+        })
+    };
+    html! {
+        <section class="events region" aria-label="Events">
+            <header>
+                <h2>{"Events"}</h2>
+                <select aria-label="Event kind" onchange={on_filter}>
+                    <option value="" selected={filter.is_empty()}>{"all kinds"}</option>
+                    { for EventKind::ALL.iter().map(|k| html! {
+                        <option value={k.label()} selected={*filter == k.label()}>{k.label()}</option>
+                    }) }
+                </select>
+            </header>
+            <EventList model={ctx.model.clone()} dispatch={ctx.dispatcher()} rev={rev} kind={(*filter).clone()} />
+        </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct ListProps {
+    pub model: ModelRef,
+    pub dispatch: Dispatch,
+    pub rev: u64,
+    pub kind: String,
+}
+
+#[component(EventList)]
+fn event_list(props: &ListProps) -> Html {
+    let list_ref = use_node_ref();
+    {
+        let list_ref = list_ref.clone();
+        use_effect_with((props.rev, props.kind.clone()), move |_| {
+            if let Some(el) = list_ref.cast::<web_sys::Element>() {
+                el.set_scroll_top(el.scroll_height());
+            }
+        });
+    }
+    let m = props.model.0.borrow();
+    let kind = EventKind::from_label(&props.kind);
+    let mut shown: Vec<_> = m
+        .log
+        .entries
+        .iter()
+        .rev()
+        .filter(|e| kind.is_none_or(|k| e.kind == k))
+        .take(SHOWN)
+        .collect();
+    shown.reverse();
+    html! {
+        <ol class="eventlist" role="log" aria-label="Event log" ref={list_ref}>
+            if shown.is_empty() {
+                <li class="dim">{"No events yet."}</li>
+            }
+            { for shown.into_iter().map(|e| {
+                let text = match &e.key {
+                    Some((db, key)) => {
+                        let d = props.dispatch.clone();
+                        let (db, key) = (*db, key.clone());
+                        let onclick = Callback::from(move |_| {
+                            d.dispatch(Action::SetDb(db));
+                            d.dispatch(Action::Select(Some(key.clone())));
+                        });
+                        html! { <button type="button" class="link" {onclick} title="Show this key">{&e.text}</button> }
+                    }
+                    None => html! { <span>{&e.text}</span> },
+                };
+                html! {
+                    <li key={e.id} class={classes!("ev", format!("k-{}", e.kind.label()))}>
+                        <span class="at dim">{fmt_time(e.at)}</span>
+                        <span class="kind">{e.kind.label()}</span>
+                        {text}
+                    </li>
+                }
+            }) }
+        </ol>
+    }
+}

@@ -1,0 +1,147 @@
+// End-to-end: what a learner does in the built playground (dist/), in headless Chromium.
+// Run by scripts/web-test.sh (which builds dist/ first), or alone: node --test tests/e2e/
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { serve, launch, openPlayground, ARTIFACTS } from "./harness.mjs";
+
+let server;
+let browser;
+
+before(async () => {
+  await mkdir(ARTIFACTS, { recursive: true });
+  server = await serve();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+
+async function type(page, line, client = 0) {
+  const input = page.getByRole("textbox", { name: "Command" }).nth(client);
+  await input.fill(line);
+  await input.press("Enter");
+}
+
+function keyRow(page, name) {
+  return page
+    .getByRole("region", { name: "Keyspace" })
+    .getByRole("listitem")
+    .filter({ hasText: name });
+}
+
+test("a key with a TTL expires, comes back on rewind, and survives a reload", async () => {
+  const { context, page, errors } = await openPlayground(browser, server.url);
+  await type(page, "SET greeting hello EX 5");
+  const output = page.getByRole("log", { name: "Console output" }).first();
+  await output.getByText("OK", { exact: true }).waitFor();
+
+  const row = keyRow(page, "greeting");
+  await row.waitFor();
+  const text = await row.innerText();
+  assert.match(text, /greeting/);
+  assert.match(text, /string/);
+  assert.match(text, /TTL 5\.0s/);
+  await shot(page, "01-key-with-ttl");
+
+  await page.getByRole("button", { name: "+10s", exact: true }).click();
+  await page.getByLabel("Clock", { exact: true }).filter({ hasText: "00:10.000" }).waitFor();
+  await row.waitFor({ state: "detached" });
+  const log = page.getByRole("log", { name: "Event log" });
+  await log.getByText(/expired greeting/).first().waitFor();
+  assert.ok((await log.locator(".k-expired").count()) >= 1, "an event of kind expired");
+  await shot(page, "02-expired");
+
+  // Rewind one step on the Timeline: the key is back, TTL and all.
+  const slider = page.getByRole("slider", { name: "Timeline" });
+  await slider.focus();
+  await slider.press("ArrowLeft");
+  await row.waitFor();
+  assert.match(await row.innerText(), /TTL 5\.0s/);
+  assert.match(await page.getByLabel("Clock", { exact: true }).innerText(), /00:00\.000/);
+  await shot(page, "03-rewound");
+
+  // Reload: the session (rewound position included) is restored from storage.
+  await page.reload();
+  await page.getByRole("textbox", { name: "Command" }).first().waitFor();
+  await keyRow(page, "greeting").waitFor();
+  assert.equal(await slider.getAttribute("aria-valuetext").then((v) => v.split(",")[0]), "step 1 of 2");
+  await output.getByText("SET greeting hello EX 5").waitFor();
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("a garbled share link shows an error and the page still works", async () => {
+  const { context, page, errors } = await openPlayground(browser, server.url + "#s=not-a-session!!");
+  const alert = page.getByRole("alert");
+  await alert.waitFor();
+  assert.match(await alert.innerText(), /damaged/);
+  await type(page, "PING");
+  await page.getByRole("log", { name: "Console output" }).first().getByText("PONG").waitFor();
+  await shot(page, "04-garbled-link");
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("a share link opens the same session elsewhere", async () => {
+  const { context, page } = await openPlayground(browser, server.url);
+  await type(page, "SET shared:key 42");
+  await keyRow(page, "shared:key").waitFor();
+  await page.getByRole("button", { name: "Share", exact: true }).click();
+  const link = await page.getByRole("textbox", { name: "Share link" }).inputValue();
+  assert.match(link, /#s=[A-Za-z0-9_-]+$/);
+  await context.close();
+
+  const other = await openPlayground(browser, link);
+  await keyRow(other.page, "shared:key").waitFor();
+  assert.equal(await other.page.getByRole("alert").count(), 0);
+  await other.context.close();
+});
+
+test("clients are separate connections; messages reach the subscriber's console", async () => {
+  const { context, page } = await openPlayground(browser, server.url);
+  await page.getByRole("button", { name: "Add client" }).click();
+  const consoles = page.getByRole("textbox", { name: "Command" });
+  assert.equal(await consoles.count(), 2);
+  await type(page, "SUBSCRIBE news", 1);
+  await type(page, "PUBLISH news hello", 0);
+  const b = page.getByRole("region", { name: "Client B" }).getByRole("log", { name: "Console output" });
+  await b.getByText('"hello"').waitFor();
+  await page.getByRole("log", { name: "Event log" }).getByText(/published "hello" to news/).waitFor();
+
+  // Hints and completion come from the command table.
+  const input = consoles.first();
+  await input.fill("EXPI");
+  await input.press("Tab");
+  assert.equal(await input.inputValue(), "EXPIRE");
+  await input.fill("SET k v ");
+  await page.getByRole("region", { name: "Client A" }).getByText(/summary|—/).first().waitFor();
+  await shot(page, "05-two-clients");
+  await context.close();
+});
+
+test("the layout stacks on a phone and has a dark theme", async () => {
+  const { context, page } = await openPlayground(browser, server.url, { width: 390, height: 844 });
+  await type(page, "SET phone:key hi EX 100");
+  await keyRow(page, "phone:key").waitFor();
+  const consoleBox = await page.getByRole("region", { name: "Client A" }).boundingBox();
+  const keysBox = await page.getByRole("region", { name: "Keyspace" }).boundingBox();
+  assert.ok(keysBox.y >= consoleBox.y + consoleBox.height - 1, "keyspace below the console");
+  assert.ok(consoleBox.width <= 390);
+  await shot(page, "06-phone");
+  await context.close();
+
+  const dark = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: "dark" });
+  const p = await dark.newPage();
+  await p.goto(server.url);
+  await p.getByRole("textbox", { name: "Command" }).first().waitFor();
+  const bg = await p.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  assert.equal(bg, "rgb(21, 23, 28)");
+  await shot(p, "07-dark");
+  await dark.close();
+});
