@@ -128,38 +128,44 @@ pub fn app(props: &AppProps) -> Html {
         });
     }
 
-    // Save after every step and every move along the timeline; while playing, at most once a
-    // second.
-    let pending_save = use_mut_ref(|| None::<Timeout>);
-    {
+    // Save after every step and every move along the timeline: shortly after (a large session
+    // takes a while to serialise, and that must not hold up the frame that shows the step),
+    // at most once a second while playing, and at once when the page is hidden or closed.
+    let saver = use_memo((), {
         let model = model.clone();
-        let pending_save = pending_save.clone();
         let dispatch = dispatch.clone();
+        move |_| Saver {
+            model,
+            dispatch,
+            pending: RefCell::new(None),
+        }
+    });
+    {
+        let saver = saver.clone();
         use_effect_with((revision, cursor, playing), move |(_, _, playing)| {
-            let save = {
-                let model = model.clone();
-                move || {
-                    let json = model.0.borrow().session().to_json();
-                    if !web::save(web::SESSION_KEY, &json) {
-                        dispatch.dispatch(Action::Notify(
-                            "This browser refused to save the session (storage full or \
-                             disabled); export it to keep it."
-                                .into(),
-                        ));
+            Saver::schedule(&saver, if *playing { 1000 } else { 200 }, !*playing);
+        });
+    }
+    {
+        let saver = saver.clone();
+        use_effect_with((), move |_| {
+            let listener = Closure::<dyn Fn(web_sys::Event)>::new(move |_| saver.flush());
+            let win = web::window();
+            if let Some(w) = &win {
+                for ev in ["pagehide", "beforeunload"] {
+                    let _ =
+                        w.add_event_listener_with_callback(ev, listener.as_ref().unchecked_ref());
+                }
+            }
+            move || {
+                if let Some(w) = win {
+                    for ev in ["pagehide", "beforeunload"] {
+                        let _ = w.remove_event_listener_with_callback(
+                            ev,
+                            listener.as_ref().unchecked_ref(),
+                        );
                     }
                 }
-            };
-            if *playing {
-                if pending_save.borrow().is_none() {
-                    let pending = pending_save.clone();
-                    *pending_save.borrow_mut() = Some(Timeout::new(1000, move || {
-                        pending.borrow_mut().take();
-                        save();
-                    }));
-                }
-            } else {
-                pending_save.borrow_mut().take();
-                save();
             }
         });
     }
@@ -236,6 +242,47 @@ pub fn app(props: &AppProps) -> Html {
                 <TimelineBar />
             </div>
         </ContextProvider<AppContext>>
+    }
+}
+
+/// Writes the session to local storage, a little after it changed.
+struct Saver {
+    model: ModelRef,
+    dispatch: Dispatch,
+    pending: RefCell<Option<Timeout>>,
+}
+
+impl Saver {
+    /// Saves in `delay_ms`; `restart` pushes back a save already waiting (debounce), otherwise
+    /// the waiting one stands (throttle, while playing).
+    fn schedule(this: &Rc<Saver>, delay_ms: u32, restart: bool) {
+        if !restart && this.pending.borrow().is_some() {
+            return;
+        }
+        let me = this.clone();
+        let timeout = Timeout::new(delay_ms, move || {
+            me.pending.borrow_mut().take();
+            me.save();
+        });
+        // Replacing the handle cancels the save it replaces.
+        *this.pending.borrow_mut() = Some(timeout);
+    }
+
+    fn flush(&self) {
+        if self.pending.borrow_mut().take().is_some() {
+            self.save();
+        }
+    }
+
+    fn save(&self) {
+        let json = self.model.0.borrow().session().to_json();
+        if !web::save(web::SESSION_KEY, &json) {
+            self.dispatch.dispatch(Action::Notify(
+                "This browser refused to save the session (storage full or disabled); export \
+                 it to keep it."
+                    .into(),
+            ));
+        }
     }
 }
 

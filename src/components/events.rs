@@ -7,7 +7,7 @@ use crate::model::events::{fmt_time, EventKind};
 use crate::model::Action;
 
 /// The log shows at most this many of the latest matching events.
-const SHOWN: usize = 300;
+const SHOWN: usize = 200;
 
 #[component(EventsPanel)]
 pub fn events_panel() -> Html {
@@ -49,18 +49,11 @@ pub struct ListProps {
 
 #[component(EventList)]
 fn event_list(props: &ListProps) -> Html {
-    let list_ref = use_node_ref();
-    {
-        let list_ref = list_ref.clone();
-        use_effect_with((props.rev, props.kind.clone()), move |_| {
-            if let Some(el) = list_ref.cast::<web_sys::Element>() {
-                el.set_scroll_top(el.scroll_height());
-            }
-        });
-    }
     let m = props.model.0.borrow();
     let kind = EventKind::from_label(&props.kind);
-    let mut shown: Vec<_> = m
+    // Newest first in the document; the list is laid out bottom-up (column-reverse), so it
+    // reads oldest to newest and stays scrolled to the newest without measuring the layout.
+    let shown: Vec<_> = m
         .log
         .entries
         .iter()
@@ -68,9 +61,8 @@ fn event_list(props: &ListProps) -> Html {
         .filter(|e| kind.is_none_or(|k| e.kind == k))
         .take(SHOWN)
         .collect();
-    shown.reverse();
     html! {
-        <ol class="eventlist" role="log" aria-label="Event log" ref={list_ref}>
+        <ol class="eventlist" role="log" aria-label="Event log" reversed=true>
             if shown.is_empty() {
                 <li class="dim">{"No events yet."}</li>
             }

@@ -11,6 +11,8 @@ use crate::model::Action;
 /// Redis's ACTIVE_EXPIRE_CYCLE_ACCEPTABLE_STALE at effort 1: the cycle keeps sampling a
 /// database while more than this share of its sample was expired.
 const ACCEPTABLE_STALE_PERCENT: f64 = 10.0;
+/// The header shows used memory while the database has at most this many keys.
+const MEASURE_MEMORY_UP_TO: usize = 20_000;
 
 #[component(Inspector)]
 pub fn inspector() -> Html {
@@ -18,7 +20,11 @@ pub fn inspector() -> Html {
     let m = ctx.model.0.borrow();
     let d = ctx.dispatcher();
     let engine = m.engine();
-    let memory = engine.memory_report();
+    // Measuring memory walks every key: fine for a learner's few thousand keys, too slow to
+    // redo on every frame with a hundred thousand.
+    let memory = (engine.dbsize(m.keys.db) <= MEASURE_MEMORY_UP_TO)
+        .then(|| fmt_bytes(engine.memory_report().used))
+        .unwrap_or_else(|| "not measured (large keyspace)".into());
 
     let body = match m.selected.as_ref() {
         Some(key) => match engine.inspect_value(m.keys.db, key) {
@@ -65,7 +71,7 @@ pub fn inspector() -> Html {
         <section class="inspector region" aria-label="Inspector">
             <header>
                 <h2>{ if m.selected.is_some() { "Key" } else { "Expiry" } }</h2>
-                <span class="dim">{format!("memory {} · {} keys in db {}", fmt_bytes(memory.used), engine.dbsize(m.keys.db), m.keys.db)}</span>
+                <span class="dim">{format!("memory {memory} · {} keys in db {}", engine.dbsize(m.keys.db), m.keys.db)}</span>
             </header>
             {body}
         </section>

@@ -117,7 +117,7 @@ pub fn keyspace() -> Html {
                     <span class="name">{name}</span>
                     <span class="enc dim">{v.encoding}</span>
                     <span class="ttl">
-                        <span class="bar" aria-hidden="true"><span style={format!("width:{:.1}%", fraction * 100.0)}></span></span>
+                        <span class="bar" aria-hidden="true"><span style={format!("transform:scaleX({fraction:.3})")}></span></span>
                         <span class="ttl-text">{ttl_text}</span>
                     </span>
                     <span class="mem dim">{fmt_bytes(v.memory)}</span>

@@ -60,8 +60,34 @@ pub struct Pane {
     pub db: usize,
 }
 
+/// A typed line is echoed up to this many bytes: a thousand-pair MSET need not fill the screen.
+const ECHO_LIMIT: usize = 240;
+/// A reply is shown up to this many bytes (KEYS * on a large keyspace).
+const OUTPUT_LIMIT: usize = 16 * 1024;
+
+/// Cuts `text` to at most `limit` bytes (at a character boundary), saying how much was left out.
+fn clip(mut text: String, limit: usize) -> String {
+    if text.len() <= limit {
+        return text;
+    }
+    let mut cut = limit;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let rest = text.len() - cut;
+    text.truncate(cut);
+    text.push_str(&format!(" … ({rest} more bytes not shown)\n"));
+    text
+}
+
 impl Pane {
     fn push(&mut self, kind: LineKind, text: String) {
+        let limit = if kind == LineKind::Input {
+            ECHO_LIMIT
+        } else {
+            OUTPUT_LIMIT
+        };
+        let text = clip(text, limit);
         self.lines.push(Line { kind, text });
         if self.lines.len() > SCROLLBACK {
             let extra = self.lines.len() - SCROLLBACK;

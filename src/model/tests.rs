@@ -100,12 +100,18 @@ fn console_answers_help_and_bad_quotes_itself() {
     let mut m = Model::default();
     run(&mut m, 0, "SET \"unclosed");
     assert_eq!(last_text(&m, 0), "Invalid argument(s)");
+    run(&mut m, 0, &format!("SET long {}", "é".repeat(500)));
+    let echo = &m.panes[0].lines[m.panes[0].lines.len() - 2].text;
+    assert!(
+        echo.len() < 300 && echo.contains("more bytes not shown"),
+        "{echo}"
+    );
     run(&mut m, 0, "help set");
     assert!(last_text(&m, 0).contains("summary:"));
     run(&mut m, 0, "NOSUCH x");
     assert_eq!(m.panes[0].lines.last().unwrap().kind, LineKind::Error);
-    // None of these touched the keyspace statistics.
-    assert_eq!(m.engine().dbsize(0), 0);
+    // Only the SET reached the keyspace.
+    assert_eq!(m.engine().dbsize(0), 1);
 }
 
 #[test]
@@ -245,4 +251,32 @@ fn keyspace_view_follows_filters_databases_and_flushes() {
     run(&mut m, 0, "FLUSHDB");
     assert!(visible(&m).is_empty());
     assert!(m.log.entries.iter().any(|e| e.kind == EventKind::Flushed));
+}
+
+#[test]
+#[ignore]
+fn time_a_step_with_many_keys() {
+    let mut m = Model::default();
+    for b in 0..100 {
+        let mut line = String::from("MSET");
+        for k in 0..1000 {
+            line.push_str(&format!(" key:{:06} v", b * 1000 + k));
+        }
+        run(&mut m, 0, &line);
+    }
+    for k in 0..30 {
+        run(&mut m, 0, &format!("SET a:ttl:{k} x EX {}", 10 + k * 5));
+    }
+    for action in [Action::Advance(1000), Action::Tick] {
+        let start = std::time::Instant::now();
+        for _ in 0..20 {
+            m.dispatch(action.clone());
+        }
+        eprintln!("{action:?}: {:?} per step", start.elapsed() / 20);
+    }
+    let start = std::time::Instant::now();
+    for _ in 0..20 {
+        let _ = m.session().to_json();
+    }
+    eprintln!("session json: {:?}", start.elapsed() / 20);
 }
