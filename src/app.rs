@@ -185,7 +185,12 @@ pub fn app(props: &AppProps) -> Html {
                         matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
                             || el.closest("[contenteditable]").ok().flatten().is_some()
                     });
-                if typing {
+                // Space on a focused button or link presses it; leave that alone.
+                let pressing = e.key() == " "
+                    && e.target()
+                        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                        .is_some_and(|el| matches!(el.tag_name().as_str(), "BUTTON" | "A"));
+                if typing || pressing {
                     return;
                 }
                 let action = match e.key().as_str() {

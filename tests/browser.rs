@@ -124,3 +124,24 @@ fn rewinding_thousands_of_steps_is_fast_in_the_browser() {
     web_sys::console::log_1(&format!("rewind: {per_seek:.1} ms per seek over 3000 steps").into());
     assert!(per_seek < 250.0, "{per_seek} ms per rewind");
 }
+
+#[wasm_bindgen_test]
+async fn the_keyspace_draws_only_the_rows_in_view() {
+    let root = mount().await;
+    let mut line = String::from("MSET");
+    for i in 0..5000 {
+        line.push_str(&format!(" key:{i:05} v"));
+    }
+    type_line(&root, &line).await;
+    let count = text(&root, "section[aria-label='Keyspace'] .count");
+    assert_eq!(count, "5000 of 5000 keys");
+    let rows = root
+        .query_selector_all("section[aria-label='Keyspace'] li")
+        .unwrap()
+        .length();
+    assert!(rows > 0 && rows < 200, "{rows} rows drawn for 5000 keys");
+    // The echo of a long line is clipped; the reply is there.
+    let output = text(&root, "[aria-label='Console output']");
+    assert!(output.contains("more bytes not shown") && output.contains("OK"));
+    root.remove();
+}

@@ -114,8 +114,7 @@ pub fn keyspace() -> Html {
                 <button type="button" {onclick} aria-pressed={selected.to_string()}
                     title={format!("{name}: {} ({}), {}, {} in memory, idle {}, LFU {}", v.type_name, v.encoding, ttl_text, fmt_bytes(v.memory), fmt_duration(v.idle_ms), v.lfu)}>
                     {type_badge(v.type_name)}
-                    <span class="name">{name}</span>
-                    <span class="enc dim">{v.encoding}</span>
+                    <span class="name">{name}<small class="enc">{v.encoding}</small></span>
                     <span class="ttl">
                         <span class="bar" aria-hidden="true"><span style={format!("transform:scaleX({fraction:.3})")}></span></span>
                         <span class="ttl-text">{ttl_text}</span>

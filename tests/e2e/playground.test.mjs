@@ -145,3 +145,54 @@ test("the layout stacks on a phone and has a dark theme", async () => {
   await shot(p, "07-dark");
   await dark.close();
 });
+
+test("keyboard shortcuts, filters and the value view", async () => {
+  const { context, page, errors } = await openPlayground(browser, server.url);
+  await type(page, "SET user:1 alice");
+  await type(page, "SET page:home '<h1>hi</h1>' PX 1500");
+  await keyRow(page, "page:home").waitFor();
+  const clock = page.getByLabel("Clock", { exact: true });
+
+  // → steps one server tick, ← steps back along the timeline, space plays and pauses.
+  await page.locator("body").click({ position: { x: 5, y: 790 } });
+  await page.keyboard.press("ArrowRight");
+  await clock.filter({ hasText: "00:00.100" }).waitFor();
+  await page.keyboard.press("ArrowLeft");
+  await clock.filter({ hasText: "00:00.000" }).waitFor();
+  await page.keyboard.press("Space");
+  await page.getByRole("button", { name: "Pause", exact: true }).waitFor();
+  await clock.filter({ hasText: /00:0[1-9]\./ }).waitFor();
+  await page.keyboard.press("Space");
+  await page.getByRole("button", { name: "Play", exact: true }).waitFor();
+  // A second and more of play: page:home (PX 1500) has gone, expired by the active cycle.
+  await page.getByRole("button", { name: "+1s", exact: true }).click();
+  await keyRow(page, "page:home").waitFor({ state: "detached" });
+
+  // Filters: by pattern, by type, and the event log by kind.
+  const keyspace = page.getByRole("region", { name: "Keyspace" });
+  await type(page, "SET user:2 bob");
+  await type(page, "SET other 1");
+  await keyspace.getByRole("searchbox", { name: "Filter keys" }).fill("user:*");
+  await keyRow(page, "other").waitFor({ state: "detached" });
+  assert.equal(await keyspace.getByRole("listitem").count(), 2);
+  await keyspace.getByRole("combobox", { name: "Type" }).selectOption("hash");
+  assert.equal(await keyspace.getByRole("listitem").count(), 0);
+  await keyspace.getByRole("combobox", { name: "Type" }).selectOption("");
+  await page.getByRole("combobox", { name: "Event kind" }).selectOption("expired");
+  const log = page.getByRole("log", { name: "Event log" });
+  await log.getByText(/expired page:home/).waitFor();
+  assert.equal(await log.locator(".k-keyspace").count(), 0);
+
+  // Selecting a key lays out its value.
+  await keyRow(page, "user:2").getByRole("button").click();
+  const inspector = page.getByRole("region", { name: "Inspector" });
+  await inspector.getByText("bob", { exact: true }).waitFor();
+  assert.match(await inspector.innerText(), /embstr/);
+  // An event about a key links to it.
+  await page.getByRole("combobox", { name: "Event kind" }).selectOption("keyspace");
+  await log.getByRole("button", { name: "set user:1" }).click();
+  await inspector.getByText("alice", { exact: true }).waitFor();
+  await shot(page, "08-filters-and-value");
+  assert.deepEqual(errors, []);
+  await context.close();
+});
