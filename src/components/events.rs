@@ -51,8 +51,7 @@ pub struct ListProps {
 fn event_list(props: &ListProps) -> Html {
     let m = props.model.0.borrow();
     let kind = EventKind::from_label(&props.kind);
-    // Newest first in the document; the list is laid out bottom-up (column-reverse), so it
-    // reads oldest to newest and stays scrolled to the newest without measuring the layout.
+    // Newest first: what just happened is at the top, with no scrolling to manage.
     let shown: Vec<_> = m
         .log
         .entries
@@ -62,7 +61,7 @@ fn event_list(props: &ListProps) -> Html {
         .take(SHOWN)
         .collect();
     html! {
-        <ol class="eventlist" role="log" aria-label="Event log" reversed=true>
+        <ol class="eventlist" role="log" aria-label="Event log">
             if shown.is_empty() {
                 <li class="dim">{"No events yet."}</li>
             }
