@@ -84,13 +84,17 @@ pub struct AppProps {
 #[component(App)]
 pub fn app(props: &AppProps) -> Html {
     let fresh = props.fresh;
-    let state = use_reducer(move || AppState {
-        model: ModelRef(Rc::new(RefCell::new(if fresh {
+    let state = use_reducer(move || {
+        let mut model = if fresh {
             Model::default()
         } else {
             initial_model()
-        }))),
-        rev: 0,
+        };
+        model.defer_snapshots = true;
+        AppState {
+            model: ModelRef(Rc::new(RefCell::new(model))),
+            rev: 0,
+        }
     });
     let dispatch = state.dispatcher();
     let model = state.model.clone();
@@ -167,6 +171,25 @@ pub fn app(props: &AppProps) -> Html {
                     }
                 }
             }
+        });
+    }
+
+    // When nothing has happened for a moment, take the timeline snapshot that fell due.
+    let idle = use_mut_ref(|| None::<Timeout>);
+    {
+        let model = model.clone();
+        let dispatch = dispatch.clone();
+        use_effect_with(state.rev, move |_| {
+            let timeout = Timeout::new(400, move || {
+                let due = {
+                    let m = model.0.borrow();
+                    !m.playing && m.timeline.snapshot_due()
+                };
+                if due {
+                    dispatch.dispatch(Action::Idle);
+                }
+            });
+            *idle.borrow_mut() = Some(timeout);
         });
     }
 

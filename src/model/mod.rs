@@ -162,6 +162,8 @@ pub enum Action {
     LoadLink(String),
     Notify(String),
     DismissNotice,
+    /// Nothing has happened for a while: a good moment for work that was put off.
+    Idle,
 }
 
 pub struct Model {
@@ -186,6 +188,9 @@ pub struct Model {
     seed: u64,
     /// Fractions of a virtual millisecond not yet applied while playing.
     carry: f64,
+    /// Take snapshots only on `Action::Idle` (the page sets this: copying an engine of 100,000
+    /// keys takes long enough to be felt in the middle of playing).
+    pub defer_snapshots: bool,
     /// Bumped whenever a console's lines or waiting state change (the consoles redraw then).
     pub panes_rev: u64,
     /// Bumped whenever the event log changes.
@@ -242,6 +247,7 @@ impl Model {
             carry: 0.0,
             panes_rev: 0,
             log_rev: 0,
+            defer_snapshots: false,
         }
     }
 
@@ -318,6 +324,12 @@ impl Model {
             },
             Action::Notify(text) => self.notice = Some(text),
             Action::DismissNotice => self.notice = None,
+            Action::Idle => {
+                if !self.playing && self.timeline.snapshot_due() {
+                    let snap = self.snapshot();
+                    self.timeline.add_snapshot(snap);
+                }
+            }
         }
     }
 
@@ -362,7 +374,7 @@ impl Model {
         self.timeline.branch();
         let index = self.timeline.cursor;
         self.apply(&step, index);
-        if self.timeline.push(step, self.now) {
+        if self.timeline.push(step, self.now) && !self.defer_snapshots {
             let snap = self.snapshot();
             self.timeline.add_snapshot(snap);
         }
@@ -617,6 +629,7 @@ impl Model {
 
     /// Replaces this session by `s`, rebuilt by replaying its steps.
     pub fn load(&mut self, s: Session) {
+        let defer = self.defer_snapshots;
         let mut fresh = Model::new(s.seed);
         fresh.speed = if s.speed.is_finite() && s.speed > 0.0 {
             s.speed
@@ -639,6 +652,7 @@ impl Model {
         } else {
             None
         };
+        fresh.defer_snapshots = defer;
         *self = fresh;
     }
 

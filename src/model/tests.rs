@@ -254,6 +254,28 @@ fn keyspace_view_follows_filters_databases_and_flushes() {
 }
 
 #[test]
+fn deferred_snapshots_wait_for_idle_and_rewinds_still_work() {
+    let mut m = Model::default();
+    m.defer_snapshots = true;
+    for i in 0..100 {
+        run(&mut m, 0, &format!("SET k{i} {i}"));
+    }
+    assert_eq!(m.timeline.snapshot_count(), 1);
+    m.dispatch(Action::Idle);
+    assert_eq!(m.timeline.snapshot_count(), 2);
+    m.dispatch(Action::Idle);
+    assert_eq!(m.timeline.snapshot_count(), 2, "nothing new to keep");
+    m.dispatch(Action::Seek(50));
+    assert_eq!(visible(&m).len(), 50);
+    m.dispatch(Action::Seek(100));
+    assert_eq!(visible(&m).len(), 100);
+    // Loading keeps the setting, and snapshots the replayed session as it goes.
+    m.load(m.session());
+    assert!(m.defer_snapshots);
+    assert!(m.timeline.snapshot_count() >= 3);
+}
+
+#[test]
 #[ignore]
 fn time_a_step_with_many_keys() {
     let mut m = Model::default();

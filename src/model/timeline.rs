@@ -8,7 +8,9 @@
 //! nearest snapshot at or before `k` and replays forward from it. The number of snapshots is
 //! bounded: when there are too many, every other one is dropped and the interval doubles, so a
 //! long session costs a bounded amount of memory and a rewind replays at most about
-//! `steps / MAX_SNAPSHOTS` steps.
+//! `2 * steps / MAX_SNAPSHOTS` steps. In the page, a snapshot that falls due is taken when the
+//! learner pauses rather than at once (copying a large engine takes a while, and replaying the
+//! steps in between is cheap): see `Model::defer_snapshots`.
 
 use serde::{Deserialize, Serialize};
 
@@ -110,7 +112,14 @@ impl<S: Clone> Timeline<S> {
         self.cursor = self.steps.len();
         self.open_advance = false;
         self.revision += 1;
-        self.cursor.is_multiple_of(self.interval)
+        self.snapshot_due()
+    }
+
+    /// Whether the state after the last step should be kept: `interval` steps have passed since
+    /// the latest snapshot.
+    pub fn snapshot_due(&self) -> bool {
+        let last = self.snapshots.last().map_or(0, |(k, _)| *k);
+        self.cursor == self.steps.len() && self.cursor >= last + self.interval
     }
 
     /// Keeps `state` as the state after the last step.
@@ -147,9 +156,13 @@ impl<S: Clone> Timeline<S> {
         if self.snapshots.len() <= MAX_SNAPSHOTS {
             return;
         }
+        // Keep the first and every other one after it, and space future ones twice as far.
         self.interval *= 2;
-        let interval = self.interval;
-        self.snapshots.retain(|(k, _)| k % interval == 0);
+        let mut i = 0;
+        self.snapshots.retain(|_| {
+            i += 1;
+            i % 2 == 1
+        });
     }
 
     /// The snapshot to start from to reach step `k`: the latest one at or before it.
