@@ -60,14 +60,26 @@ fn marks(props: &MarksProps) -> Html {
     if len == 0 {
         return html! { <div class="marks" aria-hidden="true"></div> };
     }
+    // One path per kind of step in an SVG stretched over the track: a new step changes a few
+    // attributes, not the position of every mark.
     let every = len.div_ceil(MAX_MARKS);
+    let mut paths: [(&str, String); 4] = [
+        ("command", String::new()),
+        ("time", String::new()),
+        ("client", String::new()),
+        ("config", String::new()),
+    ];
+    for i in (0..len).step_by(every) {
+        let kind = m.timeline.steps[i].kind();
+        if let Some((_, d)) = paths.iter_mut().find(|(k, _)| *k == kind) {
+            d.push_str(&format!("M{} 0v8", i + 1));
+        }
+    }
     html! {
-        <div class="marks" aria-hidden="true">
-            { for (0..len).step_by(every).map(|i| {
-                let step = &m.timeline.steps[i];
-                let left = (i + 1) as f64 * 100.0 / len as f64;
-                html! { <span class={classes!("mark", step.kind())} style={format!("left:{left:.3}%")}></span> }
+        <svg class="marks" aria-hidden="true" viewBox={format!("0 0 {len} 8")} preserveAspectRatio="none">
+            { for paths.into_iter().filter(|(_, d)| !d.is_empty()).map(|(kind, d)| html! {
+                <path class={classes!("mark", kind)} d={d} vector-effect="non-scaling-stroke" />
             }) }
-        </div>
+        </svg>
     }
 }

@@ -3,6 +3,7 @@
 //! about (for linking to the keyspace).
 
 use std::collections::VecDeque;
+use std::rc::Rc;
 
 use cachelab_engine::reply::cli_quote;
 use cachelab_engine::{CycleKind, Event, ExpiredBy};
@@ -76,7 +77,8 @@ pub struct LoggedEvent {
 
 #[derive(Clone, Debug, Default)]
 pub struct EventLog {
-    pub entries: VecDeque<LoggedEvent>,
+    /// Shared, so that views and snapshots hold entries without copying their text.
+    pub entries: VecDeque<Rc<LoggedEvent>>,
     next_id: u64,
 }
 
@@ -102,14 +104,14 @@ impl EventLog {
         key: Option<(usize, Vec<u8>)>,
     ) {
         self.next_id += 1;
-        self.entries.push_back(LoggedEvent {
+        self.entries.push_back(Rc::new(LoggedEvent {
             id: self.next_id,
             step,
             at,
             kind,
             text,
             key,
-        });
+        }));
         if self.entries.len() > LOG_CAPACITY {
             self.entries.pop_front();
         }
