@@ -176,6 +176,12 @@ fn session_round_trips_through_json_and_links() {
         name: "hz".into(),
         value: "50".into(),
     });
+    assert!(m
+        .log
+        .entries
+        .iter()
+        .any(|e| e.kind == EventKind::Config && e.text == "config hz = 50"));
+    assert_eq!(m.tick_ms(), 20);
     m.dispatch(Action::Seek(4));
     let s = m.session();
     let mut n = Model::default();
@@ -301,4 +307,38 @@ fn time_a_step_with_many_keys() {
         let _ = m.session().to_json();
     }
     eprintln!("session json: {:?}", start.elapsed() / 20);
+}
+
+#[test]
+fn a_blocked_client_waits_and_gets_its_reply_later() {
+    // No blocking command exists yet on this engine's command table, so the client is parked
+    // the way such a command parks it, through the engine's own blocking API.
+    let mut m = Model::default();
+    let client = m.panes[0].client;
+    let reply = m.engine.block_on_keys(
+        client,
+        0,
+        vec![b"jobs".to_vec()],
+        Some(500),
+        &[b"BLPOP", b"jobs", b"0.5"],
+        Reply::NilArray,
+    );
+    assert_eq!(reply, Reply::Blocked);
+    m.dispatch(Action::AddClient);
+    assert!(m.panes[0].waiting);
+    assert!(m.log.entries.iter().any(|e| e.kind == EventKind::Blocked));
+    run(&mut m, 0, "PING");
+    assert!(last_text(&m, 0).starts_with("This client is blocked"));
+    m.dispatch(Action::Advance(1000));
+    assert!(!m.panes[0].waiting);
+    assert_eq!(last_text(&m, 0), "(nil)\n");
+    assert_eq!(
+        m.panes[0].lines.last().map(|l| l.kind),
+        Some(LineKind::Pushed)
+    );
+    assert!(m
+        .log
+        .entries
+        .iter()
+        .any(|e| e.kind == EventKind::Unblocked && e.text == "client A timed out"));
 }
