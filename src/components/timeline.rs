@@ -29,7 +29,7 @@ pub fn timeline_bar() -> Html {
         })
     };
     html! {
-        <footer class="timeline" aria-label="Timeline region">
+        <footer class="timeline" aria-label="Steps">
             <label for="timeline-slider" class="dim">{"Timeline"}</label>
             <div class="track">
                 <Marks model={ctx.model.clone()} dispatch={d.clone()} len={len} revision={m.timeline.revision} />

@@ -196,3 +196,31 @@ test("keyboard shortcuts, filters and the value view", async () => {
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test("a session exported to a file imports elsewhere; a damaged file is refused", async () => {
+  const { context, page, errors } = await openPlayground(browser, server.url);
+  await type(page, "SET exported yes EX 60");
+  await page.getByRole("button", { name: "+10s", exact: true }).click();
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("button", { name: "Export", exact: true }).click(),
+  ]);
+  const file = join(ARTIFACTS, "session.json");
+  await download.saveAs(file);
+  await context.close();
+
+  const other = await openPlayground(browser, server.url);
+  const importer = other.page.getByLabel("Import session");
+  await importer.setInputFiles(file);
+  await keyRow(other.page, "exported").waitFor();
+  assert.match(await keyRow(other.page, "exported").innerText(), /TTL 50\.0s/);
+  assert.match(await other.page.getByLabel("Clock", { exact: true }).innerText(), /00:10\.000/);
+
+  await importer.setInputFiles({ name: "broken.json", mimeType: "application/json", buffer: Buffer.from("{\"format\": 1, \"steps\": [") });
+  const alert = other.page.getByRole("alert");
+  await alert.waitFor();
+  assert.match(await alert.innerText(), /Could not open the session/);
+  await keyRow(other.page, "exported").waitFor();
+  assert.deepEqual([...errors, ...other.errors], []);
+  await other.context.close();
+});

@@ -80,7 +80,7 @@ pub struct ValueView {
     pub truncated: bool,
 }
 
-/// Which keys `inspect_keys` lists.
+/// Which keys `inspect_keys` lists: a glob pattern and a type name, each optional.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct KeyFilter<'a> {
     /// A glob pattern as KEYS takes it; `None` for every key.
@@ -99,15 +99,18 @@ impl KeyFilter<'_> {
 }
 
 impl Engine {
-    /// The keys of database `db` that pass `filter`, in the keyspace's own (SCAN) order: how many
-    /// there are, and the views of `limit` of them starting at `offset`.
+    /// The keys of database `db` that match `pattern` (a glob, as KEYS takes it) and are of
+    /// type `type_name` (as TYPE answers), `None` meaning any, in the keyspace's own (SCAN)
+    /// order: how many there are, and the views of `limit` of them starting at `offset`.
     pub fn inspect_keys(
         &self,
         db: usize,
-        filter: KeyFilter<'_>,
+        pattern: Option<&[u8]>,
+        type_name: Option<&str>,
         offset: usize,
         limit: usize,
     ) -> (usize, Vec<KeyView>) {
+        let filter = KeyFilter { pattern, type_name };
         let Some(d) = self.dbs.get(db) else {
             return (0, Vec::new());
         };
@@ -315,7 +318,7 @@ mod tests {
         e.run(c, &["SET", "greeting", "hello", "EX", "5"], 1000);
         e.run(c, &["SET", "n", "42"], 1000);
         e.advance(3000);
-        let (total, views) = e.inspect_keys(0, KeyFilter::default(), 0, 10);
+        let (total, views) = e.inspect_keys(0, None, None, 0, 10);
         assert_eq!(total, 2);
         let g = views.iter().find(|v| v.name == b"greeting").unwrap();
         assert_eq!(g.type_name, "string");
@@ -336,19 +339,12 @@ mod tests {
             e.run(c, &["SET", &format!("user:{i}"), "x"], 0);
         }
         e.run(c, &["SET", "other", "x"], 0);
-        let f = KeyFilter {
-            pattern: Some(b"user:*"),
-            type_name: None,
-        };
-        let (total, page) = e.inspect_keys(0, f, 25, 10);
+        let (total, page) = e.inspect_keys(0, Some(b"user:*"), None, 25, 10);
         assert_eq!((total, page.len()), (30, 5));
-        let f = KeyFilter {
-            pattern: None,
-            type_name: Some("list"),
-        };
-        assert_eq!(e.inspect_keys(0, f, 0, 10).0, 0);
-        assert_eq!(e.inspect_keys(7, KeyFilter::default(), 0, 10).0, 0);
-        assert_eq!(e.inspect_keys(99, KeyFilter::default(), 0, 10).0, 0);
+        assert_eq!(e.inspect_keys(0, None, Some("list"), 0, 10).0, 0);
+        assert_eq!(e.inspect_keys(0, Some(b"*"), Some("string"), 0, 0).0, 31);
+        assert_eq!(e.inspect_keys(7, None, None, 0, 10).0, 0);
+        assert_eq!(e.inspect_keys(99, None, None, 0, 10).0, 0);
     }
 
     #[test]
@@ -368,7 +364,7 @@ mod tests {
         let idle = e.inspect_key(0, b"idle").unwrap();
         assert_eq!(idle.idle_ms, 500);
         for _ in 0..3 {
-            e.inspect_keys(0, KeyFilter::default(), 0, 100);
+            e.inspect_keys(0, None, None, 0, 100);
             e.inspect_value(0, b"idle");
         }
         assert_eq!(e.inspect_key(0, b"idle").unwrap().idle_ms, 500);
@@ -400,7 +396,7 @@ mod tests {
         let v = e.inspect_key(0, b"k").unwrap();
         assert!(v.expiring);
         assert_eq!(v.ttl_ms, Some(-1));
-        assert_eq!(e.inspect_keys(0, KeyFilter::default(), 0, 10).0, 1);
+        assert_eq!(e.inspect_keys(0, None, None, 0, 10).0, 1);
         e.run(c, &["GET", "k"], 101);
         assert!(e.inspect_key(0, b"k").is_none());
     }
