@@ -163,7 +163,7 @@ pub fn console_pane(props: &PaneProps) -> Html {
             <div class="prompt">
                 <label class="dim" for={format!("cmd-{pane}")}>{p.prompt()}</label>
                 <input id={format!("cmd-{pane}")} type="text" aria-label="Command" autocomplete="off" spellcheck="false"
-                    value={(*input).clone()} {oninput} {onkeydown} placeholder="SET greeting hello EX 5" />
+                    value={(*input).clone()} {oninput} {onkeydown} placeholder="a command, e.g. SET greeting hello EX 5" />
             </div>
             {hint_html}
         </section>

@@ -36,7 +36,8 @@ pub fn keyspace() -> Html {
     let first = ((top / ROW_HEIGHT) as usize)
         .saturating_sub(OVERSCAN)
         .min(keys.len());
-    let count = (height / ROW_HEIGHT).ceil() as usize + 2 * OVERSCAN;
+    // At least a tall screen's worth, so a panel that grew since the last scroll has no gap.
+    let count = (height.max(900.0) / ROW_HEIGHT).ceil() as usize + 2 * OVERSCAN;
     let last = (first + count).min(keys.len());
 
     let onscroll = {
