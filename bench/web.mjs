@@ -131,6 +131,27 @@ console.log(`startup: interactive console after ${fmt(median(startup))} (median 
       `clock step "${label}" with ${KEYS} keys: model + DOM update ${fmt(update)}, + style and layout ${fmt(layout)} (target < 16 ms), frame shown after ${fmt(frame)} (medians of 20)`,
     );
   }
+  // Rewinds along the Timeline: to just after the keys were written, back to the end, and to
+  // the middle of the writes (each restores a snapshot of 100,000 keys and replays from it).
+  await page.waitForTimeout(600); // lets the idle snapshot be taken
+  const rewinds = await page.evaluate(async () => {
+    const slider = document.querySelector("input[aria-label='Timeline']");
+    const clock = document.querySelector("output[aria-label='Clock']");
+    const out = {};
+    for (const [name, to] of [["after the writes", 131], ["back to the end", Number(slider.max)], ["into the writes", 50]]) {
+      const t0 = performance.now();
+      slider.value = String(to);
+      slider.dispatchEvent(new Event("input", { bubbles: true }));
+      await new Promise((r) => setTimeout(r, 0));
+      void document.body.offsetHeight;
+      out[name] = { ms: performance.now() - t0, clock: clock.textContent };
+    }
+    return out;
+  });
+  results.rewind = rewinds;
+  for (const [name, r] of Object.entries(rewinds)) {
+    console.log(`timeline: seek ${name} (${r.clock}) in ${fmt(r.ms)}`);
+  }
   await page.screenshot({ path: join(ROOT, "tests/e2e/artifacts/bench-100k.png") }).catch(() => {});
   await context.close();
 }

@@ -1,6 +1,7 @@
 //! The timeline: a slider over every step, with a mark per step coloured and shaped by kind.
 //! Dragging it rewinds (or replays) the whole playground to that step.
 
+use gloo_timers::callback::Timeout;
 use yew::prelude::*;
 
 use crate::app::{AppContext, Dispatch, ModelRef};
@@ -17,15 +18,32 @@ pub fn timeline_bar() -> Html {
     let len = m.timeline.len();
     let cursor = m.timeline.cursor;
     let d = ctx.dispatcher();
+    // Dragging fires many input events; a rewind of a large keyspace takes a while, so only the
+    // latest position in each short burst is sought.
+    let pending = use_mut_ref(|| None::<(usize, Timeout)>);
     let oninput = {
         let d = d.clone();
         Callback::from(move |e: InputEvent| {
             let v = e
                 .target_unchecked_into::<web_sys::HtmlInputElement>()
                 .value();
-            if let Ok(k) = v.parse::<usize>() {
-                d.dispatch(Action::Seek(k));
+            let Ok(k) = v.parse::<usize>() else {
+                return;
+            };
+            let mut slot = pending.borrow_mut();
+            if let Some((target, _)) = slot.as_mut() {
+                *target = k;
+                return;
             }
+            let d = d.clone();
+            let pending = pending.clone();
+            let timeout = Timeout::new(0, move || {
+                let target = pending.borrow_mut().take().map(|(t, _)| t);
+                if let Some(target) = target {
+                    d.dispatch(Action::Seek(target));
+                }
+            });
+            *slot = Some((k, timeout));
         })
     };
     html! {
