@@ -27,43 +27,59 @@ pub fn inspector() -> Html {
         .unwrap_or_else(|| "not measured (large keyspace)".into());
 
     let body = match m.selected.as_ref() {
-        Some(key) => match engine.inspect_value(m.keys.db, key) {
-            Some(v) => {
-                let k = &v.key;
-                let close = {
-                    let d = d.clone();
-                    Callback::from(move |_| d.dispatch(Action::Select(None)))
-                };
-                let ttl = match (k.expire_at, k.ttl_ms) {
-                    (Some(_), _) if k.expiring => {
-                        "expiring (past its deadline, not yet removed)".to_string()
+        Some(key) => {
+            let story = key_story(&m, key);
+            let view = match engine.inspect_value(m.keys.db, key) {
+                Some(v) => {
+                    let k = &v.key;
+                    let close = {
+                        let d = d.clone();
+                        Callback::from(move |_| d.dispatch(Action::Select(None)))
+                    };
+                    let ttl = match (k.expire_at, k.ttl_ms) {
+                        (Some(_), _) if k.expiring => {
+                            "expiring (past its deadline, not yet removed)".to_string()
+                        }
+                        (Some(_), Some(ms)) => format!("{} left", fmt_duration(ms)),
+                        _ => "none (persistent)".to_string(),
+                    };
+                    html! {
+                        <div class="value-view">
+                            <header>
+                                {type_badge(k.type_name)}
+                                <h3>{show_bytes(&k.name)}</h3>
+                                <button type="button" class="link" onclick={close} aria-label="Close key">{"✕"}</button>
+                            </header>
+                            <dl class="facts">
+                                <dt>{"encoding"}</dt><dd>{k.encoding}</dd>
+                                <dt>{"TTL"}</dt><dd>{ttl}</dd>
+                                <dt>{"idle"}</dt><dd>{fmt_duration(k.idle_ms)}</dd>
+                                <dt>{"LFU counter"}</dt><dd>{k.lfu}</dd>
+                                <dt>{"memory"}</dt><dd>{fmt_bytes(k.memory)}</dd>
+                            </dl>
+                            <div class={classes!("value", format!("v-{}", k.type_name))}>{value_html(&v.data)}</div>
+                            if v.truncated { <p class="dim">{"Only the first elements are shown."}</p> }
+                        </div>
                     }
-                    (Some(_), Some(ms)) => format!("{} left", fmt_duration(ms)),
-                    _ => "none (persistent)".to_string(),
-                };
-                html! {
-                    <div class="value-view">
-                        <header>
-                            {type_badge(k.type_name)}
-                            <h3>{show_bytes(&k.name)}</h3>
-                            <button type="button" class="link" onclick={close} aria-label="Close key">{"✕"}</button>
-                        </header>
-                        <dl class="facts">
-                            <dt>{"encoding"}</dt><dd>{k.encoding}</dd>
-                            <dt>{"TTL"}</dt><dd>{ttl}</dd>
-                            <dt>{"idle"}</dt><dd>{fmt_duration(k.idle_ms)}</dd>
-                            <dt>{"LFU counter"}</dt><dd>{k.lfu}</dd>
-                            <dt>{"memory"}</dt><dd>{fmt_bytes(k.memory)}</dd>
-                        </dl>
-                        {value_html(&v.data)}
-                        if v.truncated { <p class="dim">{"Only the first elements are shown."}</p> }
-                    </div>
                 }
-            }
-            None => html! {
-                <p class="dim">{format!("{} is not in the keyspace (any more).", show_bytes(key))}</p>
-            },
-        },
+                None => {
+                    let close = {
+                        let d = d.clone();
+                        Callback::from(move |_| d.dispatch(Action::Select(None)))
+                    };
+                    html! {
+                        <div class="value-view">
+                            <header>
+                                <h3>{show_bytes(key)}</h3>
+                                <button type="button" class="link" onclick={close} aria-label="Close key">{"✕"}</button>
+                            </header>
+                            <p class="dim">{"This key is not in the keyspace (any more)."}</p>
+                        </div>
+                    }
+                }
+            };
+            html! { <>{view}{story}</> }
+        }
         None => expiry_picture(&m),
     };
 
@@ -74,6 +90,32 @@ pub fn inspector() -> Html {
                 <span class="dim">{format!("memory {memory} · {} keys in db {}", engine.dbsize(m.keys.db), m.keys.db)}</span>
             </header>
             {body}
+        </section>
+    }
+}
+
+/// What happened to the selected key, newest first: the events that link to it.
+fn key_story(m: &crate::model::Model, key: &[u8]) -> Html {
+    let db = m.keys.db;
+    let events: Vec<_> = m
+        .log
+        .entries
+        .iter()
+        .rev()
+        .filter(|e| e.key.as_ref().is_some_and(|(d, k)| *d == db && k == key))
+        .take(12)
+        .collect();
+    if events.is_empty() {
+        return html! {};
+    }
+    html! {
+        <section class="story" aria-label="Key history">
+            <h4>{"What happened to it"}</h4>
+            <ol>
+                { for events.iter().map(|e| html! {
+                    <li><span class="dim">{crate::model::events::fmt_time(e.at)}</span>{" "}{&e.text}</li>
+                }) }
+            </ol>
         </section>
     }
 }

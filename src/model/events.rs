@@ -80,6 +80,9 @@ pub struct EventLog {
     /// Shared, so that views and snapshots hold entries without copying their text.
     pub entries: VecDeque<Rc<LoggedEvent>>,
     next_id: u64,
+    /// When the last entry is the folded line of idle expire cycles: its step, how many cycles
+    /// and keys it counts, so that a step that grows (while playing) keeps one such line.
+    idle_tail: Option<(usize, usize, usize)>,
 }
 
 /// How a client is named in sentences: its pane letter when it has one.
@@ -119,17 +122,21 @@ impl EventLog {
 
     /// Drops what steps at or after `step` logged (on a rewind, before replaying).
     pub fn truncate_to_step(&mut self, step: usize) {
+        self.idle_tail = None;
         while self.entries.back().is_some_and(|e| e.step >= step) {
             self.entries.pop_back();
         }
     }
 
-    /// Logs the events of one step. Expire-cycle runs that removed nothing are folded into one
-    /// line per step, so that a minute of virtual time does not bury everything else.
-    pub fn record(&mut self, step: usize, at: i64, events: &[Event], name: ClientNamer<'_>) {
+    /// Logs the events of one step, each with the virtual time it happened at. Expire-cycle
+    /// runs that removed nothing are folded into one line per step, so that a minute of virtual
+    /// time does not bury everything else.
+    pub fn record(&mut self, step: usize, events: &[(i64, Event)], name: ClientNamer<'_>) {
         let mut idle_cycles = 0usize;
         let mut idle_sampled = 0usize;
-        for ev in events {
+        let mut idle_at = 0;
+        for (at, ev) in events {
+            let at = *at;
             match ev {
                 Event::Keyspace { db, key, op } => self.push(
                     step,
@@ -157,6 +164,7 @@ impl EventLog {
                     if r.expired == 0 {
                         idle_cycles += 1;
                         idle_sampled += r.sampled.len();
+                        idle_at = at;
                         continue;
                     }
                     let sample: Vec<String> = r
@@ -311,9 +319,16 @@ impl EventLog {
             }
         }
         if idle_cycles > 0 {
+            if let Some((s, cycles, sampled)) = self.idle_tail {
+                if s == step {
+                    self.entries.pop_back();
+                    idle_cycles += cycles;
+                    idle_sampled += sampled;
+                }
+            }
             self.push(
                 step,
-                at,
+                idle_at,
                 EventKind::ExpireCycle,
                 format!(
                     "{idle_cycles} expire cycle run{} sampled {idle_sampled} keys, none expired",
@@ -321,6 +336,7 @@ impl EventLog {
                 ),
                 None,
             );
+            self.idle_tail = Some((step, idle_cycles, idle_sampled));
         }
     }
 }
@@ -364,8 +380,8 @@ mod tests {
         e.run(c, &["SET", "k", "v", "EX", "100"], 0);
         e.advance(5000);
         let mut log = EventLog::default();
-        let evs = e.drain_events();
-        log.record(3, 5000, &evs, &|c| c.to_string());
+        let evs: Vec<(i64, Event)> = e.drain_events().into_iter().map(|ev| (5000, ev)).collect();
+        log.record(3, &evs, &|c| c.to_string());
         let cycles: Vec<_> = log
             .entries
             .iter()

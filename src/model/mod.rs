@@ -195,6 +195,8 @@ pub struct Model {
     pub panes_rev: u64,
     /// Bumped whenever the event log changes.
     pub log_rev: u64,
+    /// Events of the step being applied, with their times, not yet in the log.
+    pending_events: Vec<(i64, Event)>,
 }
 
 impl Default for Model {
@@ -247,6 +249,7 @@ impl Model {
             carry: 0.0,
             panes_rev: 0,
             log_rev: 0,
+            pending_events: Vec::new(),
             defer_snapshots: false,
         }
     }
@@ -447,7 +450,7 @@ impl Model {
                     self.now = t;
                     self.engine.advance(t);
                     self.collect_outputs();
-                    self.absorb_events(index, false);
+                    self.absorb_events(false);
                 }
             }
             Step::AddClient => {
@@ -476,7 +479,33 @@ impl Model {
             }
         }
         self.collect_outputs();
-        self.absorb_events(index, rebuild);
+        self.absorb_events(rebuild);
+        self.log_pending(index);
+    }
+
+    /// Writes the events of step `index` to the log.
+    fn log_pending(&mut self, index: usize) {
+        if self.pending_events.is_empty() {
+            return;
+        }
+        let events = std::mem::take(&mut self.pending_events);
+        self.log_rev += 1;
+        let names: HashMap<ClientId, String> = self
+            .panes
+            .iter()
+            .map(|p| (p.client, p.name.clone()))
+            .collect();
+        let settings = self.settings_client;
+        let namer = move |c: ClientId| {
+            names.get(&c).cloned().unwrap_or_else(|| {
+                if Some(c) == settings {
+                    "(settings)".to_string()
+                } else {
+                    format!("#{c}")
+                }
+            })
+        };
+        self.log.record(index, &events, &namer);
     }
 
     /// Runs a console line; returns true when the key list must be re-read (SWAPDB).
@@ -561,28 +590,15 @@ impl Model {
         }
     }
 
-    fn absorb_events(&mut self, index: usize, mut rebuild: bool) {
+    /// Takes in the events the engine recorded: the key list and the expiry picture follow
+    /// them at once; the log gets them at the end of the step (`log_pending`), each with the
+    /// virtual time it happened at.
+    fn absorb_events(&mut self, mut rebuild: bool) {
         let events = self.engine.drain_events();
         if events.is_empty() && !rebuild {
             return;
         }
-        self.log_rev += 1;
-        let names: HashMap<ClientId, String> = self
-            .panes
-            .iter()
-            .map(|p| (p.client, p.name.clone()))
-            .collect();
-        let settings = self.settings_client;
-        let namer = move |c: ClientId| {
-            names.get(&c).cloned().unwrap_or_else(|| {
-                if Some(c) == settings {
-                    "(settings)".to_string()
-                } else {
-                    format!("#{c}")
-                }
-            })
-        };
-        self.log.record(index, self.now, &events, &namer);
+        let mut touched: Vec<(usize, Vec<u8>)> = Vec::new();
         let mut touched: Vec<(usize, Vec<u8>)> = Vec::new();
         for ev in &events {
             match ev {
@@ -599,6 +615,9 @@ impl Model {
                 _ => {}
             }
         }
+        let now = self.now;
+        self.pending_events
+            .extend(events.into_iter().map(|ev| (now, ev)));
         touched.sort();
         touched.dedup();
         let mut by_db: HashMap<usize, Vec<Vec<u8>>> = HashMap::new();

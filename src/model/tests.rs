@@ -41,6 +41,22 @@ fn a_key_with_a_ttl_expires_and_comes_back_on_rewind() {
 
     m.dispatch(Action::Advance(10_000));
     assert_eq!(m.now, 10_000);
+    let expired = m
+        .log
+        .entries
+        .iter()
+        .find(|e| e.kind == EventKind::Expired)
+        .unwrap();
+    // Found by the cycle soon after its deadline (5 s), not stamped with the end of the jump.
+    assert!(expired.at > 5000 && expired.at <= 5200, "{}", expired.at);
+    assert_eq!(
+        m.log
+            .entries
+            .iter()
+            .filter(|e| e.text.contains("none expired"))
+            .count(),
+        1
+    );
     assert!(visible(&m).is_empty(), "{:?}", visible(&m));
     assert!(m
         .log

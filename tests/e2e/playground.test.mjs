@@ -55,6 +55,11 @@ test("a key with a TTL expires, comes back on rewind, and survives a reload", as
   const log = page.getByRole("log", { name: "Event log" });
   await log.getByText(/expired greeting/).first().waitFor();
   assert.ok((await log.locator(".k-expired").count()) >= 1, "an event of kind expired");
+  // The event links to its key, whose history says why it is gone.
+  await log.getByRole("button", { name: /expired greeting/ }).first().click();
+  const inspector = page.getByRole("region", { name: "Inspector" });
+  await inspector.getByText(/not in the keyspace/).waitFor();
+  await page.getByRole("region", { name: "Key history" }).getByText(/expired greeting \(actively/).waitFor();
   await shot(page, "02-expired");
 
   // Rewind one step on the Timeline: the key is back, TTL and all.
