@@ -1,11 +1,5 @@
-//! The Cachelab playground. The Yew UI grows here; until then this binary runs a short session
-//! against the engine so the web target builds and links the engine.
-
-use cachelab_engine::{to_cli_text, Config, Engine};
+//! Entry point of the playground page (built by Trunk from www/index.html).
 
 fn main() {
-    let mut engine = Engine::new(Config::default());
-    let client = engine.connect(0);
-    let reply = engine.run(client, &["PING"], 0);
-    print!("{}", to_cli_text(&reply));
+    cachelab_web::start();
 }

@@ -26,6 +26,7 @@ pub mod event;
 pub mod evict;
 pub mod expire;
 pub mod glob;
+pub mod inspect;
 pub mod keyspace;
 pub mod longdouble;
 pub mod memory;

@@ -1,0 +1,395 @@
+//! The event log as the page shows it: the engine's events turned into short sentences, each
+//! with its kind (for filtering), the step that caused it (for rewinding) and the key it is
+//! about (for linking to the keyspace).
+
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use cachelab_engine::reply::cli_quote;
+use cachelab_engine::{CycleKind, Event, ExpiredBy};
+
+/// The log keeps this many entries; older ones scroll away.
+pub const LOG_CAPACITY: usize = 5000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    Keyspace,
+    Expired,
+    ExpireCycle,
+    Blocked,
+    Unblocked,
+    Published,
+    Subscribed,
+    Config,
+    Client,
+    Flushed,
+    Encoding,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 11] = [
+        EventKind::Keyspace,
+        EventKind::Expired,
+        EventKind::ExpireCycle,
+        EventKind::Blocked,
+        EventKind::Unblocked,
+        EventKind::Published,
+        EventKind::Subscribed,
+        EventKind::Config,
+        EventKind::Client,
+        EventKind::Flushed,
+        EventKind::Encoding,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            EventKind::Keyspace => "keyspace",
+            EventKind::Expired => "expired",
+            EventKind::ExpireCycle => "expire-cycle",
+            EventKind::Blocked => "blocked",
+            EventKind::Unblocked => "unblocked",
+            EventKind::Published => "published",
+            EventKind::Subscribed => "subscribed",
+            EventKind::Config => "config",
+            EventKind::Client => "client",
+            EventKind::Flushed => "flushed",
+            EventKind::Encoding => "encoding",
+        }
+    }
+
+    pub fn from_label(s: &str) -> Option<EventKind> {
+        EventKind::ALL.into_iter().find(|k| k.label() == s)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoggedEvent {
+    /// Unique and increasing, for list keys in the page.
+    pub id: u64,
+    /// Index of the step that caused it.
+    pub step: usize,
+    pub at: i64,
+    pub kind: EventKind,
+    pub text: String,
+    /// The key it is about, with its database.
+    pub key: Option<(usize, Vec<u8>)>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct EventLog {
+    /// Shared, so that views and snapshots hold entries without copying their text.
+    pub entries: VecDeque<Rc<LoggedEvent>>,
+    next_id: u64,
+    /// When the last entry is the folded line of idle expire cycles: its step, how many cycles
+    /// and keys it counts, so that a step that grows (while playing) keeps one such line.
+    idle_tail: Option<(usize, usize, usize)>,
+}
+
+/// How a client is named in sentences: its pane letter when it has one.
+pub type ClientNamer<'a> = &'a dyn Fn(u64) -> String;
+
+fn key_text(k: &[u8]) -> String {
+    match std::str::from_utf8(k) {
+        Ok(s) if !s.is_empty() && s.chars().all(|c| !c.is_control() && c != ' ' && c != '"') => {
+            s.to_string()
+        }
+        _ => cli_quote(k),
+    }
+}
+
+impl EventLog {
+    fn push(
+        &mut self,
+        step: usize,
+        at: i64,
+        kind: EventKind,
+        text: String,
+        key: Option<(usize, Vec<u8>)>,
+    ) {
+        self.next_id += 1;
+        self.entries.push_back(Rc::new(LoggedEvent {
+            id: self.next_id,
+            step,
+            at,
+            kind,
+            text,
+            key,
+        }));
+        if self.entries.len() > LOG_CAPACITY {
+            self.entries.pop_front();
+        }
+    }
+
+    /// Drops what steps at or after `step` logged (on a rewind, before replaying).
+    pub fn truncate_to_step(&mut self, step: usize) {
+        self.idle_tail = None;
+        while self.entries.back().is_some_and(|e| e.step >= step) {
+            self.entries.pop_back();
+        }
+    }
+
+    /// Logs the events of one step, each with the virtual time it happened at. Expire-cycle
+    /// runs that removed nothing are folded into one line per step, so that a minute of virtual
+    /// time does not bury everything else.
+    pub fn record(&mut self, step: usize, events: &[(i64, Event)], name: ClientNamer<'_>) {
+        let mut idle_cycles = 0usize;
+        let mut idle_sampled = 0usize;
+        let mut idle_at = 0;
+        for (at, ev) in events {
+            let at = *at;
+            match ev {
+                Event::Keyspace { db, key, op } => self.push(
+                    step,
+                    at,
+                    EventKind::Keyspace,
+                    format!("{op} {}{}", key_text(key), db_suffix(*db)),
+                    Some((*db, key.clone())),
+                ),
+                Event::Expired { db, key, by } => self.push(
+                    step,
+                    at,
+                    EventKind::Expired,
+                    format!(
+                        "expired {}{} {}",
+                        key_text(key),
+                        db_suffix(*db),
+                        match by {
+                            ExpiredBy::Lazy => "(lazily: a command touched it after its deadline)",
+                            ExpiredBy::Active => "(actively: found by the expire cycle's sample)",
+                        }
+                    ),
+                    Some((*db, key.clone())),
+                ),
+                Event::ExpireCycle(r) => {
+                    if r.expired == 0 {
+                        idle_cycles += 1;
+                        idle_sampled += r.sampled.len();
+                        idle_at = at;
+                        continue;
+                    }
+                    let sample: Vec<String> = r
+                        .sampled
+                        .iter()
+                        .take(20)
+                        .map(|(k, gone)| format!("{}{}", key_text(k), if *gone { "✗" } else { "" }))
+                        .collect();
+                    self.push(
+                        step,
+                        at,
+                        EventKind::ExpireCycle,
+                        format!(
+                            "{} expire cycle{}: sampled {} keys in {} loop{}, expired {} [{}{}]{}",
+                            match r.kind {
+                                CycleKind::Slow => "slow",
+                                CycleKind::Fast => "fast",
+                            },
+                            db_suffix(r.db),
+                            r.sampled.len(),
+                            r.loops,
+                            if r.loops == 1 { "" } else { "s" },
+                            r.expired,
+                            sample.join(" "),
+                            if r.sampled.len() > 20 { " …" } else { "" },
+                            if r.time_limit_hit {
+                                ", stopped by its time limit"
+                            } else {
+                                ""
+                            },
+                        ),
+                        r.sampled.first().map(|(k, _)| (r.db, k.clone())),
+                    );
+                }
+                Event::ClientBlocked {
+                    client,
+                    db,
+                    keys,
+                    deadline,
+                } => self.push(
+                    step,
+                    at,
+                    EventKind::Blocked,
+                    format!(
+                        "client {} blocked on {}{}",
+                        name(*client),
+                        keys.iter()
+                            .map(|k| key_text(k))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        match deadline {
+                            Some(d) => format!(" until t={}", fmt_time(*d)),
+                            None => " (no timeout)".into(),
+                        }
+                    ),
+                    keys.first().map(|k| (*db, k.clone())),
+                ),
+                Event::ClientUnblocked { client, timed_out } => self.push(
+                    step,
+                    at,
+                    EventKind::Unblocked,
+                    format!(
+                        "client {} {}",
+                        name(*client),
+                        if *timed_out {
+                            "timed out"
+                        } else {
+                            "was served"
+                        }
+                    ),
+                    None,
+                ),
+                Event::Published {
+                    channel,
+                    message,
+                    receivers,
+                } => self.push(
+                    step,
+                    at,
+                    EventKind::Published,
+                    format!(
+                        "published {} to {} → {}",
+                        cli_quote(message),
+                        key_text(channel),
+                        if receivers.is_empty() {
+                            "nobody was listening".to_string()
+                        } else {
+                            receivers
+                                .iter()
+                                .map(|c| name(*c))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        }
+                    ),
+                    None,
+                ),
+                Event::Subscribed { client, names } => self.push(
+                    step,
+                    at,
+                    EventKind::Subscribed,
+                    format!(
+                        "client {} subscribed to {}",
+                        name(*client),
+                        names
+                            .iter()
+                            .map(|k| key_text(k))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    None,
+                ),
+                Event::EncodingChanged { db, key, from, to } => self.push(
+                    step,
+                    at,
+                    EventKind::Encoding,
+                    format!("{} changed encoding {from} → {to}", key_text(key)),
+                    Some((*db, key.clone())),
+                ),
+                Event::Flushed { db } => self.push(
+                    step,
+                    at,
+                    EventKind::Flushed,
+                    match db {
+                        Some(d) => format!("database {d} emptied"),
+                        None => "every database emptied".into(),
+                    },
+                    None,
+                ),
+                Event::ClientConnected { client } => self.push(
+                    step,
+                    at,
+                    EventKind::Client,
+                    format!("client {} connected", name(*client)),
+                    None,
+                ),
+                Event::ClientClosed { client } => self.push(
+                    step,
+                    at,
+                    EventKind::Client,
+                    format!("client {} closed", name(*client)),
+                    None,
+                ),
+                Event::ConfigChanged { name: param, value } => self.push(
+                    step,
+                    at,
+                    EventKind::Config,
+                    format!("config {param} = {value}"),
+                    None,
+                ),
+                #[allow(unreachable_patterns)]
+                other => self.push(step, at, EventKind::Keyspace, format!("{other:?}"), None),
+            }
+        }
+        if idle_cycles > 0 {
+            if let Some((s, cycles, sampled)) = self.idle_tail {
+                if s == step {
+                    self.entries.pop_back();
+                    idle_cycles += cycles;
+                    idle_sampled += sampled;
+                }
+            }
+            self.push(
+                step,
+                idle_at,
+                EventKind::ExpireCycle,
+                format!(
+                    "{idle_cycles} expire cycle run{} sampled {idle_sampled} keys, none expired",
+                    if idle_cycles == 1 { "" } else { "s" }
+                ),
+                None,
+            );
+            self.idle_tail = Some((step, idle_cycles, idle_sampled));
+        }
+    }
+}
+
+fn db_suffix(db: usize) -> String {
+    if db == 0 {
+        String::new()
+    } else {
+        format!(" (db {db})")
+    }
+}
+
+/// Virtual time as `mm:ss.mmm` (or `h:mm:ss.mmm` past an hour).
+pub fn fmt_time(ms: i64) -> String {
+    let neg = ms < 0;
+    let ms = ms.unsigned_abs();
+    let (h, m, s, milli) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
+    let sign = if neg { "-" } else { "" };
+    if h > 0 {
+        format!("{sign}{h}:{m:02}:{s:02}.{milli:03}")
+    } else {
+        format!("{sign}{m:02}:{s:02}.{milli:03}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_read_as_a_clock() {
+        assert_eq!(fmt_time(12_400), "00:12.400");
+        assert_eq!(fmt_time(3_725_001), "1:02:05.001");
+    }
+
+    #[test]
+    fn idle_cycles_fold_into_one_line_and_rewind_truncates() {
+        use cachelab_engine::{Config, Engine};
+        let mut e = Engine::new(Config::default());
+        let c = e.connect(0);
+        e.run(c, &["SET", "k", "v", "EX", "100"], 0);
+        e.advance(5000);
+        let mut log = EventLog::default();
+        let evs: Vec<(i64, Event)> = e.drain_events().into_iter().map(|ev| (5000, ev)).collect();
+        log.record(3, &evs, &|c| c.to_string());
+        let cycles: Vec<_> = log
+            .entries
+            .iter()
+            .filter(|e| e.kind == EventKind::ExpireCycle)
+            .collect();
+        assert_eq!(cycles.len(), 1, "{:?}", log.entries);
+        assert!(cycles[0].text.contains("none expired"));
+        log.truncate_to_step(3);
+        assert!(log.entries.iter().all(|e| e.step < 3));
+    }
+}
