@@ -19,6 +19,10 @@ const LIST_KEYS: &[&str] = &["l0", "l1", "l2"];
 const HASH_KEYS: &[&str] = &["h0", "h1", "h2"];
 const SET_KEYS: &[&str] = &["s0", "s1", "s2"];
 const ZSET_KEYS: &[&str] = &["z0", "z1", "z2"];
+/// Sorted sets whose members all have score 0, the only ones lex ranges are asked about: with
+/// mixed scores a lex walk's answer depends on a skiplist's random levels.
+/// Only `ZADD ... 0 member` writes them; no other key pool hands them out.
+const LEX_KEYS: &[&str] = &["zl0", "zl1"];
 const BIT_KEYS: &[&str] = &["b0", "b1", "b2"];
 const HLL_KEYS: &[&str] = &["p0", "p1", "p2"];
 const GEO_KEYS: &[&str] = &["g0", "g1"];
@@ -96,6 +100,38 @@ fn typed(g: &mut Gen, pool: &[&str]) -> Vec<u8> {
 pub(super) fn any_typed_key(g: &mut Gen) -> Vec<u8> {
     let pool = *g.rng.pick(ALL_POOLS);
     g.pick(pool)
+}
+
+/// A key to inspect (TYPE, OBJECT ENCODING) or delete: any data-type key, lex ones included.
+fn inspect_key(g: &mut Gen) -> Vec<u8> {
+    if g.rng.percent(10) {
+        g.pick(LEX_KEYS)
+    } else {
+        any_typed_key(g)
+    }
+}
+
+/// A key for a lex range: one of `LEX_KEYS`, or one of another type (WRONGTYPE). Never a
+/// sorted set of another pool.
+fn lex_key(g: &mut Gen) -> Vec<u8> {
+    if g.rng.percent(8) {
+        let pool = *g.rng.pick(&[LIST_KEYS, HASH_KEYS, SET_KEYS, BIT_KEYS, STREAM_KEYS]);
+        g.pick(pool)
+    } else {
+        g.pick(LEX_KEYS)
+    }
+}
+
+fn build_zadd_lex(g: &mut Gen) -> Option<Vec<Vec<u8>>> {
+    let mut argv = vec![g.name("ZADD"), g.pick(LEX_KEYS)];
+    if g.rng.percent(30) {
+        argv.push(g.name_of(&["NX", "XX", "CH", "GT", "LT"]));
+    }
+    for _ in 0..1 + g.rng.below(4) {
+        argv.push(w("0"));
+        argv.push(member(g));
+    }
+    Some(argv)
 }
 
 fn member(g: &mut Gen) -> Vec<u8> {
@@ -254,6 +290,9 @@ fn build_set_keys(g: &mut Gen, cmd: &str, store: bool) -> Option<Vec<Vec<u8>>> {
 // ---- sorted sets ---------------------------------------------------------------------------
 
 fn build_zadd(g: &mut Gen) -> Option<Vec<Vec<u8>>> {
+    if g.rng.percent(25) {
+        return build_zadd_lex(g);
+    }
     let mut argv = vec![g.name("ZADD"), typed(g, ZSET_KEYS)];
     let mut incr = false;
     for _ in 0..*g.rng.pick(&[0u64, 0, 1, 1, 2, 3]) {
@@ -290,9 +329,11 @@ fn build_zrange(g: &mut Gen, store: bool) -> Option<Vec<Vec<u8>>> {
     if store {
         argv.push(typed(g, ZSET_KEYS));
     }
-    argv.push(typed(g, ZSET_KEYS));
+    // 0: by rank, 1: BYSCORE, 2: BYLEX; the bounds mostly fit the mode.
     let by = g.rng.below(3);
-    let (lo, hi) = match by {
+    let bounds = if g.rng.percent(10) { g.rng.below(3) } else { by };
+    argv.push(if by == 2 { lex_key(g) } else { typed(g, ZSET_KEYS) });
+    let (lo, hi) = match bounds {
         0 => (g.int_or_bad(LIST_INDEXES), g.int_or_bad(LIST_INDEXES)),
         1 => (g.pick(SCORE_BOUNDS), g.pick(SCORE_BOUNDS)),
         _ => (g.pick(LEX_BOUNDS), g.pick(LEX_BOUNDS)),
@@ -300,9 +341,9 @@ fn build_zrange(g: &mut Gen, store: bool) -> Option<Vec<Vec<u8>>> {
     argv.push(lo);
     argv.push(hi);
     let mut options = Vec::new();
-    match (by, g.rng.below(8)) {
-        (1, 0..=5) | (_, 7) => options.push(vec![g.name("BYSCORE")]),
-        (2, 0..=5) | (_, 6) => options.push(vec![g.name("BYLEX")]),
+    match by {
+        1 => options.push(vec![g.name("BYSCORE")]),
+        2 => options.push(vec![g.name("BYLEX")]),
         _ => {}
     }
     if g.rng.percent(35) {
@@ -329,8 +370,9 @@ fn build_zrange(g: &mut Gen, store: bool) -> Option<Vec<Vec<u8>>> {
 }
 
 fn build_zrange_old(g: &mut Gen, cmd: &str) -> Option<Vec<Vec<u8>>> {
-    let mut argv = vec![g.name(cmd), typed(g, ZSET_KEYS)];
     let lex = cmd.ends_with("LEX");
+    let key = if lex { lex_key(g) } else { typed(g, ZSET_KEYS) };
+    let mut argv = vec![g.name(cmd), key];
     let (lo, hi) = if lex {
         (g.pick(LEX_BOUNDS), g.pick(LEX_BOUNDS))
     } else {
@@ -901,7 +943,7 @@ pub const DATA_COMMANDS: &[Spec] = &[
     ])),
     row!("zlexcount", 4, 3, |g| Some(vec![
         g.name("ZLEXCOUNT"),
-        typed(g, ZSET_KEYS),
+        lex_key(g),
         g.pick(LEX_BOUNDS),
         g.pick(LEX_BOUNDS)
     ])),
@@ -942,7 +984,7 @@ pub const DATA_COMMANDS: &[Spec] = &[
     ])),
     row!("zremrangebylex", 4, 2, |g| Some(vec![
         g.name("ZREMRANGEBYLEX"),
-        typed(g, ZSET_KEYS),
+        lex_key(g),
         g.pick(LEX_BOUNDS),
         g.pick(LEX_BOUNDS)
     ])),
@@ -1096,15 +1138,15 @@ pub const DATA_COMMANDS: &[Spec] = &[
     row!("xtrim", -4, 3, build_xtrim),
     // types and encodings of the values above
     row!("object", -2, 6, |g| {
-        let key = any_typed_key(g);
+        let key = inspect_key(g);
         Some(vec![g.name("OBJECT"), g.name("ENCODING"), key])
     }),
     row!("type", 2, 3, |g| {
-        let key = any_typed_key(g);
+        let key = inspect_key(g);
         Some(vec![g.name("TYPE"), key])
     }),
     row!("del", -2, 4, |g| {
-        let key = any_typed_key(g);
+        let key = inspect_key(g);
         g.clear(&key);
         Some(vec![g.name("DEL"), key])
     }),
