@@ -1,5 +1,6 @@
 //! Random command sequences from a seed, for the commands of the strings, keys and expiry
-//! families (and a few connection and server commands that shape the keyspace).
+//! families (and a few connection and server commands that shape the keyspace), and, in
+//! `gen/data.rs`, the data types, SORT and MULTI/EXEC blocks.
 //!
 //! The sequences aim at the corners where an implementation goes wrong: a small key pool so that
 //! commands collide, values at the edges of what Redis parses (i64 limits, floats, empty,
@@ -18,7 +19,9 @@
 //! full iteration. RANDOMKEY, DBSIZE (which counts keys whose deadline passed but that the
 //! server has not yet removed), INFO, TIME, CLIENT ID and OBJECT IDLETIME/FREQ are left out.
 //!
-//! The commands are a table (`COMMANDS`): a name, Redis's arity (for the wrong-arity variants),
+//! A build function may also ask for its reply to be compared as a multiset (`set_unordered`).
+//!
+//! The commands are a table (`COMMANDS`, then `DATA_COMMANDS`): a name, Redis's arity (for the wrong-arity variants),
 //! a weight and a function that builds one call. Adding a command is adding a row.
 
 use std::collections::{HashMap, VecDeque};

@@ -42,8 +42,21 @@ const MEMBERS: &[&str] = &[
     "a", "b", "c", "d", "foo", "bar", "x y", "", "A", "zz", "1.5", "01", "-",
 ];
 const INT_MEMBERS: &[&str] = &[
-    "0", "1", "2", "3", "5", "7", "10", "42", "-1", "-7", "100", "1000", "65536",
-    "9223372036854775807", "-9223372036854775808",
+    "0",
+    "1",
+    "2",
+    "3",
+    "5",
+    "7",
+    "10",
+    "42",
+    "-1",
+    "-7",
+    "100",
+    "1000",
+    "65536",
+    "9223372036854775807",
+    "-9223372036854775808",
 ];
 const FIELDS: &[&str] = &["f0", "f1", "f2", "f3", "f4", "", "a b", "1", "n"];
 const LIST_INDEXES: &[&str] = &["0", "1", "2", "-1", "-2", "3", "10", "-10", "100", "-100"];
@@ -55,12 +68,15 @@ const SCORES: &[&str] = &[
 ];
 const BAD_SCORES: &[&str] = &["abc", "nan", "", "1.5x", "--1"];
 const SCORE_BOUNDS: &[&str] = &[
-    "-inf", "+inf", "inf", "0", "1", "(1", "2", "(2.5", "10", "-1", "(0", "1.5", "abc", "(",
-    "nan",
+    "-inf", "+inf", "inf", "0", "1", "(1", "2", "(2.5", "10", "-1", "(0", "1.5", "abc", "(", "nan",
 ];
-const LEX_BOUNDS: &[&str] = &["-", "+", "[a", "(a", "[b", "(c", "[foo", "[", "(", "a", "[zz", "[0"];
+const LEX_BOUNDS: &[&str] = &[
+    "-", "+", "[a", "(a", "[b", "(c", "[foo", "[", "(", "a", "[zz", "[0",
+];
 const WEIGHTS: &[&str] = &["1", "2", "0.5", "-1", "0", "inf", "abc", "3"];
-const FLOAT_STEPS: &[&str] = &["0.5", "1.5", "-0.25", "2", "1e3", "-8", "0", "inf", "abc", "1e"];
+const FLOAT_STEPS: &[&str] = &[
+    "0.5", "1.5", "-0.25", "2", "1e3", "-8", "0", "inf", "abc", "1e",
+];
 const BIT_OFFSETS: &[&str] = &["0", "1", "7", "8", "15", "31", "63", "100", "200", "1000"];
 const BAD_BIT_OFFSETS: &[&str] = &["-1", "abc", "4294967296", "1.5"];
 const BITFIELD_TYPES: &[&str] = &["u8", "i8", "u4", "i16", "u1", "i64", "u63", "i5"];
@@ -115,7 +131,9 @@ fn inspect_key(g: &mut Gen) -> Vec<u8> {
 /// sorted set of another pool.
 fn lex_key(g: &mut Gen) -> Vec<u8> {
     if g.rng.percent(8) {
-        let pool = *g.rng.pick(&[LIST_KEYS, HASH_KEYS, SET_KEYS, BIT_KEYS, STREAM_KEYS]);
+        let pool = *g
+            .rng
+            .pick(&[LIST_KEYS, HASH_KEYS, SET_KEYS, BIT_KEYS, STREAM_KEYS]);
         g.pick(pool)
     } else {
         g.pick(LEX_KEYS)
@@ -331,8 +349,16 @@ fn build_zrange(g: &mut Gen, store: bool) -> Option<Vec<Vec<u8>>> {
     }
     // 0: by rank, 1: BYSCORE, 2: BYLEX; the bounds mostly fit the mode.
     let by = g.rng.below(3);
-    let bounds = if g.rng.percent(10) { g.rng.below(3) } else { by };
-    argv.push(if by == 2 { lex_key(g) } else { typed(g, ZSET_KEYS) });
+    let bounds = if g.rng.percent(10) {
+        g.rng.below(3)
+    } else {
+        by
+    };
+    argv.push(if by == 2 {
+        lex_key(g)
+    } else {
+        typed(g, ZSET_KEYS)
+    });
     let (lo, hi) = match bounds {
         0 => (g.int_or_bad(LIST_INDEXES), g.int_or_bad(LIST_INDEXES)),
         1 => (g.pick(SCORE_BOUNDS), g.pick(SCORE_BOUNDS)),
@@ -533,7 +559,8 @@ fn geo_center(g: &mut Gen, argv: &mut Vec<Vec<u8>>) {
             *g.rng.pick(BAD_POINTS)
         } else {
             // Centers away from the members, so that no two members are equally far.
-            *g.rng.pick(&[("10", "40"), ("14", "37"), ("1", "50"), ("-70", "42")])
+            *g.rng
+                .pick(&[("10", "40"), ("14", "37"), ("1", "50"), ("-70", "42")])
         };
         argv.push(w(lon));
         argv.push(w(lat));
@@ -567,7 +594,10 @@ fn build_geosearch(g: &mut Gen, store: bool) -> Option<Vec<Vec<u8>>> {
         options.push(vec![g.name_of(&["ASC", "DESC"])]);
     }
     if g.rng.percent(40) {
-        options.push(vec![g.name("COUNT"), g.int_or_bad(&["1", "2", "3", "0", "-1"])]);
+        options.push(vec![
+            g.name("COUNT"),
+            g.int_or_bad(&["1", "2", "3", "0", "-1"]),
+        ]);
     }
     if store {
         if g.rng.percent(30) {
@@ -635,7 +665,12 @@ fn build_xadd(g: &mut Gen) -> Option<Vec<Vec<u8>>> {
         1 => format!("{}-*", g.stream_ms).into_bytes(),
         2 => format!("{}", g.stream_ms).into_bytes(),
         3 => format!("{}-1", g.stream_ms.saturating_sub(5)).into_bytes(),
-        4 => g.pick(&["abc", "1-", "-5", "18446744073709551615-18446744073709551615"]),
+        4 => g.pick(&[
+            "abc",
+            "1-",
+            "-5",
+            "18446744073709551615-18446744073709551615",
+        ]),
         _ => format!("{}-{}", g.stream_ms, g.rng.below(4)).into_bytes(),
     };
     argv.push(id);
@@ -650,7 +685,12 @@ fn build_xadd(g: &mut Gen) -> Option<Vec<Vec<u8>>> {
 }
 
 fn build_xrange(g: &mut Gen, cmd: &str) -> Option<Vec<Vec<u8>>> {
-    let mut argv = vec![g.name(cmd), typed(g, STREAM_KEYS), stream_id(g), stream_id(g)];
+    let mut argv = vec![
+        g.name(cmd),
+        typed(g, STREAM_KEYS),
+        stream_id(g),
+        stream_id(g),
+    ];
     if g.rng.percent(40) {
         argv.push(g.name("COUNT"));
         argv.push(g.int_or_bad(&["0", "1", "2", "5", "-1"]));
@@ -756,7 +796,10 @@ pub const DATA_COMMANDS: &[Spec] = &[
     row!("rpushx", -3, 3, |g| build_push(g, "RPUSHX")),
     row!("lpop", -2, 5, |g| build_pop(g, "LPOP")),
     row!("rpop", -2, 5, |g| build_pop(g, "RPOP")),
-    row!("llen", 2, 4, |g| Some(vec![g.name("LLEN"), typed(g, LIST_KEYS)])),
+    row!("llen", 2, 4, |g| Some(vec![
+        g.name("LLEN"),
+        typed(g, LIST_KEYS)
+    ])),
     row!("lrange", 4, 8, |g| Some(vec![
         g.name("LRANGE"),
         typed(g, LIST_KEYS),
@@ -830,7 +873,10 @@ pub const DATA_COMMANDS: &[Spec] = &[
     ])),
     row!("hmget", -3, 4, |g| build_fields(g, "HMGET")),
     row!("hdel", -3, 4, |g| build_fields(g, "HDEL")),
-    row!("hlen", 2, 3, |g| Some(vec![g.name("HLEN"), typed(g, HASH_KEYS)])),
+    row!("hlen", 2, 3, |g| Some(vec![
+        g.name("HLEN"),
+        typed(g, HASH_KEYS)
+    ])),
     row!("hexists", 3, 3, |g| Some(vec![
         g.name("HEXISTS"),
         typed(g, HASH_KEYS),
@@ -895,14 +941,21 @@ pub const DATA_COMMANDS: &[Spec] = &[
         members(g, &mut argv, 3);
         Some(argv)
     }),
-    row!("scard", 2, 3, |g| Some(vec![g.name("SCARD"), typed(g, SET_KEYS)])),
+    row!("scard", 2, 3, |g| Some(vec![
+        g.name("SCARD"),
+        typed(g, SET_KEYS)
+    ])),
     row!("smove", 4, 3, |g| Some(vec![
         g.name("SMOVE"),
         typed(g, SET_KEYS),
         typed(g, SET_KEYS),
         member(g)
     ])),
-    row!("sintercard", -3, 3, |g| build_intercard(g, "SINTERCARD", SET_KEYS)),
+    row!("sintercard", -3, 3, |g| build_intercard(
+        g,
+        "SINTERCARD",
+        SET_KEYS
+    )),
     row!(
         "smembers",
         2,
@@ -913,9 +966,21 @@ pub const DATA_COMMANDS: &[Spec] = &[
     row!("sinter", -2, 2, |g| build_set_keys(g, "SINTER", false)),
     row!("sunion", -2, 2, |g| build_set_keys(g, "SUNION", false)),
     row!("sdiff", -2, 2, |g| build_set_keys(g, "SDIFF", false)),
-    row!("sinterstore", -3, 2, |g| build_set_keys(g, "SINTERSTORE", true)),
-    row!("sunionstore", -3, 2, |g| build_set_keys(g, "SUNIONSTORE", true)),
-    row!("sdiffstore", -3, 2, |g| build_set_keys(g, "SDIFFSTORE", true)),
+    row!("sinterstore", -3, 2, |g| build_set_keys(
+        g,
+        "SINTERSTORE",
+        true
+    )),
+    row!("sunionstore", -3, 2, |g| build_set_keys(
+        g,
+        "SUNIONSTORE",
+        true
+    )),
+    row!("sdiffstore", -3, 2, |g| build_set_keys(
+        g,
+        "SDIFFSTORE",
+        true
+    )),
     // sorted sets
     row!("zadd", -4, 12, build_zadd),
     row!("zincrby", 4, 4, |g| Some(vec![
@@ -934,7 +999,10 @@ pub const DATA_COMMANDS: &[Spec] = &[
         members(g, &mut argv, 3);
         Some(argv)
     }),
-    row!("zcard", 2, 3, |g| Some(vec![g.name("ZCARD"), typed(g, ZSET_KEYS)])),
+    row!("zcard", 2, 3, |g| Some(vec![
+        g.name("ZCARD"),
+        typed(g, ZSET_KEYS)
+    ])),
     row!("zcount", 4, 3, |g| Some(vec![
         g.name("ZCOUNT"),
         typed(g, ZSET_KEYS),
@@ -959,7 +1027,10 @@ pub const DATA_COMMANDS: &[Spec] = &[
     ])),
     row!("zrange", -4, 10, |g| build_zrange(g, false)),
     row!("zrangestore", -5, 3, |g| build_zrange(g, true)),
-    row!("zrangebyscore", -4, 2, |g| build_zrange_old(g, "ZRANGEBYSCORE")),
+    row!("zrangebyscore", -4, 2, |g| build_zrange_old(
+        g,
+        "ZRANGEBYSCORE"
+    )),
     row!("zrevrangebyscore", -4, 2, |g| build_zrange_old(
         g,
         "ZREVRANGEBYSCORE"
@@ -1008,11 +1079,20 @@ pub const DATA_COMMANDS: &[Spec] = &[
     row!("zunion", -3, 2, |g| build_zsetop(g, "ZUNION")),
     row!("zinter", -3, 2, |g| build_zsetop(g, "ZINTER")),
     row!("zdiff", -3, 2, |g| build_zsetop(g, "ZDIFF")),
-    row!("zintercard", -3, 2, |g| build_intercard(g, "ZINTERCARD", ZSET_KEYS)),
+    row!("zintercard", -3, 2, |g| build_intercard(
+        g,
+        "ZINTERCARD",
+        ZSET_KEYS
+    )),
     // bitmaps
     row!("setbit", 4, 8, |g| {
         let bit = g.pick(&["0", "1", "1", "1", "2", "-1", "abc"]);
-        Some(vec![g.name("SETBIT"), typed(g, BIT_KEYS), bit_offset(g), bit])
+        Some(vec![
+            g.name("SETBIT"),
+            typed(g, BIT_KEYS),
+            bit_offset(g),
+            bit,
+        ])
     }),
     row!("getbit", 3, 4, |g| Some(vec![
         g.name("GETBIT"),
@@ -1125,7 +1205,10 @@ pub const DATA_COMMANDS: &[Spec] = &[
     row!("sort_ro", -2, 2, |g| build_sort(g, true)),
     // streams
     row!("xadd", -5, 8, build_xadd),
-    row!("xlen", 2, 3, |g| Some(vec![g.name("XLEN"), typed(g, STREAM_KEYS)])),
+    row!("xlen", 2, 3, |g| Some(vec![
+        g.name("XLEN"),
+        typed(g, STREAM_KEYS)
+    ])),
     row!("xrange", -4, 4, |g| build_xrange(g, "XRANGE")),
     row!("xrevrange", -4, 3, |g| build_xrange(g, "XREVRANGE")),
     row!("xdel", -3, 3, |g| {

@@ -864,7 +864,10 @@ mod tests {
         // Past f64's range but inside long double's: Redis prints all 309 digits.
         let big = incr_float(b"1.7e308", b"1.7e308").unwrap_or_default();
         // Redis 7.0.15 answers 340000000000000000006273556050395193590540427779388267466087... (309 digits).
-        assert!(big.starts_with(b"340000000000000000006273556050395193590540427779388267466087") && big.len() == 309);
+        assert!(
+            big.starts_with(b"340000000000000000006273556050395193590540427779388267466087")
+                && big.len() == 309
+        );
         assert_eq!(
             incr_float(b"1e4932", b"1e4932"),
             Err(Reply::error(error::INCR_NAN_OR_INF))
