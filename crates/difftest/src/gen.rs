@@ -1,5 +1,6 @@
 //! Random command sequences from a seed, for the commands of the strings, keys and expiry
-//! families (and a few connection and server commands that shape the keyspace).
+//! families (and a few connection and server commands that shape the keyspace), and, in
+//! `gen/data.rs`, the data types, SORT and MULTI/EXEC blocks.
 //!
 //! The sequences aim at the corners where an implementation goes wrong: a small key pool so that
 //! commands collide, values at the edges of what Redis parses (i64 limits, floats, empty,
@@ -18,12 +19,16 @@
 //! full iteration. RANDOMKEY, DBSIZE (which counts keys whose deadline passed but that the
 //! server has not yet removed), INFO, TIME, CLIENT ID and OBJECT IDLETIME/FREQ are left out.
 //!
-//! The commands are a table (`COMMANDS`): a name, Redis's arity (for the wrong-arity variants),
+//! A build function may also ask for its reply to be compared as a multiset (`set_unordered`).
+//!
+//! The commands are a table (`COMMANDS`, then `DATA_COMMANDS`): a name, Redis's arity (for the wrong-arity variants),
 //! a weight and a function that builds one call. Adding a command is adding a row.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use crate::transcript::command_line;
+
+pub use data::DATA_COMMANDS;
 
 /// SplitMix64: tiny, fast, and the same on every platform, so a seed names a sequence forever.
 #[derive(Clone, Debug)]
@@ -228,8 +233,17 @@ pub struct Gen {
     pub rng: Rng,
     db: usize,
     deadlines: Vec<HashMap<Vec<u8>, Deadline>>,
-    /// The current call will be sent with a wrong argument count, so it changes nothing.
+    /// The current call will be sent with a wrong argument count, or queued in a transaction
+    /// that may be discarded, so it may change nothing.
     failing: bool,
+    /// The calls being built are queued between MULTI and EXEC.
+    in_multi: bool,
+    /// The current call's reply is compared as a multiset (set by its build function).
+    unordered: bool,
+    /// Calls already built (a transaction's body and its EXEC), sent before any new draw.
+    pending: VecDeque<GenStep>,
+    /// The millisecond part of the newest stream id handed out: ids only climb.
+    stream_ms: u64,
 }
 
 fn w(s: &str) -> Vec<u8> {
@@ -243,6 +257,10 @@ impl Gen {
             db: 0,
             deadlines: vec![HashMap::new(); ALL_DBS],
             failing: false,
+            in_multi: false,
+            unordered: false,
+            pending: VecDeque::new(),
+            stream_ms: 1,
         }
     }
 
@@ -271,7 +289,11 @@ impl Gen {
     }
 
     pub fn key(&mut self) -> Vec<u8> {
-        // Mostly the plain keys, so that commands meet each other's results.
+        // Mostly the plain keys, so that commands meet each other's results; sometimes a key
+        // of the data-type commands, so that key and string commands meet their values.
+        if self.rng.percent(12) {
+            return data::any_typed_key(self);
+        }
         if self.rng.percent(85) {
             self.rng.pick(&KEYS[..6]).to_vec()
         } else {
@@ -425,8 +447,20 @@ impl Gen {
         usize::try_from(n).ok().filter(|&n| n < ALL_DBS)
     }
 
-    /// Draws one call from `table`.
+    /// The current call's reply is to be compared as a multiset.
+    pub fn set_unordered(&mut self) {
+        self.unordered = true;
+    }
+
+    /// Draws one call from `table` (or sends the next call of a transaction already drawn).
     pub fn step(&mut self, table: &[&Spec]) -> GenStep {
+        if let Some(s) = self.pending.pop_front() {
+            return s;
+        }
+        self.draw(table)
+    }
+
+    fn draw(&mut self, table: &[&Spec]) -> GenStep {
         let total: u64 = table.iter().map(|s| s.weight as u64).sum();
         loop {
             let mut at = self.rng.below(total);
@@ -455,7 +489,8 @@ impl Gen {
             } else {
                 None
             };
-            self.failing = arity_change.is_some();
+            self.failing = arity_change.is_some() || self.in_multi;
+            self.unordered = false;
             let Some(mut argv) = (spec.build)(self) else {
                 continue;
             };
@@ -473,10 +508,10 @@ impl Gen {
                 }
                 None => {}
             }
-            self.failing = false;
+            self.failing = self.in_multi;
             return GenStep {
                 argv,
-                unordered: spec.unordered,
+                unordered: spec.unordered || self.unordered,
             };
         }
     }
@@ -485,18 +520,22 @@ impl Gen {
 /// The rows of `COMMANDS` named in `only` (all of them when `only` is empty).
 pub fn select(only: &[String]) -> Result<Vec<&'static Spec>, String> {
     if only.is_empty() {
-        return Ok(COMMANDS.iter().collect());
+        return Ok(all_rows().collect());
     }
     let mut rows = Vec::new();
     for name in only {
         let lower = name.to_ascii_lowercase();
-        let row = COMMANDS
-            .iter()
+        let row = all_rows()
             .find(|s| s.name == lower)
             .ok_or_else(|| format!("no generator for `{name}`"))?;
         rows.push(row);
     }
     Ok(rows)
+}
+
+/// Every row: the string, key and server commands, then the data-type ones.
+pub fn all_rows() -> impl Iterator<Item = &'static Spec> {
+    COMMANDS.iter().chain(DATA_COMMANDS.iter())
 }
 
 /// `count` calls from `seed` over `table`: the same inputs give the same sequence.
@@ -540,6 +579,9 @@ macro_rules! row {
         }
     };
 }
+
+// After the macro, which its rows use.
+mod data;
 
 pub const COMMANDS: &[Spec] = &[
     // strings
@@ -1059,7 +1101,7 @@ mod tests {
             .iter()
             .map(|s| s.argv[0].to_ascii_lowercase())
             .collect();
-        for spec in COMMANDS.iter().filter(|s| s.name != "unknown") {
+        for spec in all_rows().filter(|s| s.name != "unknown") {
             assert!(
                 names.contains(spec.name.as_bytes()),
                 "{} never generated",
@@ -1090,7 +1132,12 @@ mod tests {
             for _ in 0..2000 {
                 let before: Vec<HashMap<Vec<u8>, Deadline>> = g.deadlines.clone();
                 let db = g.db;
+                // A queued call was checked against the state when its transaction was built.
+                let queued = !g.pending.is_empty();
                 let step = g.step(&table);
+                if queued {
+                    continue;
+                }
                 let name = step.argv[0].to_ascii_uppercase();
                 if step.argv.len() == 2 && matches!(name.as_slice(), b"TTL" | b"PTTL") {
                     assert_eq!(

@@ -11,7 +11,7 @@ use crate::cmd::scan::{self, is_word};
 use crate::db::Db;
 use crate::event::Event;
 use crate::keyspace::Lookup;
-use crate::numfmt::parse_f64;
+use crate::longdouble::{self, Parsed};
 use crate::object::Value;
 use crate::table::CommandSpec;
 use crate::types::hash::{Hash, HashLimits};
@@ -417,58 +417,24 @@ fn hincrby(e: &mut Engine, c: &Call) -> Reply {
 }
 
 /// HINCRBYFLOAT's arithmetic: `current + incr` in Redis's human format (`%.17Lf` with the
-/// trailing zeros cut), or the error Redis gives.
-///
-/// This computes in f64 while Redis computes in 80-bit long double, so sums that are not exact
-/// in binary (10.5 + 0.1) can print differently. It must move to the long-double emulation
-/// (`crate::longdouble`, the one INCRBYFLOAT uses) once that exists; nothing else here changes.
+/// trailing zeros cut), or the error Redis gives. Redis computes in 80-bit long double, so this
+/// uses the same emulation as INCRBYFLOAT: in f64, -4611686018427387904 - 8 loses the 8.
 pub(crate) fn incr_float(current: &[u8], incr: &[u8]) -> Result<Vec<u8>, Reply> {
-    let incr = parse_long_double(incr).ok_or(Reply::error(error::NOT_FLOAT))?;
-    if !incr.is_finite() {
-        return Err(Reply::error(error::NAN_OR_INFINITY));
-    }
-    let value = parse_long_double(current).ok_or(Reply::error(error::HASH_NOT_FLOAT))?;
-    let sum = value + incr;
-    if !sum.is_finite() {
-        return Err(Reply::error(error::INCR_NAN_OR_INF));
-    }
-    Ok(human_float(sum).into_bytes())
-}
-
-/// Redis's `string2ld`: strtold over the whole string, no leading blank, no NaN, and an
-/// overflow to infinity or an underflow to zero is an error.
-fn parse_long_double(s: &[u8]) -> Option<f64> {
-    // Redis copies the string into a 5 KiB buffer first and rejects anything longer.
-    if s.is_empty() || s.len() >= 5 * 1024 {
-        return None;
-    }
-    let v = parse_f64(s)?;
-    let text = std::str::from_utf8(s).ok()?.to_ascii_lowercase();
-    let spelled_inf = text.trim_start_matches(['+', '-']).starts_with("inf");
-    if v.is_infinite() && !spelled_inf {
-        return None;
-    }
-    if v == 0.0 && text.bytes().any(|b| (b'1'..=b'9').contains(&b)) && !text.starts_with("0x") {
-        // A non-zero mantissa that came out as zero underflowed (strtold's ERANGE).
-        let mantissa = text.split(['e', 'E']).next().unwrap_or("");
-        if mantissa.bytes().any(|b| (b'1'..=b'9').contains(&b)) {
-            return None;
-        }
-    }
-    Some(v)
-}
-
-/// `%.17Lf` with trailing zeros (and a bare point) removed, and `-0` written as `0`.
-fn human_float(v: f64) -> String {
-    let mut s = format!("{v:.17}");
-    if s.contains('.') {
-        let trimmed = s.trim_end_matches('0').trim_end_matches('.').len();
-        s.truncate(trimmed);
-    }
-    if s == "-0" {
-        s = "0".into();
-    }
-    s
+    let incr = match longdouble::parse(incr) {
+        None => return Err(Reply::error(error::NOT_FLOAT)),
+        Some(Parsed::Finite(x)) => x,
+        Some(_) => return Err(Reply::error(error::NAN_OR_INFINITY)),
+    };
+    let value = match longdouble::parse(current) {
+        None => return Err(Reply::error(error::HASH_NOT_FLOAT)),
+        Some(Parsed::Finite(x)) => x,
+        // An infinite stored value stays infinite whatever finite amount is added.
+        Some(_) => return Err(Reply::error(error::INCR_NAN_OR_INF)),
+    };
+    let sum = value
+        .checked_add(incr)
+        .ok_or(Reply::error(error::INCR_NAN_OR_INF))?;
+    Ok(sum.to_human().into_bytes())
 }
 
 fn hincrbyfloat(e: &mut Engine, c: &Call) -> Reply {
@@ -881,15 +847,6 @@ mod tests {
     }
 
     #[test]
-    fn human_float_trims_like_redis() {
-        assert_eq!(human_float(10.75), "10.75");
-        assert_eq!(human_float(5000.0), "5000");
-        assert_eq!(human_float(-0.0), "0");
-        assert_eq!(human_float(-2.5), "-2.5");
-        assert_eq!(human_float(0.5), "0.5");
-    }
-
-    #[test]
     fn incr_float_errors() {
         assert_eq!(incr_float(b"1", b"2.5"), Ok(b"3.5".to_vec()));
         assert_eq!(
@@ -904,8 +861,15 @@ mod tests {
             incr_float(b"x", b"1"),
             Err(Reply::error(error::HASH_NOT_FLOAT))
         );
+        // Past f64's range but inside long double's: Redis prints all 309 digits.
+        let big = incr_float(b"1.7e308", b"1.7e308").unwrap_or_default();
+        // Redis 7.0.15 answers 340000000000000000006273556050395193590540427779388267466087... (309 digits).
+        assert!(
+            big.starts_with(b"340000000000000000006273556050395193590540427779388267466087")
+                && big.len() == 309
+        );
         assert_eq!(
-            incr_float(b"1.7e308", b"1.7e308"),
+            incr_float(b"1e4932", b"1e4932"),
             Err(Reply::error(error::INCR_NAN_OR_INF))
         );
         assert_eq!(
@@ -913,9 +877,25 @@ mod tests {
             Err(Reply::error(error::HASH_NOT_FLOAT))
         );
         assert_eq!(
-            incr_float(b"1e-400", b"1"),
+            incr_float(b"1e-5000", b"1"),
             Err(Reply::error(error::HASH_NOT_FLOAT))
         );
+        // 1e-400 underflows a double but not a long double.
+        assert_eq!(incr_float(b"1e-400", b"1"), Ok(b"1".to_vec()));
         assert_eq!(incr_float(b"0e-400", b"1"), Ok(b"1".to_vec()));
+    }
+
+    #[test]
+    fn incr_float_adds_in_extended_precision() {
+        assert_eq!(incr_float(b"10.5", b"0.1"), Ok(b"10.6".to_vec()));
+        assert_eq!(
+            incr_float(b"-4611686018427387904", b"-8"),
+            Ok(b"-4611686018427387912".to_vec())
+        );
+        assert_eq!(incr_float(b"-2.5", b"2.5"), Ok(b"0".to_vec()));
+        assert_eq!(
+            incr_float(b"inf", b"1"),
+            Err(Reply::error(error::INCR_NAN_OR_INF))
+        );
     }
 }

@@ -435,7 +435,9 @@ pub fn merge_into(max: &mut [u8; REGISTERS], hll: &[u8]) -> Result<(), Corrupt> 
         } else {
             let run = val_len(b);
             if i + run > REGISTERS {
-                break;
+                // A run past the last register: Debian's 7.0.15 (with the CVE-2025-32023 fix)
+                // refuses the sketch here even when the runs before covered all 16384.
+                return Err(Corrupt);
             }
             let v = val_value(b);
             for m in &mut max[i..i + run] {
