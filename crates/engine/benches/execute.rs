@@ -459,7 +459,9 @@ const SLIDING_WINDOW_SHA: &str = "ed395e840b1abb9aaa12289ada33ee5d8a13d5bc";
 /// The arguments bench/scripting.sh passes: a fixed time, a minute's window, 100 requests.
 fn evalsha_sliding_window(i: u64, ks: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
     word(buf, w, |b| b.extend_from_slice(b"EVALSHA"));
-    word(buf, w, |b| b.extend_from_slice(SLIDING_WINDOW_SHA.as_bytes()));
+    word(buf, w, |b| {
+        b.extend_from_slice(SLIDING_WINDOW_SHA.as_bytes())
+    });
     word(buf, w, |b| b.extend_from_slice(b"1"));
     word(buf, w, |b| key(i, ks, b));
     word(buf, w, |b| b.extend_from_slice(b"1000"));
@@ -680,7 +682,13 @@ fn main() {
         // Only the script rows: `cargo bench -p cachelab-engine --bench execute -- --scripting`.
         for keyspace in [1, 100_000] {
             run_prepared("EVALSHA", load_script, evalsha, keyspace, n / 10);
-            run_prepared("EVALSHA-SW", load_sliding_window, evalsha_sliding_window, keyspace, n / 10);
+            run_prepared(
+                "EVALSHA-SW",
+                load_sliding_window,
+                evalsha_sliding_window,
+                keyspace,
+                n / 10,
+            );
         }
         return;
     }
@@ -703,7 +711,13 @@ fn main() {
         run_prepared("XADD", no_prepare, xadd, keyspace, n);
         run_prepared("XREADGROUP", prepare_streams, xreadgroup, keyspace, n);
         run_prepared("EVALSHA", load_script, evalsha, keyspace, n / 10);
-        run_prepared("EVALSHA-SW", load_sliding_window, evalsha_sliding_window, keyspace, n / 10);
+        run_prepared(
+            "EVALSHA-SW",
+            load_sliding_window,
+            evalsha_sliding_window,
+            keyspace,
+            n / 10,
+        );
     }
     let start = Instant::now();
     let board = leaderboard();

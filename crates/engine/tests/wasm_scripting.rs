@@ -34,12 +34,7 @@ fn lua_values_become_redis_replies() {
     );
     assert_eq!(eval("return {err='MY error'}"), "(error) MY error\n");
     assert_eq!(
-        cli(&[&[
-            "EVAL",
-            "return redis.call('incr', KEYS[1]) + 0.5",
-            "1",
-            "n"
-        ]]),
+        cli(&[&["EVAL", "return redis.call('incr', KEYS[1]) + 0.5", "1", "n"]]),
         "(integer) 1\n"
     );
 }
