@@ -451,6 +451,33 @@ fn load_script(engine: &mut Engine, client: u64, _: u64, _: u64) {
     );
 }
 
+/// The sorted-set sliding-window rate limiter of tests/transcripts/scripting.txt and
+/// bench/scripting.sh: ZREMRANGEBYSCORE, ZCARD, ZADD and PEXPIRE per admitted request.
+const SLIDING_WINDOW: &str = "local key, now, window, limit = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]) redis.call('zremrangebyscore', key, '-inf', now - window) local count = redis.call('zcard', key) if count >= limit then return {0, count} end redis.call('zadd', key, now, now .. '-' .. count) redis.call('pexpire', key, window) return {1, count + 1}";
+const SLIDING_WINDOW_SHA: &str = "ed395e840b1abb9aaa12289ada33ee5d8a13d5bc";
+
+/// The arguments bench/scripting.sh passes: a fixed time, a minute's window, 100 requests.
+fn evalsha_sliding_window(i: u64, ks: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
+    word(buf, w, |b| b.extend_from_slice(b"EVALSHA"));
+    word(buf, w, |b| {
+        b.extend_from_slice(SLIDING_WINDOW_SHA.as_bytes())
+    });
+    word(buf, w, |b| b.extend_from_slice(b"1"));
+    word(buf, w, |b| key(i, ks, b));
+    word(buf, w, |b| b.extend_from_slice(b"1000"));
+    word(buf, w, |b| b.extend_from_slice(b"60000"));
+    word(buf, w, |b| b.extend_from_slice(b"100"));
+}
+
+fn load_sliding_window(engine: &mut Engine, client: u64, _: u64, _: u64) {
+    let loaded = engine.run(client, &["SCRIPT", "LOAD", SLIDING_WINDOW], 0);
+    assert_eq!(
+        loaded,
+        cachelab_engine::Reply::bulk(SLIDING_WINDOW_SHA),
+        "the sliding-window script's SHA-1"
+    );
+}
+
 /// Positions in the index built by `geo_index`.
 const GEO_POINTS: u64 = 100_000;
 
@@ -651,6 +678,20 @@ fn main() {
         memory_per_key();
         return;
     }
+    if std::env::args().any(|a| a == "--scripting") {
+        // Only the script rows: `cargo bench -p cachelab-engine --bench execute -- --scripting`.
+        for keyspace in [1, 100_000] {
+            run_prepared("EVALSHA", load_script, evalsha, keyspace, n / 10);
+            run_prepared(
+                "EVALSHA-SW",
+                load_sliding_window,
+                evalsha_sliding_window,
+                keyspace,
+                n / 10,
+            );
+        }
+        return;
+    }
     println!("cachelab-engine in-process execute, {n} commands per row");
     for keyspace in [1, 100_000] {
         run("SET", set, keyspace, n);
@@ -670,6 +711,13 @@ fn main() {
         run_prepared("XADD", no_prepare, xadd, keyspace, n);
         run_prepared("XREADGROUP", prepare_streams, xreadgroup, keyspace, n);
         run_prepared("EVALSHA", load_script, evalsha, keyspace, n / 10);
+        run_prepared(
+            "EVALSHA-SW",
+            load_sliding_window,
+            evalsha_sliding_window,
+            keyspace,
+            n / 10,
+        );
     }
     let start = Instant::now();
     let board = leaderboard();

@@ -32,7 +32,9 @@ Options:
   --replicas N  give each master of --cluster N replicas, on the ports that follow (serve)
 
 The console reads commands as redis-cli does (quotes and escapes included) and prints replies
-the same way; quit, exit or end of input leave it. Time is the wall clock in both modes.";
+the same way; quit, exit or end of input leave it. Time is the wall clock in both modes.
+In the console, :bigkeys and :memkeys print the biggest key of each type (by element count,
+by memory), as redis-cli --bigkeys and --memkeys summarize them.";
 
 #[derive(Debug, PartialEq)]
 enum Command {

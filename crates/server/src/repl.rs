@@ -3,6 +3,10 @@
 //! Lines are split as redis-cli splits them and replies printed as redis-cli prints them on a
 //! terminal. The engine's clock is the wall clock, so TTLs run out in real time. With a terminal
 //! on stdin the console shows a prompt; fed from a pipe it just answers line by line.
+//!
+//! Two console commands are not Redis commands, hence the colon: `:bigkeys` and `:memkeys` print
+//! the summary `redis-cli --bigkeys` / `--memkeys` prints, the biggest key of each type by
+//! element count or by memory, computed over the whole keyspace of the engine in this process.
 
 use std::io::{self, BufRead, IsTerminal, Write};
 
@@ -54,6 +58,11 @@ pub fn run(seed: u64) -> io::Result<()> {
         if first.eq_ignore_ascii_case(b"quit") || first.eq_ignore_ascii_case(b"exit") {
             return Ok(());
         }
+        if let Some(text) = console_command(&mut engine, &args) {
+            stdout.write_all(text.as_bytes())?;
+            stdout.flush()?;
+            continue;
+        }
         let now = now_ms();
         // Time has passed since the last line: let the cron catch up before the command runs.
         engine.advance(now);
@@ -70,6 +79,28 @@ pub fn run(seed: u64) -> io::Result<()> {
             return Ok(());
         }
     }
+}
+
+/// The console's own commands (a leading colon keeps them apart from Redis's names); `None`
+/// for a line that is a Redis command.
+fn console_command(engine: &mut Engine, args: &[Vec<u8>]) -> Option<String> {
+    let name = args.first()?;
+    let by_memory = if name.eq_ignore_ascii_case(b":bigkeys") {
+        false
+    } else if name.eq_ignore_ascii_case(b":memkeys") {
+        true
+    } else {
+        return None;
+    };
+    if args.len() > 1 {
+        return Some(format!(
+            "(error) {} takes no arguments\n",
+            String::from_utf8_lossy(name)
+        ));
+    }
+    // Keys whose time ran out while the console sat idle are not reported as live.
+    engine.advance(now_ms());
+    Some(engine.big_keys(by_memory).to_text(by_memory))
 }
 
 /// A blocking command (BLPOP and friends) that found nothing waits for its timeout, as

@@ -140,3 +140,47 @@ fn console_waits_out_a_blocking_commands_timeout() {
     );
     assert!(started.elapsed() >= std::time::Duration::from_millis(200));
 }
+
+#[test]
+fn console_reports_the_biggest_keys_by_count_and_by_memory() {
+    let input = "SET short ab\nSET long abcdefghijklmnopqrstuvwxyz\n\
+                 RPUSH few a\nRPUSH many a b c d e\nSADD s x y\n\
+                 :bigkeys\n:MEMKEYS\n:bigkeys extra\nPING\n";
+    let out = cachelab(&[], input);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let (replies, rest) = text.split_at(text.find("Sampled").expect("a report"));
+    assert_eq!(replies, "OK\nOK\n(integer) 1\n(integer) 5\n(integer) 2\n");
+    let (by_count, rest) = rest.split_at(rest[1..].find("Sampled").expect("two reports") + 1);
+    assert!(
+        by_count.starts_with("Sampled 5 keys in the keyspace!\n"),
+        "{by_count}"
+    );
+    assert!(
+        by_count.contains("Biggest string found 'long' (db 0) has 26 bytes\n"),
+        "{by_count}"
+    );
+    assert!(
+        by_count.contains("Biggest   list found 'many' (db 0) has 5 items\n"),
+        "{by_count}"
+    );
+    assert!(
+        by_count.contains("2 lists with 6 items (avg size 3.00)\n"),
+        "{by_count}"
+    );
+    assert!(by_count.contains("1 sets with 2 members"), "{by_count}");
+    // By memory every size is in bytes, and the longer string still weighs more.
+    assert!(
+        rest.starts_with("Sampled 5 keys in the keyspace!\n"),
+        "{rest}"
+    );
+    assert!(
+        rest.contains("Biggest string found 'long' (db 0) has "),
+        "{rest}"
+    );
+    assert!(!rest.contains(" items"), "{rest}");
+    assert!(
+        rest.ends_with("(error) :bigkeys takes no arguments\nPONG\n"),
+        "{rest}"
+    );
+}
