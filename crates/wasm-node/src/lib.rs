@@ -118,7 +118,10 @@ mod tests {
     #[test]
     fn batch_runs_every_command_in_order() {
         let mut e = new_engine(1.0);
-        let out = e.run_batch(&frame(&[&["SET", "k", "1"], &["INCR", "k"], &["GET", "k"]]), 0.0);
+        let out = e.run_batch(
+            &frame(&[&["SET", "k", "1"], &["INCR", "k"], &["GET", "k"]]),
+            0.0,
+        );
         assert_eq!(out, b"+OK\r\n:2\r\n$1\r\n2\r\n");
     }
 
