@@ -21,6 +21,7 @@ use crate::dict::{Dict, Key};
 use crate::object::{Entry, RString, Value, SHARED_INTEGERS};
 use crate::types::hash::Hash;
 use crate::types::set::{IntSet, Set};
+use crate::types::zset::ZSet;
 use crate::Engine;
 
 /// What a fresh Redis 7.0 reports as `used_memory_startup` with 16 databases.
@@ -320,7 +321,7 @@ fn value_cost(value: &Value, m: Measure, s: Sampling) -> u64 {
             };
             robj + dict_fixed(d.slots(), m) + elements
         }
-        Value::ZSet(z) => robj + zset_bytes(z.len(), z.encoding(), m),
+        Value::ZSet(z) => robj + zset_cost(z, m, s),
         // The stream struct, each node's listpack (whose size the stream models) and its share
         // of the radix tree, and for consumer groups about 64 bytes per pending entry (the
         // NACK and its keys in the group's and the consumer's trees).
@@ -352,30 +353,46 @@ fn intset_bytes(is: &IntSet) -> u64 {
     alloc_size(INTSET_HEADER + (is.width() * is.len()) as u64)
 }
 
-/// A sorted set's cost from its size and encoding alone, with a typical member (a short string
-/// and a small score). The sorted-set type does not expose its members here yet; once it does,
-/// cost the listpack from its entries (`lp_entry` of member and score) and the skiplist from
-/// each member's sds and node level, as the hash and set arms do.
-pub fn zset_bytes(len: usize, encoding: &str, m: Measure) -> u64 {
-    let len = len as u64;
-    if encoding == "listpack" {
-        // A ten-byte member (12 bytes with header and back-length) and a score of up to three
-        // digits stored as an integer entry (2 or 3 bytes).
-        return alloc_size(lp_bytes(len * 14));
+/// A sorted set's cost. A listpack holds each member and its score as text (whole numbers as
+/// integer entries); a skiplist set is a dict of member sds strings plus one skiplist node per
+/// member, whose level is drawn with p = 1/4 (an average node, rounded up to jemalloc's classes,
+/// weighs about 53 bytes). Large sets are costed from a sample of members, by rank.
+fn zset_cost(z: &ZSet, m: Measure, s: Sampling) -> u64 {
+    if z.is_listpack() {
+        let mut entries = 0u64;
+        z.for_each(|member, score| {
+            entries += lp_entry(member) + lp_entry(crate::cmd::zsets::d2string(score).as_bytes());
+        });
+        return alloc_size(lp_bytes(entries));
     }
-    // Skiplist nodes draw their level with p = 1/4: an average node has 4/3 levels; the
-    // allocation classes of the first few levels weigh in at about 53 bytes per node.
-    let node = match m {
-        Measure::Alloc => 53,
-        Measure::Usage => 53,
+    const NODE: u64 = 53;
+    let len = z.len();
+    let element = |member: &[u8]| m.fixed(DICT_ENTRY) + sds_alloc(member.len()) + NODE;
+    let elements = match s {
+        Sampling::First(n) => {
+            let take = if n == 0 { len } else { n.min(len) };
+            let mut total = 0u64;
+            z.range(0, take, false, |member, _| total += element(member));
+            (total as f64 / take.max(1) as f64 * len as f64) as u64
+        }
+        Sampling::Spread(n) => {
+            let take = if n == 0 { len } else { n.min(len) };
+            let stride = (len / take.max(1)).max(1);
+            let (mut total, mut seen) = (0u64, 0u64);
+            let mut rank = 0;
+            while rank < len && (seen as usize) < take {
+                if let Some((member, _)) = z.get(rank) {
+                    total += element(member);
+                    seen += 1;
+                }
+                rank += stride;
+            }
+            (total as f64 / seen.max(1) as f64 * len as f64) as u64
+        }
     };
     let header = alloc_size(ZSKIPLIST_NODE + ZSKIPLIST_LEVEL * ZSKIPLIST_MAXLEVEL);
-    let slots = len.next_power_of_two().max(4);
-    m.fixed(ZSET)
-        + m.fixed(ZSKIPLIST)
-        + dict_fixed(slots as usize, m)
-        + header
-        + len * (m.fixed(DICT_ENTRY) + sds_alloc(10) + node)
+    let slots = (len as u64).next_power_of_two().max(4);
+    m.fixed(ZSET) + m.fixed(ZSKIPLIST) + dict_fixed(slots as usize, m) + header + elements
 }
 
 /// Bytes the value object takes, as `used_memory` counts it.

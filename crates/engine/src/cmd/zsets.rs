@@ -644,7 +644,7 @@ fn zset_timeout(a: &[u8], now: i64) -> Result<Option<i64>, Reply> {
 
 /// Redis 7.0's `d2string`, the text a listpack holds for a score (and so what ZSCAN returns
 /// for a listpack-encoded set): integers in full, other values with `%.17g`.
-fn d2string(v: f64) -> String {
+pub(crate) fn d2string(v: f64) -> String {
     if v == 0.0 {
         return if v.is_sign_negative() { "-0" } else { "0" }.to_string();
     }
