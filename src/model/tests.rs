@@ -277,8 +277,10 @@ fn keyspace_view_follows_filters_databases_and_flushes() {
 
 #[test]
 fn deferred_snapshots_wait_for_idle_and_rewinds_still_work() {
-    let mut m = Model::default();
-    m.defer_snapshots = true;
+    let mut m = Model {
+        defer_snapshots: true,
+        ..Model::default()
+    };
     for i in 0..100 {
         run(&mut m, 0, &format!("SET k{i} {i}"));
     }
