@@ -325,6 +325,27 @@ fn time_a_step_with_many_keys() {
         let _ = m.session().to_json();
     }
     eprintln!("session json: {:?}", start.elapsed() / 20);
+    let start = std::time::Instant::now();
+    let copy = m.engine.clone();
+    eprintln!("engine clone: {:?}", start.elapsed());
+    drop(copy);
+    let start = std::time::Instant::now();
+    for _ in 0..10 {
+        m.keys.rebuild(&m.engine);
+    }
+    eprintln!("key index rebuild: {:?}", start.elapsed() / 10);
+    let start = std::time::Instant::now();
+    let mut n = 0;
+    for _ in 0..10 {
+        m.engine.inspect_each_name(0, |k, _| n += k.len());
+    }
+    eprintln!("walk names: {:?} ({n})", start.elapsed() / 10);
+    let len = m.timeline.len();
+    for k in [131, len, 50] {
+        let start = std::time::Instant::now();
+        m.dispatch(Action::Seek(k));
+        eprintln!("seek to {k}: {:?}", start.elapsed());
+    }
 }
 
 #[test]
