@@ -59,9 +59,26 @@ pub type Dispatch = UseReducerDispatcher<AppState>;
 /// The initial model: the session saved in this browser, if any and if it replays.
 fn initial_model() -> Model {
     let mut model = Model::default();
+    // A replay that never finished (the page crashed or was closed while loading) leaves this
+    // mark: the saved session is set aside instead of being replayed into the same crash.
+    if web::load(web::LOADING_KEY).is_some() {
+        if let Some(text) = web::load(web::SESSION_KEY) {
+            web::save(web::CRASHED_KEY, &text);
+        }
+        web::remove(web::SESSION_KEY);
+        web::remove(web::LOADING_KEY);
+        model.notice = Some(format!(
+            "The saved session could not be replayed last time, so this is a fresh one (the \
+             old one is kept in this browser's storage as {}).",
+            web::CRASHED_KEY
+        ));
+        return model;
+    }
     if let Some(text) = web::load(web::SESSION_KEY) {
         if Session::from_json(&text).is_ok() {
+            web::save(web::LOADING_KEY, "1");
             model.dispatch(Action::LoadJson(text));
+            web::remove(web::LOADING_KEY);
         } else {
             model.notice =
                 Some("The session saved in this browser was damaged; starting afresh.".into());

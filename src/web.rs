@@ -7,6 +7,10 @@ use wasm_bindgen::{JsCast, JsValue};
 /// Where the current session is kept between visits.
 pub const SESSION_KEY: &str = "cachelab.session.v1";
 pub const THEME_KEY: &str = "cachelab.theme";
+/// Present while a saved session is being replayed at start-up.
+pub const LOADING_KEY: &str = "cachelab.loading";
+/// Where a session whose replay did not finish is set aside.
+pub const CRASHED_KEY: &str = "cachelab.session.crashed";
 
 pub fn window() -> Option<web_sys::Window> {
     web_sys::window()
@@ -27,6 +31,12 @@ pub fn load(key: &str) -> Option<String> {
 /// Stores `value`; false when the browser refused (quota, privacy mode).
 pub fn save(key: &str, value: &str) -> bool {
     storage().is_some_and(|s| s.set_item(key, value).is_ok())
+}
+
+pub fn remove(key: &str) {
+    if let Some(s) = storage() {
+        let _ = s.remove_item(key);
+    }
 }
 
 /// The share-link payload in the location's fragment (`#s=...`), if there is one.

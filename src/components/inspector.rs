@@ -22,9 +22,11 @@ pub fn inspector() -> Html {
     let engine = m.engine();
     // Measuring memory walks every key: fine for a learner's few thousand keys, too slow to
     // redo on every frame with a hundred thousand.
-    let memory = (engine.dbsize(m.keys.db) <= MEASURE_MEMORY_UP_TO)
-        .then(|| fmt_bytes(engine.memory_report().used))
-        .unwrap_or_else(|| "not measured (large keyspace)".into());
+    let memory = if engine.dbsize(m.keys.db) <= MEASURE_MEMORY_UP_TO {
+        fmt_bytes(engine.memory_report().used)
+    } else {
+        "not measured (large keyspace)".into()
+    };
 
     let body = match m.selected.as_ref() {
         Some(key) => {
@@ -179,9 +181,9 @@ fn expiry_picture(m: &crate::model::Model) -> Html {
     let stale = r.expired as f64 * 100.0 / sampled;
     html! {
         <div class="cycle">
-            <p>{format!("Last active expire cycle ({}, db {}): {} loop{}, sampled {} keys, expired {}{}.",
+            <p>{format!("Last active expire cycle ({}, db {}): {} loop{}, sampled {} key{}, expired {}{}.",
                 match r.kind { cachelab_engine::CycleKind::Slow => "slow", cachelab_engine::CycleKind::Fast => "fast" },
-                r.db, r.loops, if r.loops == 1 { "" } else { "s" }, r.sampled.len(), r.expired,
+                r.db, r.loops, if r.loops == 1 { "" } else { "s" }, r.sampled.len(), if r.sampled.len() == 1 { "" } else { "s" }, r.expired,
                 if r.time_limit_hit { ", stopped by its time limit" } else { "" })}</p>
             <ul class="dots" aria-label="Sampled keys">
                 { for r.sampled.iter().take(200).map(|(k, gone)| html! {

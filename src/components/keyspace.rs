@@ -31,14 +31,15 @@ pub fn keyspace() -> Html {
     let m = ctx.model.0.borrow();
     let d = ctx.dispatcher();
     let idx = &m.keys;
-    let keys = idx.visible();
+    let visible_len = idx.visible_len();
     let (top, height) = *scroll;
     let first = ((top / ROW_HEIGHT) as usize)
         .saturating_sub(OVERSCAN)
-        .min(keys.len());
+        .min(visible_len);
     // At least a tall screen's worth, so a panel that grew since the last scroll has no gap.
     let count = (height.max(900.0) / ROW_HEIGHT).ceil() as usize + 2 * OVERSCAN;
-    let last = (first + count).min(keys.len());
+    let last = (first + count).min(visible_len);
+    let keys = idx.visible_range(first..last);
 
     let onscroll = {
         let scroll = scroll.clone();
@@ -88,14 +89,14 @@ pub fn keyspace() -> Html {
     let engine = m.engine();
     let now = m.now;
     let db = idx.db;
-    let rows = keys[first..last].iter().enumerate().map(|(i, key)| {
+    let rows = keys.iter().enumerate().map(|(i, key)| {
         let pos = first + i;
         let style = format!("top:{}px", pos as f64 * ROW_HEIGHT);
-        let selected = m.selected.as_deref() == Some(key.as_slice());
+        let selected = m.selected.as_deref() == Some(&**key);
         let onclick = {
             let d = d.clone();
             let key = key.clone();
-            Callback::from(move |_| d.dispatch(Action::Select(Some(key.clone()))))
+            Callback::from(move |_| d.dispatch(Action::Select(Some(key.to_vec()))))
         };
         let name = show_bytes(key);
         let Some(v) = engine.inspect_key(db, key) else {
@@ -131,7 +132,7 @@ pub fn keyspace() -> Html {
         <section class="keyspace region" aria-label="Keyspace">
             <header>
                 <h2>{"Keyspace"}</h2>
-                <span class="dim count">{format!("{} of {} keys", keys.len(), idx.total())}</span>
+                <span class="dim count">{format!("{} of {} keys", visible_len, idx.total())}</span>
                 <select aria-label="Database" onchange={on_db}>
                     { for (0..engine.databases()).map(|i| html! {
                         <option value={i.to_string()} selected={i == db}>{format!("db {i}")}</option>
@@ -148,10 +149,10 @@ pub fn keyspace() -> Html {
                 </select>
             </div>
             <div class="keylist" ref={list_ref} {onscroll}>
-                if keys.is_empty() {
+                if visible_len == 0 {
                     <p class="empty dim">{ if idx.total() == 0 { "No keys yet. Try SET greeting hello EX 5 in a console." } else { "No key matches the filter." } }</p>
                 }
-                <ul style={format!("height:{}px", keys.len() as f64 * ROW_HEIGHT)} aria-label="Keys">
+                <ul style={format!("height:{}px", visible_len as f64 * ROW_HEIGHT)} aria-label="Keys">
                     { for rows }
                 </ul>
             </div>

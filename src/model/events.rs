@@ -137,6 +137,13 @@ impl EventLog {
         let mut idle_at = 0;
         for (at, ev) in events {
             let at = *at;
+            let idle = matches!(ev, Event::ExpireCycle(r) if r.expired == 0);
+            if !idle && idle_cycles > 0 {
+                // Keep the log in time order: the quiet runs before this event come first.
+                self.push_idle(step, idle_at, idle_cycles, idle_sampled);
+                idle_cycles = 0;
+                idle_sampled = 0;
+            }
             match ev {
                 Event::Keyspace { db, key, op } => self.push(
                     step,
@@ -178,13 +185,14 @@ impl EventLog {
                         at,
                         EventKind::ExpireCycle,
                         format!(
-                            "{} expire cycle{}: sampled {} keys in {} loop{}, expired {} [{}{}]{}",
+                            "{} expire cycle{}: sampled {} key{} in {} loop{}, expired {} [{}{}]{}",
                             match r.kind {
                                 CycleKind::Slow => "slow",
                                 CycleKind::Fast => "fast",
                             },
                             db_suffix(r.db),
                             r.sampled.len(),
+                            if r.sampled.len() == 1 { "" } else { "s" },
                             r.loops,
                             if r.loops == 1 { "" } else { "s" },
                             r.expired,
@@ -319,25 +327,32 @@ impl EventLog {
             }
         }
         if idle_cycles > 0 {
-            if let Some((s, cycles, sampled)) = self.idle_tail {
-                if s == step {
-                    self.entries.pop_back();
-                    idle_cycles += cycles;
-                    idle_sampled += sampled;
-                }
-            }
-            self.push(
-                step,
-                idle_at,
-                EventKind::ExpireCycle,
-                format!(
-                    "{idle_cycles} expire cycle run{} sampled {idle_sampled} keys, none expired",
-                    if idle_cycles == 1 { "" } else { "s" }
-                ),
-                None,
-            );
-            self.idle_tail = Some((step, idle_cycles, idle_sampled));
+            self.push_idle(step, idle_at, idle_cycles, idle_sampled);
         }
+    }
+
+    /// The folded line for expire-cycle runs that removed nothing. When the last entry is such
+    /// a line of the same step (a step that grows while playing), it is replaced, not repeated.
+    fn push_idle(&mut self, step: usize, at: i64, mut cycles: usize, mut sampled: usize) {
+        if let Some((s, c, n)) = self.idle_tail {
+            if s == step {
+                self.entries.pop_back();
+                cycles += c;
+                sampled += n;
+            }
+        }
+        self.push(
+            step,
+            at,
+            EventKind::ExpireCycle,
+            format!(
+                "{cycles} expire cycle run{} sampled {sampled} key{}, none expired",
+                if cycles == 1 { "" } else { "s" },
+                if sampled == 1 { "" } else { "s" }
+            ),
+            None,
+        );
+        self.idle_tail = Some((step, cycles, sampled));
     }
 }
 

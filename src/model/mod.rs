@@ -599,7 +599,6 @@ impl Model {
             return;
         }
         let mut touched: Vec<(usize, Vec<u8>)> = Vec::new();
-        let mut touched: Vec<(usize, Vec<u8>)> = Vec::new();
         for ev in &events {
             match ev {
                 Event::Keyspace { db, key, .. } | Event::Expired { db, key, .. } => {

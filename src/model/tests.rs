@@ -277,8 +277,10 @@ fn keyspace_view_follows_filters_databases_and_flushes() {
 
 #[test]
 fn deferred_snapshots_wait_for_idle_and_rewinds_still_work() {
-    let mut m = Model::default();
-    m.defer_snapshots = true;
+    let mut m = Model {
+        defer_snapshots: true,
+        ..Model::default()
+    };
     for i in 0..100 {
         run(&mut m, 0, &format!("SET k{i} {i}"));
     }
@@ -297,9 +299,11 @@ fn deferred_snapshots_wait_for_idle_and_rewinds_still_work() {
     assert!(m.timeline.snapshot_count() >= 3);
 }
 
+/// Timings rather than a test: `cargo test --release -p cachelab-web --lib measure -- --ignored
+/// --nocapture` prints how long steps, saving, snapshots and rewinds take with 100,000 keys.
 #[test]
 #[ignore]
-fn time_a_step_with_many_keys() {
+fn measure_steps_and_rewinds_with_100k_keys() {
     let mut m = Model::default();
     for b in 0..100 {
         let mut line = String::from("MSET");
@@ -323,6 +327,27 @@ fn time_a_step_with_many_keys() {
         let _ = m.session().to_json();
     }
     eprintln!("session json: {:?}", start.elapsed() / 20);
+    let start = std::time::Instant::now();
+    let copy = m.engine.clone();
+    eprintln!("engine clone: {:?}", start.elapsed());
+    drop(copy);
+    let start = std::time::Instant::now();
+    for _ in 0..10 {
+        m.keys.rebuild(&m.engine);
+    }
+    eprintln!("key index rebuild: {:?}", start.elapsed() / 10);
+    let start = std::time::Instant::now();
+    let mut n = 0;
+    for _ in 0..10 {
+        m.engine.inspect_each_name(0, |k, _| n += k.len());
+    }
+    eprintln!("walk names: {:?} ({n})", start.elapsed() / 10);
+    let len = m.timeline.len();
+    for k in [131, len, 50] {
+        let start = std::time::Instant::now();
+        m.dispatch(Action::Seek(k));
+        eprintln!("seek to {k}: {:?}", start.elapsed());
+    }
 }
 
 #[test]

@@ -229,3 +229,23 @@ test("a session exported to a file imports elsewhere; a damaged file is refused"
   assert.deepEqual([...errors, ...other.errors], []);
   await other.context.close();
 });
+
+test("a saved session whose replay never finished is set aside, not replayed again", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await context.addInitScript(() => {
+    if (!sessionStorage.getItem("seeded")) {
+      sessionStorage.setItem("seeded", "1");
+      localStorage.setItem("cachelab.session.v1", '{"format":1,"seed":1,"clients":["A"],"steps":[],"cursor":0,"clock_ms":0}');
+      localStorage.setItem("cachelab.loading", "1");
+    }
+  });
+  const page = await context.newPage();
+  await page.goto(server.url);
+  const alert = page.getByRole("alert");
+  await alert.waitFor();
+  assert.match(await alert.innerText(), /could not be replayed last time/);
+  assert.equal(await page.evaluate(() => localStorage.getItem("cachelab.loading")), null);
+  await type(page, "PING");
+  await page.getByRole("log", { name: "Console output" }).first().getByText("PONG").waitFor();
+  await context.close();
+});

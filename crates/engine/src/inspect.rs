@@ -139,6 +139,16 @@ impl Engine {
         })
     }
 
+    /// Calls `f` with every key name of database `db` and its type, in the keyspace's order,
+    /// without copying the names (for indexes of large keyspaces).
+    pub fn inspect_each_name(&self, db: usize, mut f: impl FnMut(&[u8], &'static str)) {
+        if let Some(d) = self.dbs.get(db) {
+            for (k, e) in d.keys.iter() {
+                f(k, e.value.type_name());
+            }
+        }
+    }
+
     /// One key's view, or `None` when the key is not in the keyspace at all.
     pub fn inspect_key(&self, db: usize, key: &[u8]) -> Option<KeyView> {
         let (k, entry) = self.dbs.get(db)?.keys.get_key_value(key)?;
@@ -424,5 +434,9 @@ mod tests {
         );
         assert!(e.inspect_value(0, b"missing").is_none());
         assert_eq!(e.inspect_names(0).len(), 2);
+        let mut seen = Vec::new();
+        e.inspect_each_name(0, |k, t| seen.push((k.to_vec(), t)));
+        seen.sort();
+        assert_eq!(seen, [(b"i".to_vec(), "string"), (b"s".to_vec(), "string")]);
     }
 }
