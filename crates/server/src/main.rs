@@ -3,6 +3,7 @@
 
 mod alloc;
 mod cluster_server;
+mod conn;
 mod repl;
 mod resp;
 mod server;
