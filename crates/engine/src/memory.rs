@@ -49,11 +49,10 @@ const ZSKIPLIST: u64 = 32;
 const ZSKIPLIST_NODE: u64 = 24;
 const ZSKIPLIST_LEVEL: u64 = 16;
 const ZSKIPLIST_MAXLEVEL: u64 = 32;
-/// Redis's `stream` struct and a consumer group's (`streamCG` with its two empty radix trees).
-const STREAM_STRUCT: u64 = 96;
-const STREAM_GROUP: u64 = 128;
-/// Radix tree nodes per stream node, roughly: the leaf and a share of the branches above it.
-const RAX_NODE_SHARE: u64 = 64;
+/// Redis 7.0's `stream`, `streamCG` and `streamConsumer` structs.
+const STREAM_STRUCT: u64 = 80;
+const STREAM_GROUP: u64 = 40;
+const STREAM_CONSUMER: u64 = 24;
 
 /// Elements (or list nodes) looked at when costing a large value for `used_memory`: past this
 /// many, the cost is extrapolated from an even spread of samples, as MEMORY USAGE does from the
@@ -325,15 +324,35 @@ fn value_cost(value: &Value, m: Measure, s: Sampling) -> u64 {
         // The stream struct, each node's listpack (whose size the stream models) and its share
         // of the radix tree, and for consumer groups about 64 bytes per pending entry (the
         // NACK and its keys in the group's and the consumer's trees).
-        Value::Stream(st) => {
-            robj + m.fixed(STREAM_STRUCT)
-                + st.node_bytes()
-                    .map(|b| alloc_size(b) + RAX_NODE_SHARE)
-                    .sum::<u64>()
-                + st.groups.len() as u64 * m.fixed(STREAM_GROUP)
-                + 64 * st.pending_total() as u64
+        Value::Stream(st) => robj + stream_cost(st, m),
+    }
+}
+
+/// A stream's cost as Redis's `objectComputeSize` counts it: the stream struct; its radix tree
+/// (16 bytes per key, and a fixed 244 bytes per tree node for the node and its pointers); each
+/// node's listpack at its *allocated* size (a new node is allocated 4096 bytes up front, so the
+/// open last node costs at least that; full ones were grown past it or shrunk to fit); and per
+/// consumer group its struct, its pending-entries tree, 24 bytes per pending entry, and per
+/// consumer its struct, name and own pending tree.
+fn stream_cost(st: &crate::types::stream::Stream, m: Measure) -> u64 {
+    use crate::types::stream::Stream;
+    const PREALLOC: u64 = 4096;
+    let rax = |keys: usize, nodes: usize| keys as u64 * 16 + nodes as u64 * 244;
+    let mut cost = m.fixed(STREAM_STRUCT) + rax(st.radix_tree_keys(), st.radix_tree_nodes());
+    let nodes: Vec<u64> = st.node_bytes().collect();
+    if let Some((last, rest)) = nodes.split_last() {
+        cost += rest.iter().map(|b| alloc_size(*b)).sum::<u64>();
+        cost += alloc_size((*last).max(PREALLOC));
+    }
+    for g in st.groups.values() {
+        let (keys, tree) = Stream::id_tree_size(g.pel.keys());
+        cost += STREAM_GROUP + rax(keys, tree) + 24 * keys as u64;
+        for (name, c) in &g.consumers {
+            let (ckeys, ctree) = Stream::id_tree_size(c.pending.iter());
+            cost += STREAM_CONSUMER + name.len() as u64 + rax(ckeys, ctree);
         }
     }
+    cost
 }
 
 /// The listpack of a quicklist node whose entries take `live` bytes. The list type fills a node

@@ -746,6 +746,16 @@ impl Stream {
         self.nodes.values().map(Node::bytes)
     }
 
+    /// Keys and nodes of the radix tree Redis would build for a set of stream IDs (a consumer
+    /// group's or a consumer's pending entries), for the memory estimate.
+    pub fn id_tree_size<'a>(ids: impl Iterator<Item = &'a StreamId>) -> (usize, usize) {
+        let keys: Vec<[u8; 16]> = ids.map(|id| id.key_bytes()).collect();
+        if keys.is_empty() {
+            return (0, 1);
+        }
+        (keys.len(), subtree_nodes(&keys, 0))
+    }
+
     /// True when a deleted entry may lie between `start` and `end` (Redis only knows the
     /// greatest deleted ID, so this can be a false positive but never a false negative).
     pub fn range_has_tombstones(&self, start: StreamId, end: StreamId) -> bool {
