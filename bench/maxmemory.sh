@@ -21,6 +21,8 @@
 #   POPULATE_N      keys for the memory-per-key row (default 1000000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 REDIS_PORT="${REDIS_PORT:-16399}"
 CACHELAB_PORT="${CACHELAB_PORT:-16400}"
@@ -31,43 +33,13 @@ RANDOM_KEYS="${RANDOM_KEYS:-10000000}"
 VALUE_SIZE="${VALUE_SIZE:-100}"
 POPULATE_N="${POPULATE_N:-1000000}"
 
-for tool in redis-server redis-cli redis-benchmark; do
-  command -v "$tool" >/dev/null || { echo "bench/maxmemory.sh: $tool is not installed" >&2; exit 1; }
-done
-for port in "$REDIS_PORT" "$CACHELAB_PORT"; do
-  if redis-cli -p "$port" PING >/dev/null 2>&1; then
-    echo "bench/maxmemory.sh: something already answers on port $port" >&2
-    exit 1
-  fi
-done
+require_tools redis-server redis-cli redis-benchmark
+require_free_ports "$REDIS_PORT" "$CACHELAB_PORT"
 
-cargo build --release --quiet -p cachelab-server
-BIN=target/release/cachelab
-
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT INT TERM
+build_release
 
 # DEBUG POPULATE is refused unless debug commands are enabled (Redis 7's default is "no").
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
-  --enable-debug-command local --daemonize no --logfile /dev/null &
-pids+=($!)
-"$BIN" serve --bind 127.0.0.1 --port "$CACHELAB_PORT" >/dev/null &
-pids+=($!)
-
-wait_ready() {
-  for _ in $(seq 100); do
-    redis-cli -p "$1" PING >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  echo "bench/maxmemory.sh: nothing answers on port $1" >&2
-  exit 1
-}
-wait_ready "$REDIS_PORT"
-wait_ready "$CACHELAB_PORT"
+start_servers --enable-debug-command local
 
 both() {
   for port in "$REDIS_PORT" "$CACHELAB_PORT"; do

@@ -13,51 +13,22 @@
 #                   "--messages 10000 --entries 20000" for a quick run
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 REDIS_PORT="${REDIS_PORT:-16381}"
 CACHELAB_PORT="${CACHELAB_PORT:-16382}"
 BENCH_ARGS="${BENCH_ARGS:-}"
 OUT=bench/results/pubsub.json
 
-for tool in redis-server redis-cli; do
-  command -v "$tool" >/dev/null || { echo "bench/pubsub.sh: $tool is not installed" >&2; exit 1; }
-done
-for port in "$REDIS_PORT" "$CACHELAB_PORT"; do
-  if redis-cli -p "$port" PING >/dev/null 2>&1; then
-    echo "bench/pubsub.sh: something already answers on port $port" >&2
-    exit 1
-  fi
-done
+require_tools redis-server redis-cli
+require_free_ports "$REDIS_PORT" "$CACHELAB_PORT"
 
-cargo build --release --quiet -p cachelab-server --bin cachelab --bin cachelab-bench-pubsub
-BIN=target/release/cachelab
+build_release --bin cachelab --bin cachelab-bench-pubsub
 BENCH=target/release/cachelab-bench-pubsub
 
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT INT TERM
-
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
-  --daemonize no --logfile /dev/null &
-pids+=($!)
-declare -A pid_of=([redis]=$!)
-"$BIN" serve --bind 127.0.0.1 --port "$CACHELAB_PORT" >/dev/null &
-pids+=($!)
-pid_of[cachelab]=$!
-
-wait_ready() {
-  for _ in $(seq 100); do
-    redis-cli -p "$1" PING >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  echo "bench/pubsub.sh: nothing answers on port $1" >&2
-  exit 1
-}
-wait_ready "$REDIS_PORT"
-wait_ready "$CACHELAB_PORT"
+start_servers
+declare -A pid_of=([redis]=$REDIS_PID [cachelab]=$CACHELAB_PID)
 
 declare -A result
 for server in redis cachelab; do
@@ -85,9 +56,7 @@ rows=(
 )
 args_text=$("$BENCH" --help | sed -n 's/^  \(--[a-z]*\) .*\[\(.*\)\]$/\1 \2/p' | tr '\n' ' ')
 printf '\n%-24s %12s %12s %10s\n' measurement redis cachelab "ratio"
-json="{\n  \"date\": \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\",\n"
-json+="  \"cpu\": \"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')\",\n"
-json+="  \"nproc\": $(nproc),\n  \"redis_version\": \"$(redis-server --version | grep -o 'v=[0-9.]*' | cut -d= -f2)\",\n"
+json=$(machine_json)
 json+="  \"defaults\": \"${args_text% }\",\n  \"args\": \"$BENCH_ARGS\",\n"
 json+="  \"results\": ["
 sep=""

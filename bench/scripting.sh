@@ -15,6 +15,8 @@
 #   IN_PROCESS      0 to skip the cargo bench rows (default 1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 REDIS_PORT="${REDIS_PORT:-16389}"
 CACHELAB_PORT="${CACHELAB_PORT:-16390}"
@@ -29,42 +31,12 @@ WINDOW=60000
 LIMIT=100
 SCRIPT="local key, now, window, limit = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]) redis.call('zremrangebyscore', key, '-inf', now - window) local count = redis.call('zcard', key) if count >= limit then return {0, count} end redis.call('zadd', key, now, now .. '-' .. count) redis.call('pexpire', key, window) return {1, count + 1}"
 
-for tool in redis-server redis-cli redis-benchmark; do
-  command -v "$tool" >/dev/null || { echo "bench/scripting.sh: $tool is not installed" >&2; exit 1; }
-done
-for port in "$REDIS_PORT" "$CACHELAB_PORT"; do
-  if redis-cli -p "$port" PING >/dev/null 2>&1; then
-    echo "bench/scripting.sh: something already answers on port $port" >&2
-    exit 1
-  fi
-done
+require_tools redis-server redis-cli redis-benchmark
+require_free_ports "$REDIS_PORT" "$CACHELAB_PORT"
 
-cargo build --release --quiet -p cachelab-server
-BIN=target/release/cachelab
+build_release
 
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT INT TERM
-
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
-  --daemonize no --logfile /dev/null &
-pids+=($!)
-"$BIN" serve --bind 127.0.0.1 --port "$CACHELAB_PORT" >/dev/null &
-pids+=($!)
-
-wait_ready() {
-  for _ in $(seq 100); do
-    redis-cli -p "$1" PING >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  echo "bench/scripting.sh: nothing answers on port $1" >&2
-  exit 1
-}
-wait_ready "$REDIS_PORT"
-wait_ready "$CACHELAB_PORT"
+start_servers
 redis-cli -p "$CACHELAB_PORT" CONFIG SET save "" >/dev/null
 
 sha=""

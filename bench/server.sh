@@ -16,6 +16,8 @@
 #   PLAIN_N         requests per workload without pipelining, before its divisor (default 200000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 REDIS_PORT="${REDIS_PORT:-16379}"
 CACHELAB_PORT="${CACHELAB_PORT:-16380}"
@@ -64,44 +66,13 @@ selected() {
   return 1
 }
 
-for tool in redis-server redis-cli redis-benchmark; do
-  command -v "$tool" >/dev/null || { echo "bench/server.sh: $tool is not installed" >&2; exit 1; }
-done
-for port in "$REDIS_PORT" "$CACHELAB_PORT"; do
-  if redis-cli -p "$port" PING >/dev/null 2>&1; then
-    echo "bench/server.sh: something already answers on port $port" >&2
-    exit 1
-  fi
-done
+require_tools redis-server redis-cli redis-benchmark
+require_free_ports "$REDIS_PORT" "$CACHELAB_PORT"
 
-cargo build --release --quiet -p cachelab-server --bin cachelab
-BIN=target/release/cachelab
+build_release --bin cachelab
 
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT INT TERM
-
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
-  --daemonize no --logfile /dev/null &
-pids+=($!)
-declare -A pid_of=([redis]=$!)
-"$BIN" serve --bind 127.0.0.1 --port "$CACHELAB_PORT" >/dev/null &
-pids+=($!)
-pid_of[cachelab]=$!
-
-wait_ready() {
-  for _ in $(seq 100); do
-    redis-cli -p "$1" PING >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  echo "bench/server.sh: nothing answers on port $1" >&2
-  exit 1
-}
-wait_ready "$REDIS_PORT"
-wait_ready "$CACHELAB_PORT"
+start_servers
+declare -A pid_of=([redis]=$REDIS_PID [cachelab]=$CACHELAB_PID)
 
 # One redis-benchmark run; prints the requests per second of its last test (the CSV's second
 # column).
@@ -147,9 +118,7 @@ done
 
 printf '\n%-10s %-11s %8s %11s %11s %6s %10s %10s %6s\n' mode workload requests "redis rps" \
   "cachelab rps" ratio "redis ns" "cachelab ns" ratio
-json="{\n  \"date\": \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\",\n"
-json+="  \"cpu\": \"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')\",\n"
-json+="  \"nproc\": $(nproc),\n  \"redis_version\": \"$(redis-server --version | grep -o 'v=[0-9.]*' | cut -d= -f2)\",\n"
+json=$(machine_json)
 json+="  \"results\": ["
 sep=""
 for mode in "${modes[@]}"; do

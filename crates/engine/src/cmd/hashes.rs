@@ -7,12 +7,14 @@
 //! converts, and which keyspace events fire.
 
 use crate::args::int;
+use crate::cmd::random_pick;
 use crate::cmd::scan::{self, is_word};
 use crate::db::Db;
 use crate::event::Event;
 use crate::keyspace::Lookup;
 use crate::longdouble::{self, Parsed};
 use crate::object::Value;
+use crate::rng::Rng;
 use crate::table::CommandSpec;
 use crate::types::hash::{Hash, HashLimits};
 use crate::{error, flags, tri, Call, Engine, Protocol, Reply};
@@ -482,10 +484,6 @@ fn hrandfield(e: &mut Engine, c: &Call) -> Reply {
     }
 }
 
-/// How much larger than the count a hash must be before picking at random beats copying the
-/// hash and removing random fields (Redis's HRANDFIELD_SUB_STRATEGY_MUL).
-const SUB_STRATEGY_MUL: u64 = 3;
-
 fn hrandfield_count(
     e: &mut Engine,
     db: usize,
@@ -500,13 +498,8 @@ fn hrandfield_count(
     let Some(h) = stored(&e.dbs[db], key) else {
         return Reply::Array(Vec::new());
     };
-    let rng = &mut e.rng;
-    let (count, unique) = (l.unsigned_abs(), l >= 0);
-    if count == 0 {
-        return Reply::Array(Vec::new());
-    }
     let mut out = Vec::new();
-    let mut emit = |f: &[u8], v: &[u8]| {
+    let emit = |(f, v): (&[u8], &[u8])| {
         if with_values && resp3 {
             out.push(Reply::Array(vec![Reply::bulk(f), Reply::bulk(v)]));
         } else {
@@ -517,60 +510,25 @@ fn hrandfield_count(
         }
     };
     let size = h.len() as u64;
-    if !unique || count == 1 {
-        // Independent picks, repeats allowed, in the order drawn.
-        match h {
-            Hash::Listpack(lp) => {
-                let pairs: Vec<(&[u8], &[u8])> = lp.iter().collect();
-                for _ in 0..count {
-                    let (f, v) = pairs[rng.below(size) as usize];
-                    emit(f, v);
-                }
-            }
-            Hash::Table(_) => {
-                for _ in 0..count {
-                    if let Some((f, v)) = h.random_pair(rng) {
-                        emit(f, v);
-                    }
-                }
-            }
-        }
-    } else if count >= size {
-        for (f, v) in h.iter() {
-            emit(f, v);
-        }
-    } else if count * SUB_STRATEGY_MUL > size {
-        // Most of the hash is wanted: drop random fields from a copy until `count` remain.
-        let mut pairs: Vec<(&[u8], &[u8])> = h.iter().collect();
-        while pairs.len() as u64 > count {
-            let i = rng.below(pairs.len() as u64) as usize;
-            pairs.swap_remove(i);
-        }
-        for (f, v) in pairs {
-            emit(f, v);
-        }
-    } else {
-        // A few fields of a large hash: pick at random until `count` distinct ones were seen.
-        let mut seen = crate::dict::Dict::new(rng.next_u64());
-        let pairs: Option<Vec<(&[u8], &[u8])>> = match h {
-            Hash::Listpack(lp) => Some(lp.iter().collect()),
-            Hash::Table(_) => None,
-        };
-        while (seen.len() as u64) < count {
-            let (f, v) = match &pairs {
-                Some(p) => p[rng.below(size) as usize],
-                None => match h.random_pair(rng) {
-                    Some(p) => p,
-                    None => break,
-                },
-            };
-            if seen.contains_key(f) {
-                continue;
-            }
-            seen.insert(Box::from(f), ());
-            emit(f, v);
-        }
-    }
+    // A listpack's pairs by position, so that each draw is an index rather than a walk; the
+    // draw takes the same one number from the RNG either way.
+    let pairs: Option<Vec<(&[u8], &[u8])>> = match h {
+        Hash::Listpack(lp) => Some(lp.iter().collect()),
+        Hash::Table(_) => None,
+    };
+    let draw = |rng: &mut Rng| match &pairs {
+        Some(p) => Some(p[rng.below(size) as usize]),
+        None => h.random_pair(rng),
+    };
+    random_pick::pick(
+        &mut e.rng,
+        l,
+        size,
+        h.iter(),
+        draw,
+        |(f, _)| Box::from(f),
+        emit,
+    );
     Reply::Array(out)
 }
 

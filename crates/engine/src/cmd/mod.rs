@@ -16,6 +16,7 @@ pub mod lists;
 pub mod memory;
 pub mod persistence;
 pub mod pubsub;
+pub mod random_pick;
 pub mod scan;
 pub mod scripting;
 pub mod server;

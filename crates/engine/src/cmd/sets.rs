@@ -9,6 +9,7 @@
 
 use crate::args::{int, int_or, non_negative};
 use crate::cmd::hashes::encoding_event;
+use crate::cmd::random_pick;
 use crate::cmd::scan::{self, is_word};
 use crate::db::Db;
 use crate::keyspace::Lookup;
@@ -671,10 +672,6 @@ fn srandmember(e: &mut Engine, c: &Call) -> Reply {
     }
 }
 
-/// How much larger than the count a set must be before picking at random beats copying the set
-/// and removing random members (SRANDMEMBER_SUB_STRATEGY_MUL).
-const SRANDMEMBER_SUB_STRATEGY_MUL: u64 = 3;
-
 fn srandmember_count(e: &mut Engine, c: &Call) -> Reply {
     let key = c.argv[1];
     let l = tri!(int(c.argv[2]));
@@ -687,46 +684,16 @@ fn srandmember_count(e: &mut Engine, c: &Call) -> Reply {
     let Some(s) = stored(&e.dbs[c.db], key) else {
         return Reply::Array(Vec::new());
     };
-    let rng = &mut e.rng;
-    let (count, unique) = (l.unsigned_abs(), l >= 0);
-    let size = s.len() as u64;
-    if count == 0 {
-        return Reply::Array(Vec::new());
-    }
-    if !unique || count == 1 {
-        let mut out = Vec::new();
-        for _ in 0..count {
-            match s.random(rng) {
-                Some(m) => out.push(bulk(m)),
-                None => break,
-            }
-        }
-        return Reply::Array(out);
-    }
-    if count >= size {
-        return Reply::Array(s.iter().map(bulk).collect());
-    }
-    if count * SRANDMEMBER_SUB_STRATEGY_MUL > size {
-        // Most of the set is wanted: drop random members from a copy until `count` remain.
-        let mut members: Vec<Elem<'_>> = s.iter().collect();
-        while members.len() as u64 > count {
-            let i = rng.below(members.len() as u64) as usize;
-            members.swap_remove(i);
-        }
-        return Reply::Array(members.into_iter().map(bulk).collect());
-    }
-    // A few members of a large set: pick until `count` distinct ones were seen.
-    let mut seen = crate::dict::Dict::new(rng.next_u64());
-    let mut out = Vec::with_capacity(count as usize);
-    while (seen.len() as u64) < count {
-        let Some(m) = s.random(rng) else { break };
-        let bytes = m.to_vec();
-        if seen.contains_key(&bytes) {
-            continue;
-        }
-        seen.insert(bytes.clone().into_boxed_slice(), ());
-        out.push(Reply::Bulk(bytes));
-    }
+    let mut out = Vec::new();
+    random_pick::pick(
+        &mut e.rng,
+        l,
+        s.len() as u64,
+        s.iter(),
+        |rng| s.random(rng),
+        |m| m.to_vec().into_boxed_slice(),
+        |m| out.push(bulk(m)),
+    );
     Reply::Array(out)
 }
 

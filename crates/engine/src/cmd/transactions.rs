@@ -16,43 +16,50 @@ use std::collections::BTreeMap;
 use crate::table::CommandSpec;
 use crate::{flags, Call, ClientId, Engine, Reply};
 
+/// A transaction command that takes no arguments at all.
+const fn bare(
+    name: &'static str,
+    flags: crate::Flags,
+    since: &'static str,
+    summary: &'static str,
+    handler: crate::table::Handler,
+) -> CommandSpec {
+    CommandSpec {
+        name,
+        arity: 1,
+        flags,
+        keys: (0, 0, 0),
+        group: "transactions",
+        since,
+        summary,
+        syntax: "",
+        handler,
+        subcommands: &[],
+    }
+}
+
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec {
-        name: "multi",
-        arity: 1,
-        flags: flags!(NOSCRIPT, LOADING, STALE, FAST, ALLOW_BUSY),
-        keys: (0, 0, 0),
-        group: "transactions",
-        since: "1.2.0",
-        summary: "Starts a transaction: the following commands are queued until EXEC.",
-        syntax: "",
-        handler: multi,
-        subcommands: &[],
-    },
-    CommandSpec {
-        name: "exec",
-        arity: 1,
-        flags: flags!(NOSCRIPT, LOADING, STALE, SKIP_SLOWLOG),
-        keys: (0, 0, 0),
-        group: "transactions",
-        since: "1.2.0",
-        summary: "Runs every queued command of the transaction, unless a watched key changed.",
-        syntax: "",
-        handler: exec,
-        subcommands: &[],
-    },
-    CommandSpec {
-        name: "discard",
-        arity: 1,
-        flags: flags!(NOSCRIPT, LOADING, STALE, FAST, ALLOW_BUSY),
-        keys: (0, 0, 0),
-        group: "transactions",
-        since: "2.0.0",
-        summary: "Throws away the queued commands and leaves the transaction.",
-        syntax: "",
-        handler: discard,
-        subcommands: &[],
-    },
+    bare(
+        "multi",
+        flags!(NOSCRIPT, LOADING, STALE, FAST, ALLOW_BUSY),
+        "1.2.0",
+        "Starts a transaction: the following commands are queued until EXEC.",
+        multi,
+    ),
+    bare(
+        "exec",
+        flags!(NOSCRIPT, LOADING, STALE, SKIP_SLOWLOG),
+        "1.2.0",
+        "Runs every queued command of the transaction, unless a watched key changed.",
+        exec,
+    ),
+    bare(
+        "discard",
+        flags!(NOSCRIPT, LOADING, STALE, FAST, ALLOW_BUSY),
+        "2.0.0",
+        "Throws away the queued commands and leaves the transaction.",
+        discard,
+    ),
     CommandSpec {
         name: "watch",
         arity: -2,
@@ -65,18 +72,13 @@ pub const COMMANDS: &[CommandSpec] = &[
         handler: watch,
         subcommands: &[],
     },
-    CommandSpec {
-        name: "unwatch",
-        arity: 1,
-        flags: flags!(NOSCRIPT, LOADING, STALE, FAST, ALLOW_BUSY),
-        keys: (0, 0, 0),
-        group: "transactions",
-        since: "2.2.0",
-        summary: "Forgets every watched key of this connection.",
-        syntax: "",
-        handler: unwatch,
-        subcommands: &[],
-    },
+    bare(
+        "unwatch",
+        flags!(NOSCRIPT, LOADING, STALE, FAST, ALLOW_BUSY),
+        "2.2.0",
+        "Forgets every watched key of this connection.",
+        unwatch,
+    ),
 ];
 
 /// A client's open transaction.
