@@ -37,6 +37,16 @@ pub fn hint(input: &str) -> Option<Hint> {
         }
         return Some(Hint::Candidates(matches));
     }
+    if first.eq_ignore_ascii_case(":bigkeys") || first.eq_ignore_ascii_case(":memkeys") {
+        return Some(Hint::Command(CommandHint {
+            name: first.to_ascii_lowercase(),
+            syntax: String::new(),
+            summary: "Lists the biggest key of each type, by elements (:bigkeys) or by memory \
+                      (:memkeys), as redis-cli --bigkeys does (answered by the console)."
+                .into(),
+            group: "console".into(),
+        }));
+    }
     if first.eq_ignore_ascii_case("help") {
         return Some(Hint::Command(CommandHint {
             name: "HELP".into(),

@@ -538,6 +538,14 @@ impl Model {
             p.lines.clear();
             return false;
         }
+        // redis-cli's --bigkeys / --memkeys, as console commands: the biggest key of each type,
+        // by element count or by memory.
+        let by_memory = first.eq_ignore_ascii_case(b":memkeys");
+        if argv.len() == 1 && (by_memory || first.eq_ignore_ascii_case(b":bigkeys")) {
+            let report = self.engine.big_keys(by_memory).to_text(by_memory);
+            self.panes[pane].push(LineKind::Info, report);
+            return false;
+        }
         if self.engine.is_blocked(p.client) {
             p.push(
                 LineKind::Info,

@@ -126,6 +126,14 @@ fn console_answers_help_and_bad_quotes_itself() {
     assert!(last_text(&m, 0).contains("summary:"));
     run(&mut m, 0, "NOSUCH x");
     assert_eq!(m.panes[0].lines.last().unwrap().kind, LineKind::Error);
+    run(&mut m, 0, ":bigkeys");
+    assert!(
+        last_text(&m, 0).contains("Biggest string found 'long'"),
+        "{}",
+        last_text(&m, 0)
+    );
+    run(&mut m, 0, ":memkeys");
+    assert!(last_text(&m, 0).contains("bytes"), "{}", last_text(&m, 0));
     // Only the SET reached the keyspace.
     assert_eq!(m.engine().dbsize(0), 1);
 }
