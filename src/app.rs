@@ -20,7 +20,7 @@ use crate::components::{
     session::SessionMenu,
     timeline::TimelineBar,
 };
-use crate::model::lesson::progress_to_text;
+use crate::model::lesson::{progress_from_text, progress_to_text};
 use crate::model::session::Session;
 use crate::model::{Action, Model};
 use crate::web;
@@ -148,8 +148,13 @@ pub fn app(props: &AppProps) -> Html {
         use_effect_with(state.rev, move |_| {
             let m = model.0.borrow();
             if let Some(l) = &m.lesson {
-                if !l.passed.is_empty() {
-                    web::save(&web::progress_key(&l.id), &progress_to_text(&l.passed));
+                // Merged with what is saved: a lesson opened from a link starts with none.
+                let mut passed =
+                    progress_from_text(&web::load(&web::progress_key(&l.id)).unwrap_or_default());
+                let before = passed.len();
+                passed.extend(l.passed.iter().copied());
+                if passed.len() > before {
+                    web::save(&web::progress_key(&l.id), &progress_to_text(&passed));
                 }
             }
         });
@@ -315,7 +320,9 @@ pub fn app(props: &AppProps) -> Html {
                 <header class="topbar">
                     <h1 class="brand">{"Cache"}<span>{"lab"}</span></h1>
                     <ScenarioPicker />
-                    <ClockBar />
+                    if !in_lesson {
+                        <ClockBar />
+                    }
                     <SessionMenu />
                 </header>
                 if let Some(text) = notice {

@@ -3,7 +3,10 @@
 
 use yew::prelude::*;
 
+use cachelab_scenario::run::START_MS;
+
 use crate::app::AppContext;
+use crate::model::events::fmt_time;
 use crate::model::lesson::{progress_from_text, shipped, try_steps};
 use crate::model::Action;
 use crate::web;
@@ -18,19 +21,22 @@ pub fn saved_progress(id: &str) -> Vec<usize> {
 #[component(ScenarioPicker)]
 pub fn scenario_picker() -> Html {
     let ctx = use_context::<AppContext>().expect("AppContext");
-    let current = ctx
+    let (current, open_passed) = ctx
         .model
         .0
         .borrow()
         .lesson
         .as_ref()
-        .map(|l| l.id.clone())
+        .map(|l| (l.id.clone(), l.passed.clone()))
         .unwrap_or_default();
     // Which lessons are done: every try step passed, as saved in this browser.
     let lessons: Vec<(String, String, bool)> = shipped()
         .into_iter()
         .map(|s| {
-            let saved = saved_progress(&s.id);
+            let mut saved = saved_progress(&s.id);
+            if s.id == current {
+                saved.extend(open_passed.iter().copied());
+            }
             let tries = try_steps(&s);
             let done = !tries.is_empty() && tries.iter().all(|i| saved.contains(i));
             (s.id, s.title, done)
@@ -164,6 +170,7 @@ pub fn lesson_panel() -> Html {
                 <button type="button" onclick={prev} disabled={pos == 0}>{"Previous step"}</button>
                 <span class="step-count" role="status">{format!("Step {pos} of {len}")}</span>
                 <button type="button" onclick={next} disabled={p.at_end()}>{"Next step"}</button>
+                <span class="dim lesson-clock" title="Lesson clock">{format!("t={}", fmt_time(p.now() - START_MS))}</span>
             </nav>
             <div class="lesson-text" aria-label="Narration">
                 <p class="step-title"><b>{title}</b></p>

@@ -319,6 +319,45 @@ mod tests {
     }
 
     #[test]
+    fn a_shared_session_names_its_lesson_and_reopens_it() {
+        let mut m = Model::default();
+        m.dispatch(Action::Run {
+            pane: 0,
+            line: "SET mine 1".into(),
+        });
+        m.dispatch(Action::OpenLesson {
+            id: "expiry".into(),
+            passed: vec![],
+        });
+        let link = m.session().to_link_fragment();
+        let mut other = Model::default();
+        other.dispatch(Action::LoadLink(link));
+        assert_eq!(other.lesson.as_ref().map(|l| l.id.as_str()), Some("expiry"));
+        other.dispatch(Action::CloseLesson);
+        assert_eq!(
+            other.view_keys().total(),
+            1,
+            "the playground's steps came too"
+        );
+        // Without a lesson the saved form has no scenario at all (older readers see no change).
+        assert!(!other.session().to_json().contains("scenario"));
+    }
+
+    #[test]
+    fn arrow_keys_step_the_lesson() {
+        let mut m = Model::default();
+        m.dispatch(Action::OpenLesson {
+            id: "cache-aside".into(),
+            passed: vec![],
+        });
+        m.dispatch(Action::StepForward);
+        m.dispatch(Action::StepForward);
+        m.dispatch(Action::StepBack);
+        assert_eq!(m.lesson.as_ref().map(|l| l.player.position()), Some(1));
+        assert_eq!(m.timeline.len(), 0, "the playground did not move");
+    }
+
+    #[test]
     fn progress_round_trips() {
         let set: BTreeSet<usize> = [1, 4].into_iter().collect();
         assert_eq!(progress_from_text(&progress_to_text(&set)), set);

@@ -312,6 +312,9 @@ impl Model {
                 Action::LessonPrev => l.prev(),
                 Action::LessonRun { pane, line } => l.run(pane, &line),
                 Action::LessonInstance(i) => l.set_instance(i),
+                // The keyboard's → and ← step the lesson.
+                Action::StepForward => l.next(),
+                Action::StepBack => l.prev(),
                 Action::SetFilter {
                     pattern,
                     type_filter,
@@ -337,7 +340,8 @@ impl Model {
                 | Action::LessonRun { .. }
                 | Action::LessonInstance(_)
         );
-        if for_lesson || self.lesson.is_some() {
+        let replaces_all = matches!(action, Action::LoadJson(_) | Action::LoadLink(_));
+        if for_lesson || (self.lesson.is_some() && !replaces_all) {
             // While a lesson is open the playground stands still: its clock, consoles and
             // timeline wait, untouched, for the learner to come back.
             self.lesson_action(action);
@@ -731,6 +735,7 @@ impl Model {
             cursor: self.timeline.cursor,
             clock_ms: self.now,
             speed: self.speed,
+            scenario: self.lesson.as_ref().map(|l| l.id.clone()),
         }
     }
 
@@ -760,6 +765,12 @@ impl Model {
             None
         };
         fresh.defer_snapshots = defer;
+        if let Some(id) = s.scenario {
+            fresh.dispatch(Action::OpenLesson {
+                id,
+                passed: Vec::new(),
+            });
+        }
         *self = fresh;
     }
 

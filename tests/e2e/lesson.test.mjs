@@ -49,7 +49,25 @@ test("the cache-aside lesson steps through to the end, filling the keyspace", as
   assert.ok(changed >= total - 1, `the narration changes from step to step (${changed} of ${total})`);
   assert.ok(sawKey, "a key appears in the keyspace");
   assert.ok(await next.isDisabled(), "Next step stops at the end");
+
+  // The last step is the learner's turn: the checks follow what is typed.
+  const checks = lesson.getByRole("list", { name: "Checks" }).getByRole("listitem");
+  assert.equal(await checks.count(), 3);
+  assert.equal(await lesson.locator(".checks li.pass").count(), 1, "only the TTL bound holds before");
+  const input = page.getByRole("textbox", { name: "Command" }).first();
+  await input.fill(`SET user:7 "{\\"name\\":\\"Grace\\"}" PX 1500`);
+  await input.press("Enter");
+  await lesson.locator(".checks li.pass").nth(2).waitFor();
+  assert.equal(await lesson.locator(".checks li.fail").count(), 0);
+  await keys.filter({ hasText: "user:7" }).waitFor();
   await shot(page, "10-lesson-cache-aside");
+
+  // Progress is kept: the picker marks the lesson done, and a reload remembers it.
+  const option = page.getByRole("combobox", { name: "Scenario" }).locator('option[value="cache-aside"]');
+  assert.match(await option.innerText(), /^✓/);
+  await page.goto(`${server.url}?scenario=cache-aside`);
+  await page.getByRole("region", { name: "Lesson" }).waitFor();
+  assert.match(await option.innerText(), /^✓/);
 
   // Leaving the lesson brings the free playground back.
   await page.getByRole("combobox", { name: "Scenario" }).selectOption("");
