@@ -29,19 +29,22 @@ pub fn scenario_picker() -> Html {
         .as_ref()
         .map(|l| (l.id.clone(), l.passed.clone()))
         .unwrap_or_default();
-    // Which lessons are done: every try step passed, as saved in this browser.
-    let lessons: Vec<(String, String, bool)> = shipped()
-        .into_iter()
-        .map(|s| {
-            let mut saved = saved_progress(&s.id);
-            if s.id == current {
-                saved.extend(open_passed.iter().copied());
-            }
-            let tries = try_steps(&s);
-            let done = !tries.is_empty() && tries.iter().all(|i| saved.contains(i));
-            (s.id, s.title, done)
-        })
-        .collect();
+    // Parsing the lessons and reading storage is done again only when the open lesson or its
+    // progress changes, not at every frame the picker redraws in.
+    let lessons = use_memo((current.clone(), open_passed), |(current, open_passed)| {
+        shipped()
+            .into_iter()
+            .map(|s| {
+                let mut saved = saved_progress(&s.id);
+                if s.id == *current {
+                    saved.extend(open_passed.iter().copied());
+                }
+                let tries = try_steps(&s);
+                let done = !tries.is_empty() && tries.iter().all(|i| saved.contains(i));
+                (s.id, s.title, done)
+            })
+            .collect::<Vec<_>>()
+    });
     let onchange = {
         let d = ctx.dispatcher();
         Callback::from(move |e: Event| {
@@ -61,9 +64,9 @@ pub fn scenario_picker() -> Html {
             <span class="dim">{"Scenario"}</span>
             <select aria-label="Scenario" {onchange}>
                 <option value="" selected={current.is_empty()}>{"Free playground"}</option>
-                { for lessons.into_iter().map(|(id, title, done)| html! {
-                    <option value={id.clone()} selected={current == id}>
-                        {if done { format!("✓ {title}") } else { title }}
+                { for lessons.iter().map(|(id, title, done)| html! {
+                    <option value={id.clone()} selected={current == *id}>
+                        {if *done { format!("✓ {title}") } else { title.clone() }}
                     </option>
                 }) }
             </select>
