@@ -10,9 +10,17 @@ use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use crate::components::{
-    clock::ClockBar, console::Consoles, events::EventsPanel, inspector::Inspector,
-    keyspace::Keyspace, narration::Narration, session::SessionMenu, timeline::TimelineBar,
+    clock::ClockBar,
+    console::Consoles,
+    events::EventsPanel,
+    inspector::Inspector,
+    keyspace::Keyspace,
+    lesson::{saved_progress, LessonPanel, ScenarioPicker},
+    narration::Narration,
+    session::SessionMenu,
+    timeline::TimelineBar,
 };
+use crate::model::lesson::{progress_from_text, progress_to_text};
 use crate::model::session::Session;
 use crate::model::{Action, Model};
 use crate::web;
@@ -107,6 +115,13 @@ pub fn app(props: &AppProps) -> Html {
         } else {
             initial_model()
         };
+        // Workshop links: `?scenario=<id>` opens that lesson (the playground stays behind it).
+        if !fresh {
+            if let Some(id) = web::query_param("scenario") {
+                let passed = saved_progress(&id);
+                model.dispatch(Action::OpenLesson { id, passed });
+            }
+        }
         model.defer_snapshots = true;
         AppState {
             model: ModelRef(Rc::new(RefCell::new(model))),
@@ -115,15 +130,35 @@ pub fn app(props: &AppProps) -> Html {
     });
     let dispatch = state.dispatcher();
     let model = state.model.clone();
-    let (playing, revision, cursor, notice) = {
+    let (playing, revision, cursor, notice, in_lesson) = {
         let m = model.0.borrow();
         (
             m.playing,
             m.timeline.revision,
             m.timeline.cursor,
             m.notice.clone(),
+            m.lesson.is_some(),
         )
     };
+    let embed = use_memo((), |_| web::query_param("embed").is_some_and(|v| v != "0"));
+
+    // Keep the open lesson's progress (its passed try steps) in this browser, per lesson.
+    {
+        let model = model.clone();
+        use_effect_with(state.rev, move |_| {
+            let m = model.0.borrow();
+            if let Some(l) = &m.lesson {
+                // Merged with what is saved: a lesson opened from a link starts with none.
+                let mut passed =
+                    progress_from_text(&web::load(&web::progress_key(&l.id)).unwrap_or_default());
+                let before = passed.len();
+                passed.extend(l.passed.iter().copied());
+                if passed.len() > before {
+                    web::save(&web::progress_key(&l.id), &progress_to_text(&passed));
+                }
+            }
+        });
+    }
 
     use_effect_with((), |_| {
         web::hide_loading();
@@ -263,12 +298,31 @@ pub fn app(props: &AppProps) -> Html {
         Callback::from(move |_| dispatch.dispatch(Action::DismissNotice))
     };
 
+    if *embed {
+        return html! {
+            <ContextProvider<AppContext> context={state.clone()}>
+                <div class="shell embed">
+                    if let Some(text) = notice {
+                        <div class="notice" role="alert"><span>{text}</span></div>
+                    }
+                    <main class="regions">
+                        <LessonPanel />
+                        <Keyspace />
+                    </main>
+                </div>
+            </ContextProvider<AppContext>>
+        };
+    }
+
     html! {
         <ContextProvider<AppContext> context={state.clone()}>
-            <div class="shell">
+            <div class={classes!("shell", in_lesson.then_some("in-lesson"))}>
                 <header class="topbar">
                     <h1 class="brand">{"Cache"}<span>{"lab"}</span></h1>
-                    <ClockBar />
+                    <ScenarioPicker />
+                    if !in_lesson {
+                        <ClockBar />
+                    }
                     <SessionMenu />
                 </header>
                 if let Some(text) = notice {
@@ -278,13 +332,19 @@ pub fn app(props: &AppProps) -> Html {
                     </div>
                 }
                 <main class="regions">
-                    <Narration />
+                    if in_lesson {
+                        <LessonPanel />
+                    } else {
+                        <Narration />
+                    }
                     <Inspector />
                     <Keyspace />
                     <Consoles />
                     <EventsPanel />
                 </main>
-                <TimelineBar />
+                if !in_lesson {
+                    <TimelineBar />
+                }
             </div>
         </ContextProvider<AppContext>>
     }

@@ -142,3 +142,15 @@ pub fn hide_loading() {
         el.remove();
     }
 }
+
+/// A parameter of the page's query string (`?scenario=cache-aside`), decoded.
+pub fn query_param(name: &str) -> Option<String> {
+    let search = window()?.location().search().ok()?;
+    let params = web_sys::UrlSearchParams::new_with_str(&search).ok()?;
+    params.get(name).filter(|v| !v.is_empty())
+}
+
+/// Where a lesson's progress (its passed try steps) is kept in this browser.
+pub fn progress_key(id: &str) -> String {
+    format!("cachelab.progress.{id}")
+}

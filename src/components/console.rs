@@ -11,7 +11,8 @@ pub fn consoles() -> Html {
     let ctx = use_context::<AppContext>().expect("AppContext");
     let (count, rev) = {
         let m = ctx.model.0.borrow();
-        (m.panes.len(), m.panes_rev)
+        let count = m.lesson.as_ref().map_or(m.panes.len(), |l| l.panes.len());
+        (count, m.panes_rev)
     };
     html! {
         <section class="consoles region" aria-label="Consoles">
@@ -49,7 +50,9 @@ pub fn console_pane(props: &PaneProps) -> Html {
     }
 
     let m = props.model.0.borrow();
-    let Some(p) = m.panes.get(pane) else {
+    let lesson = m.lesson.is_some();
+    let panes = m.lesson.as_ref().map_or(&m.panes, |l| &l.panes);
+    let Some(p) = panes.get(pane) else {
         return html! {};
     };
 
@@ -78,18 +81,23 @@ pub fn console_pane(props: &PaneProps) -> Html {
                 input.set(String::new());
                 hist_pos.set(None);
                 if !line.trim().is_empty() {
-                    dispatch.dispatch(Action::Run { pane, line });
+                    let lesson = model.0.borrow().lesson.is_some();
+                    dispatch.dispatch(if lesson {
+                        Action::LessonRun { pane, line }
+                    } else {
+                        Action::Run { pane, line }
+                    });
                 }
             }
             "ArrowUp" | "ArrowDown" => {
                 e.prevent_default();
-                let history: Vec<String> = model
-                    .0
-                    .borrow()
-                    .history(pane)
-                    .into_iter()
-                    .map(str::to_owned)
-                    .collect();
+                let m = model.0.borrow();
+                // A lesson's consoles recall nothing: its commands are the lesson's, not typed.
+                if m.lesson.is_some() {
+                    return;
+                }
+                let history: Vec<String> = m.history(pane).into_iter().map(str::to_owned).collect();
+                drop(m);
                 if history.is_empty() {
                     return;
                 }
@@ -143,7 +151,9 @@ pub fn console_pane(props: &PaneProps) -> Html {
         <section class={classes!("console", p.waiting.then_some("waiting"))} aria-label={format!("Client {}", p.name)}>
             <header>
                 <strong>{format!("Client {}", p.name)}</strong>
-                <span class="dim">{format!(" id {} · db {}", p.client, p.db)}</span>
+                if !lesson {
+                    <span class="dim">{format!(" id {} · db {}", p.client, p.db)}</span>
+                }
                 if p.waiting {
                     <span class="waiting-indicator" role="status">{"⏳ waiting for a reply…"}</span>
                 }

@@ -60,7 +60,7 @@ fn event_list(props: &ListProps) -> Html {
     let kind = EventKind::from_label(&props.kind);
     // Newest first: what just happened is at the top, with no scrolling to manage.
     let shown: Vec<_> = m
-        .log
+        .view_log()
         .entries
         .iter()
         .rev()

@@ -22,7 +22,7 @@ pub fn inspector() -> Html {
     let engine = m.engine();
     // Measuring memory walks every key: fine for a learner's few thousand keys, too slow to
     // redo on every frame with a hundred thousand.
-    let memory = if engine.dbsize(m.keys.db) <= MEASURE_MEMORY_UP_TO {
+    let memory = if engine.dbsize(m.view_keys().db) <= MEASURE_MEMORY_UP_TO {
         fmt_bytes(engine.memory_report().used)
     } else {
         "not measured (large keyspace)".into()
@@ -31,7 +31,7 @@ pub fn inspector() -> Html {
     let body = match m.selected.as_ref() {
         Some(key) => {
             let story = key_story(&m, key);
-            let view = match engine.inspect_value(m.keys.db, key) {
+            let view = match engine.inspect_value(m.view_keys().db, key) {
                 Some(v) => {
                     let k = &v.key;
                     let close = {
@@ -89,7 +89,7 @@ pub fn inspector() -> Html {
         <section class="inspector region" aria-label="Inspector">
             <header>
                 <h2>{ if m.selected.is_some() { "Key" } else { "Expiry" } }</h2>
-                <span class="dim">{format!("memory {memory} · {} keys in db {}", engine.dbsize(m.keys.db), m.keys.db)}</span>
+                <span class="dim">{format!("memory {memory} · {} keys in db {}", engine.dbsize(m.view_keys().db), m.view_keys().db)}</span>
             </header>
             {body}
         </section>
@@ -98,7 +98,7 @@ pub fn inspector() -> Html {
 
 /// What happened to the selected key, newest first: the events that link to it.
 fn key_story(m: &crate::model::Model, key: &[u8]) -> Html {
-    let db = m.keys.db;
+    let db = m.view_keys().db;
     let events: Vec<_> = m
         .log
         .entries

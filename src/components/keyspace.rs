@@ -30,7 +30,7 @@ pub fn keyspace() -> Html {
     }
     let m = ctx.model.0.borrow();
     let d = ctx.dispatcher();
-    let idx = &m.keys;
+    let idx = m.view_keys();
     let visible_len = idx.visible_len();
     let (top, height) = *scroll;
     let first = ((top / ROW_HEIGHT) as usize)
@@ -87,7 +87,7 @@ pub fn keyspace() -> Html {
     };
 
     let engine = m.engine();
-    let now = m.now;
+    let now = m.view_now();
     let db = idx.db;
     let rows = keys.iter().enumerate().map(|(i, key)| {
         let pos = first + i;

@@ -7,6 +7,7 @@ pub mod console;
 pub mod events;
 pub mod inspector;
 pub mod keyspace;
+pub mod lesson;
 pub mod narration;
 pub mod session;
 pub mod timeline;

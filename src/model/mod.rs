@@ -9,6 +9,7 @@
 pub mod console;
 pub mod events;
 pub mod keys;
+pub mod lesson;
 pub mod session;
 pub mod timeline;
 
@@ -164,6 +165,21 @@ pub enum Action {
     DismissNotice,
     /// Nothing has happened for a while: a good moment for work that was put off.
     Idle,
+    /// Open a shipped lesson by id, with the try steps already passed in this browser.
+    OpenLesson {
+        id: String,
+        passed: Vec<usize>,
+    },
+    /// Back to the free playground, as it was.
+    CloseLesson,
+    LessonNext,
+    LessonPrev,
+    /// A line typed into the lesson's console of client `pane`.
+    LessonRun {
+        pane: usize,
+        line: String,
+    },
+    LessonInstance(usize),
 }
 
 pub struct Model {
@@ -197,6 +213,8 @@ pub struct Model {
     pub log_rev: u64,
     /// Events of the step being applied, with their times, not yet in the log.
     pending_events: Vec<(i64, Event)>,
+    /// The guided lesson shown instead of the playground, if one is open.
+    pub lesson: Option<lesson::Lesson>,
 }
 
 impl Default for Model {
@@ -251,16 +269,84 @@ impl Model {
             log_rev: 0,
             pending_events: Vec::new(),
             defer_snapshots: false,
+            lesson: None,
         }
     }
 
-    /// The engine, read-only: views inspect it through `Engine::inspect_*`.
+    /// The engine the views show, read-only (the open lesson's instance, else the playground's):
+    /// views inspect it through `Engine::inspect_*`.
     pub fn engine(&self) -> &Engine {
-        &self.engine
+        self.lesson
+            .as_ref()
+            .and_then(|l| l.player.engine(l.instance))
+            .unwrap_or(&self.engine)
+    }
+
+    /// The key list the keyspace shows.
+    pub fn view_keys(&self) -> &KeyIndex {
+        self.lesson.as_ref().map_or(&self.keys, |l| &l.keys)
+    }
+
+    /// The event log the events panel shows.
+    pub fn view_log(&self) -> &EventLog {
+        self.lesson.as_ref().map_or(&self.log, |l| &l.log)
+    }
+
+    /// The clock the views show.
+    pub fn view_now(&self) -> i64 {
+        self.lesson.as_ref().map_or(self.now, |l| l.player.now())
+    }
+
+    fn lesson_action(&mut self, action: Action) {
+        if let Action::OpenLesson { id, passed } = action {
+            self.playing = false;
+            match lesson::Lesson::open(&id, passed.into_iter().collect()) {
+                Some(l) => self.lesson = Some(l),
+                None => self.notice = Some(format!("There is no lesson called '{id}'.")),
+            }
+        } else if let Action::CloseLesson = action {
+            self.lesson = None;
+        } else if let Some(l) = self.lesson.as_mut() {
+            match action {
+                Action::LessonNext => l.next(),
+                Action::LessonPrev => l.prev(),
+                Action::LessonRun { pane, line } => l.run(pane, &line),
+                Action::LessonInstance(i) => l.set_instance(i),
+                // The keyboard's → and ← step the lesson.
+                Action::StepForward => l.next(),
+                Action::StepBack => l.prev(),
+                Action::SetFilter {
+                    pattern,
+                    type_filter,
+                } => l.keys.set_filter(pattern, type_filter),
+                Action::Select(key) => self.selected = key,
+                Action::Notify(text) => self.notice = Some(text),
+                Action::DismissNotice => self.notice = None,
+                _ => {}
+            }
+        }
+        self.panes_rev += 1;
+        self.log_rev += 1;
     }
 
     /// The reducer.
     pub fn dispatch(&mut self, action: Action) {
+        let for_lesson = matches!(
+            action,
+            Action::OpenLesson { .. }
+                | Action::CloseLesson
+                | Action::LessonNext
+                | Action::LessonPrev
+                | Action::LessonRun { .. }
+                | Action::LessonInstance(_)
+        );
+        let replaces_all = matches!(action, Action::LoadJson(_) | Action::LoadLink(_));
+        if for_lesson || (self.lesson.is_some() && !replaces_all) {
+            // While a lesson is open the playground stands still: its clock, consoles and
+            // timeline wait, untouched, for the learner to come back.
+            self.lesson_action(action);
+            return;
+        }
         match action {
             Action::Run { pane, line } => {
                 if pane < self.panes.len() && !line.trim().is_empty() {
@@ -333,6 +419,13 @@ impl Model {
                     self.timeline.add_snapshot(snap);
                 }
             }
+            // Handled above, by `lesson_action`.
+            Action::OpenLesson { .. }
+            | Action::CloseLesson
+            | Action::LessonNext
+            | Action::LessonPrev
+            | Action::LessonRun { .. }
+            | Action::LessonInstance(_) => {}
         }
     }
 
@@ -650,6 +743,7 @@ impl Model {
             cursor: self.timeline.cursor,
             clock_ms: self.now,
             speed: self.speed,
+            scenario: self.lesson.as_ref().map(|l| l.id.clone()),
         }
     }
 
@@ -679,6 +773,12 @@ impl Model {
             None
         };
         fresh.defer_snapshots = defer;
+        if let Some(id) = s.scenario {
+            fresh.dispatch(Action::OpenLesson {
+                id,
+                passed: Vec::new(),
+            });
+        }
         *self = fresh;
     }
 

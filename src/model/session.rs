@@ -25,6 +25,10 @@ pub struct Session {
     pub clock_ms: i64,
     #[serde(default = "one")]
     pub speed: f64,
+    /// The id of the guided lesson open when the session was saved or shared: opening the
+    /// session opens that lesson again (at its start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<String>,
 }
 
 fn one() -> f64 {
@@ -145,6 +149,7 @@ mod tests {
             cursor: 3,
             clock_ms: 10_000,
             speed: 2.0,
+            scenario: None,
         }
     }
 

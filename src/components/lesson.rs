@@ -1,0 +1,203 @@
+//! The guided lesson: the scenario picker in the top bar, and the lesson panel (narration, step
+//! controls, the try step's checks) that takes the narration's place while a lesson is open.
+
+use yew::prelude::*;
+
+use cachelab_scenario::run::START_MS;
+
+use crate::app::AppContext;
+use crate::model::events::fmt_time;
+use crate::model::lesson::{progress_from_text, shipped, try_steps};
+use crate::model::Action;
+use crate::web;
+
+/// The passed try steps of a lesson, as saved in this browser.
+pub fn saved_progress(id: &str) -> Vec<usize> {
+    web::load(&web::progress_key(id))
+        .map(|t| progress_from_text(&t).into_iter().collect())
+        .unwrap_or_default()
+}
+
+#[component(ScenarioPicker)]
+pub fn scenario_picker() -> Html {
+    let ctx = use_context::<AppContext>().expect("AppContext");
+    let (current, open_passed) = ctx
+        .model
+        .0
+        .borrow()
+        .lesson
+        .as_ref()
+        .map(|l| (l.id.clone(), l.passed.clone()))
+        .unwrap_or_default();
+    // Parsing the lessons and reading storage is done again only when the open lesson or its
+    // progress changes, not at every frame the picker redraws in.
+    let lessons = use_memo((current.clone(), open_passed), |(current, open_passed)| {
+        shipped()
+            .into_iter()
+            .map(|s| {
+                let mut saved = saved_progress(&s.id);
+                if s.id == *current {
+                    saved.extend(open_passed.iter().copied());
+                }
+                let tries = try_steps(&s);
+                let done = !tries.is_empty() && tries.iter().all(|i| saved.contains(i));
+                (s.id, s.title, done)
+            })
+            .collect::<Vec<_>>()
+    });
+    let onchange = {
+        let d = ctx.dispatcher();
+        Callback::from(move |e: Event| {
+            let id = e
+                .target_unchecked_into::<web_sys::HtmlSelectElement>()
+                .value();
+            if id.is_empty() {
+                d.dispatch(Action::CloseLesson);
+            } else {
+                let passed = saved_progress(&id);
+                d.dispatch(Action::OpenLesson { id, passed });
+            }
+        })
+    };
+    html! {
+        <label class="picker">
+            <span class="dim">{"Scenario"}</span>
+            <select aria-label="Scenario" {onchange}>
+                <option value="" selected={current.is_empty()}>{"Free playground"}</option>
+                { for lessons.iter().map(|(id, title, done)| html! {
+                    <option value={id.clone()} selected={current == *id}>
+                        {if *done { format!("✓ {title}") } else { title.clone() }}
+                    </option>
+                }) }
+            </select>
+        </label>
+    }
+}
+
+/// Markdown-ish narration: paragraphs split by blank lines, `code`, **bold** and *emphasis*.
+fn render_text(text: &str) -> Html {
+    let paragraphs = text
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| html! { <p>{inline(p)}</p> });
+    html! { <>{ for paragraphs }</> }
+}
+
+fn inline(text: &str) -> Html {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        // The earliest marker wins; `**` before `*` at the same place.
+        let Some((at, marker)) = ["`", "**", "*"]
+            .iter()
+            .filter_map(|m| rest.find(m).map(|at| (at, *m)))
+            .min_by_key(|(at, m)| (*at, std::cmp::Reverse(m.len())))
+        else {
+            break;
+        };
+        let after = &rest[at + marker.len()..];
+        let Some(end) = after.find(marker) else {
+            break;
+        };
+        out.push(html! { {&rest[..at]} });
+        let inner = &after[..end];
+        out.push(match marker {
+            "`" => html! { <code>{inner}</code> },
+            "**" => html! { <b>{inner}</b> },
+            _ => html! { <em>{inner}</em> },
+        });
+        rest = &after[end + marker.len()..];
+    }
+    out.push(html! { {rest} });
+    html! { <>{ for out }</> }
+}
+
+#[component(LessonPanel)]
+pub fn lesson_panel() -> Html {
+    let ctx = use_context::<AppContext>().expect("AppContext");
+    let m = ctx.model.0.borrow();
+    let Some(l) = m.lesson.as_ref() else {
+        return html! {};
+    };
+    let d = ctx.dispatcher();
+    let p = &l.player;
+    let pos = p.position();
+    let len = p.len();
+    let step = p.current_step();
+    let title = step.map_or_else(|| l.title().to_string(), |s| s.title.clone());
+    let prev = {
+        let d = d.clone();
+        Callback::from(move |_| d.dispatch(Action::LessonPrev))
+    };
+    let next = {
+        let d = d.clone();
+        Callback::from(move |_| d.dispatch(Action::LessonNext))
+    };
+    let on_instance = {
+        let d = d.clone();
+        Callback::from(move |e: Event| {
+            let v = e
+                .target_unchecked_into::<web_sys::HtmlSelectElement>()
+                .value();
+            if let Ok(i) = v.parse() {
+                d.dispatch(Action::LessonInstance(i));
+            }
+        })
+    };
+    let instances = p.scenario().instances;
+    let failures: Vec<String> = p
+        .current_outcome()
+        .map(|o| {
+            let mut f = o.step_failures.clone();
+            f.extend(o.actions.iter().filter_map(|a| a.failure.clone()));
+            if let Some(s) = &o.skipped {
+                f.push(format!("skipped: {s}"));
+            }
+            f
+        })
+        .unwrap_or_default();
+    html! {
+        <section class="narration lesson region" aria-label="Lesson">
+            <header>
+                <h2>{l.title()}</h2>
+                if instances > 1 {
+                    <select aria-label="Instance" onchange={on_instance}>
+                        { for (1..=instances).map(|i| html! {
+                            <option value={i.to_string()} selected={i == l.instance}>{format!("instance {i}")}</option>
+                        }) }
+                    </select>
+                }
+            </header>
+            <nav class="step-controls" aria-label="Step controls">
+                <button type="button" onclick={prev} disabled={pos == 0}>{"Previous step"}</button>
+                <span class="step-count" role="status">{format!("Step {pos} of {len}")}</span>
+                <button type="button" onclick={next} disabled={p.at_end()}>{"Next step"}</button>
+                <span class="dim lesson-clock" title="Lesson clock">{format!("t={}", fmt_time(p.now() - START_MS))}</span>
+            </nav>
+            <div class="lesson-text" aria-label="Narration">
+                <p class="step-title"><b>{title}</b></p>
+                {render_text(p.narration())}
+            </div>
+            if l.is_try_step() {
+                <div class="checks">
+                    <p class="dim">{"Your turn: type into a console below until every check passes."}</p>
+                    <ul aria-label="Checks">
+                        { for l.checks.iter().map(|c| html! {
+                            <li class={if c.passed { "pass" } else { "fail" }}>
+                                <span aria-label={if c.passed { "passed" } else { "not yet" }}>{if c.passed { "✓ " } else { "✗ " }}</span>
+                                <code>{&c.text}</code>
+                            </li>
+                        }) }
+                    </ul>
+                </div>
+            }
+            if !failures.is_empty() {
+                <ul class="dim failures">{ for failures.iter().map(|f| html! { <li>{f}</li> }) }</ul>
+            }
+            if p.at_end() {
+                <p class="done">{ if l.complete() { "Lesson complete: every try step passed ✓" } else { "End of the lesson." } }</p>
+            }
+        </section>
+    }
+}

@@ -1,0 +1,96 @@
+// End-to-end: a guided lesson in the built playground, and the same lesson embedded.
+// Run alone with: node --test tests/e2e/  (after scripts/web-build.sh)
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { serve, launch, openPlayground, ARTIFACTS } from "./harness.mjs";
+
+let server;
+let browser;
+
+before(async () => {
+  await mkdir(ARTIFACTS, { recursive: true });
+  server = await serve();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+
+test("the cache-aside lesson steps through to the end, filling the keyspace", async () => {
+  const { context, page, errors } = await openPlayground(browser, server.url);
+  await page.getByRole("combobox", { name: "Scenario" }).selectOption("cache-aside");
+  const lesson = page.getByRole("region", { name: "Lesson" });
+  const narration = lesson.getByLabel("Narration");
+  const count = lesson.getByRole("status");
+  await count.filter({ hasText: /^Step 0 of \d+$/ }).waitFor();
+  const total = Number((await count.innerText()).match(/of (\d+)/)[1]);
+  assert.ok(total >= 3, `a lesson of several steps, got ${total}`);
+
+  const keys = page.getByRole("region", { name: "Keyspace" }).getByRole("listitem");
+  assert.equal(await keys.count(), 0, "the lesson starts on an empty keyspace");
+  const next = lesson.getByRole("button", { name: "Next step" });
+  let before = await narration.innerText();
+  let changed = 0;
+  let sawKey = false;
+  for (let i = 1; i <= total; i++) {
+    await next.click();
+    await count.filter({ hasText: `Step ${i} of ${total}` }).waitFor();
+    const now = await narration.innerText();
+    if (now !== before) changed++;
+    before = now;
+    sawKey ||= (await keys.count()) > 0;
+  }
+  assert.ok(changed >= total - 1, `the narration changes from step to step (${changed} of ${total})`);
+  assert.ok(sawKey, "a key appears in the keyspace");
+  assert.ok(await next.isDisabled(), "Next step stops at the end");
+
+  // The last step is the learner's turn: the checks follow what is typed.
+  const checks = lesson.getByRole("list", { name: "Checks" }).getByRole("listitem");
+  assert.equal(await checks.count(), 3);
+  assert.equal(await lesson.locator(".checks li.pass").count(), 1, "only the TTL bound holds before");
+  const input = page.getByRole("textbox", { name: "Command" }).first();
+  await input.fill(`SET user:7 "{\\"name\\":\\"Grace\\"}" PX 1500`);
+  await input.press("Enter");
+  await lesson.locator(".checks li.pass").nth(2).waitFor();
+  assert.equal(await lesson.locator(".checks li.fail").count(), 0);
+  await keys.filter({ hasText: "user:7" }).waitFor();
+  await shot(page, "10-lesson-cache-aside");
+
+  // Progress is kept: the picker marks the lesson done, and a reload remembers it.
+  const option = page.getByRole("combobox", { name: "Scenario" }).locator('option[value="cache-aside"]');
+  assert.match(await option.innerText(), /^✓/);
+  await page.goto(`${server.url}?scenario=cache-aside`);
+  await page.getByRole("region", { name: "Lesson" }).waitFor();
+  assert.match(await option.innerText(), /^✓/);
+
+  // Leaving the lesson brings the free playground back.
+  await page.getByRole("combobox", { name: "Scenario" }).selectOption("");
+  await page.getByRole("region", { name: "Narration" }).waitFor();
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("a lesson embeds at 720×420 with its panel, keyspace and step controls", async () => {
+  const context = await browser.newContext({ viewport: { width: 720, height: 420 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(`${server.url}?embed=1&scenario=cache-aside`);
+  const lesson = page.getByRole("region", { name: "Lesson" });
+  await lesson.getByRole("button", { name: "Next step" }).click();
+  await lesson.getByRole("status").filter({ hasText: /^Step 1 of/ }).waitFor();
+  await page.getByRole("region", { name: "Keyspace" }).waitFor();
+  assert.equal(await page.getByRole("textbox", { name: "Command" }).count(), 0, "no consoles");
+  assert.equal(await page.getByRole("combobox", { name: "Scenario" }).count(), 0, "no top bar");
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 720, `fits the frame's width, got ${width}`);
+  await shot(page, "11-lesson-embed");
+  assert.deepEqual(errors, []);
+  await context.close();
+});
