@@ -338,18 +338,34 @@ fn stream_cost(st: &crate::types::stream::Stream, m: Measure) -> u64 {
     use crate::types::stream::Stream;
     const PREALLOC: u64 = 4096;
     let rax = |keys: usize, nodes: usize| keys as u64 * 16 + nodes as u64 * 244;
-    let mut cost = m.fixed(STREAM_STRUCT) + rax(st.radix_tree_keys(), st.radix_tree_nodes());
-    let nodes: Vec<u64> = st.node_bytes().collect();
-    if let Some((last, rest)) = nodes.split_last() {
-        cost += rest.iter().map(|b| alloc_size(*b)).sum::<u64>();
-        cost += alloc_size((*last).max(PREALLOC));
+    // MEMORY USAGE walks the trees; the accounting that runs after every write estimates their
+    // node counts (a radix tree of 128-bit IDs has about one node per key plus the root), so
+    // that an XADD stays O(1) however long the stream.
+    let exact = m == Measure::Usage;
+    let tree = |keys: usize, walk: &dyn Fn() -> usize| if exact { walk() } else { keys + 1 };
+    let keys = st.radix_tree_keys();
+    let mut cost = m.fixed(STREAM_STRUCT) + rax(keys, tree(keys, &|| st.radix_tree_nodes()));
+    let last = st.node_bytes().next_back();
+    if let Some(last) = last {
+        let closed = if exact || keys <= ACCOUNT_SAMPLES {
+            st.node_bytes().take(keys - 1).map(alloc_size).sum::<u64>()
+        } else {
+            ends_spread(
+                || st.node_bytes().take(keys - 1).map(|b| b as usize),
+                ACCOUNT_SAMPLES,
+                |b| alloc_size(b as u64),
+            )
+        };
+        cost += closed + alloc_size(last.max(PREALLOC));
     }
     for g in st.groups.values() {
-        let (keys, tree) = Stream::id_tree_size(g.pel.keys());
-        cost += STREAM_GROUP + rax(keys, tree) + 24 * keys as u64;
+        let pel = g.pel.len();
+        let pel_tree = tree(pel, &|| Stream::id_tree_size(g.pel.keys()).1);
+        cost += STREAM_GROUP + rax(pel, pel_tree) + 24 * pel as u64;
         for (name, c) in &g.consumers {
-            let (ckeys, ctree) = Stream::id_tree_size(c.pending.iter());
-            cost += STREAM_CONSUMER + name.len() as u64 + rax(ckeys, ctree);
+            let n = c.pending.len();
+            let c_tree = tree(n, &|| Stream::id_tree_size(c.pending.iter()).1);
+            cost += STREAM_CONSUMER + name.len() as u64 + rax(n, c_tree);
         }
     }
     cost
@@ -395,16 +411,10 @@ fn zset_cost(z: &ZSet, m: Measure, s: Sampling) -> u64 {
             (total as f64 / take.max(1) as f64 * len as f64) as u64
         }
         Sampling::Spread(n) => {
-            let take = if n == 0 { len } else { n.min(len) };
-            let stride = (len / take.max(1)).max(1);
             let (mut total, mut seen) = (0u64, 0u64);
-            let mut rank = 0;
-            while rank < len && (seen as usize) < take {
-                if let Some((member, _)) = z.get(rank) {
-                    total += element(member);
-                    seen += 1;
-                }
-                rank += stride;
+            for member in z.sample_members(if n == 0 { len } else { n }) {
+                total += element(member);
+                seen += 1;
             }
             (total as f64 / seen.max(1) as f64 * len as f64) as u64
         }

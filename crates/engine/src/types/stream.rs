@@ -742,7 +742,7 @@ impl Stream {
     }
 
     /// Listpack sizes of the nodes, for the memory estimate.
-    pub fn node_bytes(&self) -> impl Iterator<Item = u64> + '_ {
+    pub fn node_bytes(&self) -> impl DoubleEndedIterator<Item = u64> + ExactSizeIterator + '_ {
         self.nodes.values().map(Node::bytes)
     }
 
