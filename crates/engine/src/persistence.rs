@@ -380,6 +380,10 @@ impl Engine {
             })
             .filter(|&at| at <= now)
             .min()
+            // The save starts when the engine notices it is due. Starting it at the (possibly
+            // long past) moment it fell due would make the next point fall due at once again,
+            // and a clock far ahead of the last save would then save on every command.
+            .map(|at| at.max(now - 1000))
     }
 
     fn bgsave_duration(&self) -> i64 {

@@ -638,3 +638,15 @@ fn blocking_commands_do_not_block_inside_exec() {
     );
     assert!(!e.is_blocked(c));
 }
+
+#[test]
+fn a_clock_far_ahead_of_the_last_save_saves_once_not_on_every_command() {
+    // Redis's default save points, and commands whose time is long after the engine started
+    // (a caller on the wall clock): the overdue save point fires once.
+    let (mut e, c) = fresh(Config::default());
+    let now = 1_764_000_000_000;
+    for i in 0..1000 {
+        e.run(c, &["SET", &format!("k{i}"), "v"], now + i);
+    }
+    assert!(e.persist.rdb_saves <= 2, "{} saves", e.persist.rdb_saves);
+}
