@@ -29,6 +29,7 @@
 //! written, if its master is still reachable. Records a replica never received are lost when it
 //! is promoted: `Cluster::lost_writes` lists them.
 
+pub mod addr;
 mod repl;
 mod route;
 pub mod slot;

@@ -1049,10 +1049,7 @@ fn meet(e: &mut Engine, c: &Call) -> Reply {
             },
             None => port + 10000,
         };
-        let ip_ok = std::str::from_utf8(c.argv[2])
-            .ok()
-            .and_then(|s| s.parse::<std::net::IpAddr>().ok())
-            .is_some();
+        let ip_ok = crate::cluster::addr::is_ip_literal(c.argv[2]);
         let port_ok = |p: i64| (1..=65535).contains(&p);
         if !ip_ok || !port_ok(port) || !port_ok(bus) {
             return Reply::error_owned(format!(
@@ -1176,11 +1173,8 @@ fn migrate(e: &mut Engine, c: &Call) -> Reply {
 /// connect to an address succeeds on its side and the refusal shows when it writes; a host name
 /// that does not resolve fails the connect itself.
 fn unreachable(host: &[u8]) -> Reply {
-    let resolvable = host.eq_ignore_ascii_case(b"localhost")
-        || std::str::from_utf8(host)
-            .ok()
-            .and_then(|h| h.parse::<std::net::IpAddr>().ok())
-            .is_some();
+    let resolvable =
+        host.eq_ignore_ascii_case(b"localhost") || crate::cluster::addr::is_ip_literal(host);
     Reply::error(if resolvable {
         error::MIGRATE_WRITE
     } else {
