@@ -559,37 +559,9 @@ fn hscan(e: &mut Engine, c: &Call) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testkit::{events, fresh as engine, run};
 
-    use crate::{ClientId, Config};
-
-    fn engine(config: Config) -> (Engine, ClientId) {
-        let mut e = Engine::new(config);
-        let c = e.connect(0);
-        (e, c)
-    }
-
-    fn run(e: &mut Engine, c: ClientId, cmd: &str) -> Reply {
-        let argv = crate::cli::split_args(cmd).expect("well-formed command");
-        let refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
-        e.execute(c, &refs, 1000)
-    }
-
-    /// Keyspace events and encoding changes, in order, as short strings.
-    fn events(e: &mut Engine) -> Vec<String> {
-        e.drain_events()
-            .into_iter()
-            .filter_map(|ev| match ev {
-                Event::Keyspace { key, op, .. } => {
-                    Some(format!("{op} {}", String::from_utf8_lossy(&key)))
-                }
-                Event::EncodingChanged { key, from, to, .. } => Some(format!(
-                    "encoding {} {from}->{to}",
-                    String::from_utf8_lossy(&key)
-                )),
-                _ => None,
-            })
-            .collect()
-    }
+    use crate::Config;
 
     fn bulks(r: Reply) -> Vec<Vec<u8>> {
         match r {
