@@ -19,6 +19,7 @@ use crate::components::{
     narration::Narration,
     session::SessionMenu,
     timeline::TimelineBar,
+    views::PatternView,
 };
 use crate::model::lesson::{progress_from_text, progress_to_text};
 use crate::model::session::Session;
@@ -337,7 +338,11 @@ pub fn app(props: &AppProps) -> Html {
                     } else {
                         <Narration />
                     }
-                    <Inspector />
+                    if in_lesson {
+                        <PatternView />
+                    } else {
+                        <Inspector />
+                    }
                     <Keyspace />
                     <Consoles />
                     <EventsPanel />

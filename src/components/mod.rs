@@ -11,6 +11,7 @@ pub mod lesson;
 pub mod narration;
 pub mod session;
 pub mod timeline;
+pub mod views;
 
 use yew::prelude::*;
 

@@ -171,16 +171,10 @@ impl Lesson {
         }
         self.log = EventLog::default();
         let namer = |c: u64| format!("#{c}");
-        let pos = self.player.position();
-        let owns = self.player.all_own_outcomes();
-        for p in 0..=pos {
-            let step_actions = p
-                .checked_sub(1)
-                .and_then(|i| self.player.outcome(i))
-                .map(|o| o.actions.as_slice())
-                .unwrap_or(&[]);
-            let own = owns.get(p).map(Vec::as_slice).unwrap_or(&[]);
-            for a in step_actions.iter().chain(own) {
+        let played = super::views::played(&self.player);
+        for group in played.chunk_by(|x, y| x.position == y.position) {
+            let p = group[0].position;
+            for a in group.iter().map(|x| x.action) {
                 let events: Vec<_> = a
                     .events
                     .iter()
@@ -217,7 +211,7 @@ impl Lesson {
                     pane.push(LineKind::Info, format!("✗ {f}"));
                 }
             }
-            for a in step_actions.iter().chain(own) {
+            for a in group.iter().map(|x| x.action) {
                 for (to, text) in &a.pushed {
                     if let Some(pane) = self.panes.iter_mut().find(|x| x.name == to.client) {
                         pane.push(LineKind::Pushed, text.clone());

@@ -12,6 +12,7 @@ pub mod keys;
 pub mod lesson;
 pub mod session;
 pub mod timeline;
+pub mod views;
 
 use std::collections::HashMap;
 

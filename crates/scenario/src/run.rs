@@ -99,6 +99,20 @@ pub struct ActionOutcome {
     pub note: Option<String>,
     /// The scenario's clock after the action.
     pub now: i64,
+    /// Every command the action sent, in order (each repetition of a repeat), with its reply:
+    /// what the pattern views draw request by request.
+    pub sent: Vec<Sent>,
+}
+
+/// One command as sent, with its reply.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sent {
+    pub sender: Sender,
+    pub argv: Vec<Vec<u8>>,
+    /// The reply's frames; empty when the instance was unreachable.
+    pub frames: Vec<Reply>,
+    /// The scenario's clock when it was sent.
+    pub now: i64,
 }
 
 impl ActionOutcome {
@@ -114,6 +128,7 @@ impl ActionOutcome {
             failure: None,
             note: None,
             now,
+            sent: Vec::new(),
         }
     }
 }
@@ -283,6 +298,7 @@ pub fn play_action(
                 }
                 total.events.extend(o.events);
                 total.pushed.extend(o.pushed);
+                total.sent.extend(o.sent);
                 let failed = o.failure.is_some();
                 total.failure = total.failure.or(o.failure);
                 total.label = o.label;
@@ -417,6 +433,12 @@ pub fn run_command(
     };
     o.reply = Some(batch.text());
     o.frames = batch.frames.clone();
+    o.sent.push(Sent {
+        sender: command.sender.clone(),
+        argv,
+        frames: batch.frames.clone(),
+        now: state.now,
+    });
     state.batches.insert(command.sender.clone(), batch);
     collect(target, state, &mut o);
     o
