@@ -30,6 +30,7 @@
 //! is promoted: `Cluster::lost_writes` lists them.
 
 pub mod addr;
+pub mod follow;
 mod repl;
 mod route;
 pub mod slot;
