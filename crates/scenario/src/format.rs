@@ -3,7 +3,7 @@
 use crate::template::Arg;
 
 /// The newest format version this parser reads (the number after `cachelab-scenario`).
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The views the UI can show beside a scenario, one per pattern.
 pub const VIEWS: &[&str] = &[
@@ -21,7 +21,44 @@ pub const VIEWS: &[&str] = &[
     "pubsub-streams",
     "persistence",
     "lua",
+    "cluster",
 ];
+
+/// Most masters a `cluster:` header may ask for, and most replicas per master.
+pub const MAX_MASTERS: usize = 5;
+pub const MAX_REPLICAS: usize = 2;
+
+/// The address node N (1-based) of a scenario's cluster has on the engine, and the one a real
+/// cluster's node N is shown as (in redirection lines): `127.0.0.1:7000` for node 1, as in the
+/// Redis Cluster tutorial.
+pub const CLUSTER_HOST: &str = "127.0.0.1";
+pub const CLUSTER_BASE_PORT: u16 = 7000;
+
+/// The address node `node` (1-based) is shown at.
+pub fn cluster_addr(node: usize) -> String {
+    format!("{CLUSTER_HOST}:{}", CLUSTER_BASE_PORT as usize + node - 1)
+}
+
+/// `cluster: 3 replicas 1`: the scenario's server is a Redis Cluster.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClusterSpec {
+    pub masters: usize,
+    pub replicas_per_master: usize,
+}
+
+impl ClusterSpec {
+    /// Every node: masters first (1..=masters), then replicas; replica `masters + k` (k from
+    /// 1) replicates master `(k - 1) % masters + 1`.
+    pub fn nodes(&self) -> usize {
+        self.masters * (1 + self.replicas_per_master)
+    }
+
+    /// The master that node `node` (1-based) replicates when the cluster starts; None for a
+    /// master.
+    pub fn master_of(&self, node: usize) -> Option<usize> {
+        (node > self.masters).then(|| (node - self.masters - 1) % self.masters + 1)
+    }
+}
 
 /// Most instances a scenario may ask for; on a real Redis each one is a database, and the
 /// engine's default has 16.
@@ -41,8 +78,11 @@ pub struct Scenario {
     pub view: String,
     /// Client names in declaration order (`A`, `B`...).
     pub clients: Vec<String>,
-    /// Independent servers (Redlock); 1 unless the header says otherwise.
+    /// Independent servers (Redlock); 1 unless the header says otherwise. In a cluster
+    /// scenario, the number of nodes.
     pub instances: usize,
+    /// Set when the server is a Redis Cluster (`cluster: 3`).
+    pub cluster: Option<ClusterSpec>,
     /// Seed for the engine's generator; the engine's default when absent.
     pub seed: Option<u64>,
     /// `CONFIG SET` arguments (without `CONFIG SET`), applied to every instance before step 1.
@@ -252,13 +292,14 @@ pub enum ActionKind {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Sender {
     pub client: String,
-    /// 1-based.
+    /// 1-based. In a cluster scenario, 0 means wherever the client's connection is now (it
+    /// starts on node 1 and follows redirections), and N moves it to node N first.
     pub instance: usize,
 }
 
 impl std::fmt::Display for Sender {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.instance == 1 {
+        if self.instance <= 1 {
             f.write_str(&self.client)
         } else {
             write!(f, "{}@{}", self.client, self.instance)
@@ -425,6 +466,12 @@ pub enum EngineAction {
     InstanceClock { instance: usize, ms: i64 },
     /// Turns the active expire cycle off or on, on every instance; lazy expiry stays.
     ActiveExpiry { on: bool },
+    /// A cluster node stops answering (its process died or its network went away).
+    NodeDown { node: usize },
+    /// A cluster node answers again, with the data it had.
+    NodeUp { node: usize },
+    /// Writes take this long to reach a cluster's replicas.
+    ReplLag { ms: u64 },
 }
 
 impl std::fmt::Display for EngineAction {
@@ -442,6 +489,9 @@ impl std::fmt::Display for EngineAction {
             EngineAction::ActiveExpiry { on } => {
                 write!(f, "active-expiry {}", if *on { "on" } else { "off" })
             }
+            EngineAction::NodeDown { node } => write!(f, "node {node} down"),
+            EngineAction::NodeUp { node } => write!(f, "node {node} up"),
+            EngineAction::ReplLag { ms } => write!(f, "repl-lag {ms}ms"),
         }
     }
 }

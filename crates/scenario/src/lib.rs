@@ -8,12 +8,15 @@
 //!             │   checks, engine-only actions (crashes, clock drift, instances down)
 //!             ▼
 //!        Target ──┬── EngineTarget: the engine, one per instance (Player, `scenario check`)
-//!                 └── net::RedisTarget: a real Redis over TCP, real waits (`scenario replay`)
+//!                 │   (or, for `cluster: N`, cluster::ClusterTarget: the engine's cluster)
+//!                 ├── net::RedisTarget: a real Redis over TCP, real waits (`scenario replay`)
+//!                 └── net::RedisClusterTarget: a real Redis Cluster, redirections followed
 //! ```
 //!
 //! The format is documented for authors in `static/scenarios/README.md`. Everything here is
 //! pure (no clock, no I/O) except `net`, which the browser build leaves out.
 
+pub mod cluster;
 pub mod format;
 pub mod parse;
 pub mod player;
@@ -84,4 +87,20 @@ pub const SHIPPED: &[(&str, &str)] = &[
         include_str!("../../../static/scenarios/persistence.scn"),
     ),
     ("lua.scn", include_str!("../../../static/scenarios/lua.scn")),
+    (
+        "cluster-hashtags.scn",
+        include_str!("../../../static/scenarios/cluster-hashtags.scn"),
+    ),
+    (
+        "cluster-resharding.scn",
+        include_str!("../../../static/scenarios/cluster-resharding.scn"),
+    ),
+    (
+        "cluster-failover.scn",
+        include_str!("../../../static/scenarios/cluster-failover.scn"),
+    ),
+    (
+        "cluster-hotkey.scn",
+        include_str!("../../../static/scenarios/cluster-hotkey.scn"),
+    ),
 ];

@@ -105,6 +105,7 @@ const HEADER_DIRECTIVES: &[&str] = &[
     "view",
     "clients",
     "instances",
+    "cluster",
     "seed",
     "config",
     "requires",
@@ -128,7 +129,8 @@ const PREDICATES: &[&str] = &[
 
 const ENGINE_ACTIONS: &str =
     "crash-restart [N], instance N down, instance N up, clock-drift CLIENT +DURATION, \
-     clock-drift instance N +DURATION, active-expiry on|off";
+     clock-drift instance N +DURATION, active-expiry on|off; in a cluster: node N down, \
+     node N up, repl-lag DURATION";
 
 /// Where the `|` lines that follow go.
 enum BlockTarget {
@@ -158,6 +160,7 @@ struct Parser {
     clients: Vec<String>,
     clients_given: bool,
     instances: usize,
+    cluster: Option<ClusterSpec>,
     seed: Option<u64>,
     config: Vec<ConfigLine>,
     requires: Vec<Capability>,
@@ -180,6 +183,7 @@ impl Parser {
             clients: Vec::new(),
             clients_given: false,
             instances: 1,
+            cluster: None,
             seed: None,
             config: Vec::new(),
             requires: Vec::new(),
@@ -346,7 +350,7 @@ impl Parser {
         }
         match name {
             "cachelab-scenario" | "id" | "title" | "summary" | "view" | "clients" | "instances"
-            | "seed" | "config" => self.header(n, name, rest),
+            | "cluster" | "seed" | "config" => self.header(n, name, rest),
             "requires" => self.requires(n, rest),
             "step" | "try" => self.start_step(n, name, rest),
             "wait" | "expect" | "check" | "repeat" | "engine-only" | "solution" => {
@@ -469,6 +473,11 @@ impl Parser {
                     self.err(n, "no clients named: write 'clients: A B'");
                 }
             }
+            "instances" if self.cluster.is_some() => self.err(
+                n,
+                "a cluster scenario has nodes, not instances: remove 'instances:'",
+            ),
+            "cluster" => self.cluster_header(n, rest),
             "instances" => match rest.parse::<usize>() {
                 Ok(k) if (1..=MAX_INSTANCES).contains(&k) => self.instances = k,
                 _ => self.err(
@@ -592,6 +601,15 @@ impl Parser {
                 let Some(sender) = self.sender(n, who.trim()) else {
                     return;
                 };
+                if self.cluster.is_some() && sender.instance != 0 {
+                    return self.err(
+                        n,
+                        format!(
+                            "in a cluster a client has one connection: write 'expect {}:'",
+                            sender.client
+                        ),
+                    );
+                }
                 let text = normalize_reply_text(text.trim());
                 let open = text.is_empty();
                 let action = ActionKind::Expect(Expect { sender, text });
@@ -609,7 +627,7 @@ impl Parser {
             }
             "check" => {
                 let instance = match at {
-                    None => 1,
+                    None => self.default_instance(),
                     Some(i) => match self.instance_number(n, i) {
                         Some(i) => i,
                         None => return,
@@ -670,7 +688,7 @@ impl Parser {
                         Some(c) => (
                             Sender {
                                 client: c.clone(),
-                                instance: 1,
+                                instance: self.default_instance(),
                             },
                             tail,
                         ),
@@ -737,6 +755,55 @@ impl Parser {
         }
     }
 
+    /// `cluster: 3` or `cluster: 3 replicas 1`.
+    fn cluster_header(&mut self, n: usize, rest: &str) {
+        if self.version.is_some_and(|v| v < 2) {
+            self.err(
+                n,
+                "'cluster' needs format version 2: start the file with 'cachelab-scenario 2'",
+            );
+            return;
+        }
+        if self.given.iter().any(|(d, _)| *d == "instances") {
+            self.err(
+                n,
+                "a cluster scenario has nodes, not instances: remove 'instances:'",
+            );
+            return;
+        }
+        let words: Vec<&str> = rest.split_whitespace().collect();
+        let usage = format!(
+            "write 'cluster: MASTERS' or 'cluster: MASTERS replicas R' (1 to {MAX_MASTERS} \
+             masters, 0 to {MAX_REPLICAS} replicas each)"
+        );
+        let (m, r) = match words.as_slice() {
+            [m] => (m.parse::<usize>(), Ok(0)),
+            [m, "replicas", r] => (m.parse::<usize>(), r.parse::<usize>()),
+            _ => return self.err(n, format!("bad cluster line '{rest}': {usage}")),
+        };
+        match (m, r) {
+            (Ok(m), Ok(r)) if (1..=MAX_MASTERS).contains(&m) && r <= MAX_REPLICAS => {
+                let spec = ClusterSpec {
+                    masters: m,
+                    replicas_per_master: r,
+                };
+                self.instances = spec.nodes();
+                self.cluster = Some(spec);
+            }
+            _ => self.err(n, format!("bad cluster line '{rest}': {usage}")),
+        }
+    }
+
+    /// How a client is written when it says no node or instance: wherever its connection is
+    /// (0) in a cluster, instance 1 otherwise.
+    fn default_instance(&self) -> usize {
+        if self.cluster.is_some() {
+            0
+        } else {
+            1
+        }
+    }
+
     /// `A`, `B@3`: a declared client on an existing instance.
     fn sender(&mut self, n: usize, text: &str) -> Option<Sender> {
         let (name, inst) = match text.split_once('@') {
@@ -753,7 +820,7 @@ impl Parser {
             return None;
         }
         let instance = match inst {
-            None => 1,
+            None => self.default_instance(),
             Some(i) => self.instance_number(n, i)?,
         };
         Some(Sender {
@@ -766,7 +833,9 @@ impl Parser {
         match text.parse::<usize>() {
             Ok(i) if i >= 1 && i <= self.instances => Some(i),
             _ => {
-                let have = if self.instances == 1 {
+                let have = if self.cluster.is_some() {
+                    format!("the cluster's nodes are numbered 1 to {}", self.instances)
+                } else if self.instances == 1 {
                     "this scenario has one instance; say 'instances: N' in the header for more"
                         .to_string()
                 } else {
@@ -873,7 +942,42 @@ impl Parser {
             );
             None
         };
+        let cluster = self.cluster.is_some();
+        let outside = |p: &mut Parser, what: &str| {
+            p.err(
+                n,
+                format!("'{what}' acts on a single server; a cluster scenario uses node N down, node N up and repl-lag"),
+            );
+            None
+        };
         match words.as_slice() {
+            ["crash-restart", ..] | ["instance", ..] | ["clock-drift", "instance", ..]
+                if cluster =>
+            {
+                outside(self, rest)
+            }
+            ["node", i, state @ ("down" | "up")] if cluster => {
+                let node = self.instance_number(n, i)?;
+                Some(if *state == "down" {
+                    EngineAction::NodeDown { node }
+                } else {
+                    EngineAction::NodeUp { node }
+                })
+            }
+            ["repl-lag", d] if cluster => match parse_duration(d) {
+                Ok(ms) => Some(EngineAction::ReplLag { ms }),
+                Err(e) => {
+                    self.err(n, e);
+                    None
+                }
+            },
+            ["node" | "repl-lag", ..] if !cluster => {
+                self.err(
+                    n,
+                    format!("'{rest}' needs a cluster: say 'cluster: 3' in the header"),
+                );
+                None
+            }
             ["crash-restart"] => Some(EngineAction::CrashRestart { instance: 1 }),
             ["crash-restart", i] => {
                 let instance = self.instance_number(n, i)?;
@@ -925,7 +1029,14 @@ impl Parser {
             }
             [] => bad(self, ""),
             [first, ..] => {
-                let names = ["crash-restart", "instance", "clock-drift", "active-expiry"];
+                let names = [
+                    "crash-restart",
+                    "instance",
+                    "clock-drift",
+                    "active-expiry",
+                    "node",
+                    "repl-lag",
+                ];
                 match suggest(first, &names) {
                     Some(s) if s != *first => {
                         self.err(
@@ -1000,6 +1111,7 @@ impl Parser {
             view: self.view.unwrap_or_default(),
             clients: self.clients,
             instances: self.instances,
+            cluster: self.cluster,
             seed: self.seed,
             config: self.config,
             requires: self.requires,
@@ -1010,6 +1122,12 @@ impl Parser {
     /// Checks that need the whole file: commands are known to the engine or covered by a
     /// requirement; an `expect` follows something its client sent.
     fn validate(&mut self, steps: &[Step]) {
+        // In a cluster a client's replies are one stream, whichever node it addressed.
+        let cluster = self.cluster.is_some();
+        let who = |s: &Sender| Sender {
+            client: s.client.clone(),
+            instance: if cluster { 0 } else { s.instance },
+        };
         let mut sent: Vec<Sender> = Vec::new();
         for step in steps {
             let mut in_scope = self.requires.clone();
@@ -1047,11 +1165,11 @@ impl Parser {
             for a in &step.actions {
                 match &a.kind {
                     ActionKind::Command(c) | ActionKind::Repeat { command: c, .. }
-                        if !sent.contains(&c.sender) =>
+                        if !sent.contains(&who(&c.sender)) =>
                     {
-                        sent.push(c.sender.clone());
+                        sent.push(who(&c.sender));
                     }
-                    ActionKind::Expect(e) if !sent.contains(&e.sender) => {
+                    ActionKind::Expect(e) if !sent.contains(&who(&e.sender)) => {
                         self.err(
                             a.line,
                             format!(
@@ -1065,8 +1183,8 @@ impl Parser {
                 }
             }
             for c in &step.solution {
-                if !sent.contains(&c.sender) {
-                    sent.push(c.sender.clone());
+                if !sent.contains(&who(&c.sender)) {
+                    sent.push(who(&c.sender));
                 }
             }
         }

@@ -251,7 +251,7 @@ fn header_errors() {
         .contains("line 6: unknown view 'keyspce' (did you mean 'keyspace'? one of: keyspace"));
     assert!(first(&format!("{base}\nview: lock\nclients: B")).contains("'clients' given twice"));
     assert!(parse("h.scn", &format!("{base}\nview: lock\nstep: s\n")).is_ok());
-    assert!(first("cachelab-scenario 2\nid: t").contains("format version 2 is newer"));
+    assert!(first("cachelab-scenario 3\nid: t").contains("format version 3 is newer"));
     assert!(first("cachelab-scenario 0\nid: t").contains("format version 0 does not exist"));
     assert!(first("cachelab-scenario one").contains("bad format version 'one'"));
     assert!(first("id: t").contains("line 1: a scenario starts with 'cachelab-scenario 1'"));

@@ -12,8 +12,10 @@
 //! the commands made there.
 
 use cachelab_engine::cli::split_args;
+use cachelab_engine::cluster::{Cluster, ClusterEvent};
 use cachelab_engine::{Config, Engine};
 
+use crate::cluster::ClusterTarget;
 use crate::format::{Capability, Command, Scenario, Sender, Step, StepKind};
 use crate::run::{
     evaluate_check, missing, play_step, run_command, ActionOutcome, CheckResult, RunState,
@@ -81,7 +83,7 @@ impl Player {
         target.take_events();
         let sim = Sim {
             target,
-            state: RunState::new(START_MS),
+            state: RunState::for_scenario(scenario, START_MS),
         };
         (sim, error)
     }
@@ -156,9 +158,27 @@ impl Player {
         self.live.state.now
     }
 
-    /// The engine of an instance (1-based), for views to draw from.
+    /// The engine of an instance, or of a cluster's node (1-based), for views to draw from.
     pub fn engine(&self, instance: usize) -> Option<&Engine> {
-        self.live.target.instance(instance).map(|i| &i.engine)
+        self.live.target.engine(instance)
+    }
+
+    /// The cluster of a cluster scenario (`cluster: N`), for the cluster view.
+    pub fn cluster(&self) -> Option<&Cluster> {
+        self.live.target.cluster().map(ClusterTarget::cluster)
+    }
+
+    /// Everything the cluster reported since the lesson started (the last 10,000 events).
+    pub fn cluster_events(&self) -> &[ClusterEvent] {
+        self.live
+            .target
+            .cluster()
+            .map_or(&[], ClusterTarget::events)
+    }
+
+    /// The node (1-based) a client's connection is on in a cluster, once it has sent something.
+    pub fn client_node(&self, client: &str) -> Option<usize> {
+        self.live.target.cluster()?.client_node(client)
     }
 
     pub fn instance(&self, instance: usize) -> Option<&Instance> {
@@ -251,13 +271,15 @@ impl Player {
         }
     }
 
-    /// Runs a command the learner typed, as `client` on instance 1 (`{now}` works as in the
-    /// scenario), at the current position.
+    /// Runs a command the learner typed, as `client` on instance 1 (in a cluster: on the
+    /// client's connection, wherever redirections took it; `{now}` works as in the scenario),
+    /// at the current position.
     pub fn run_own(&mut self, client: &str, line: &str) -> Result<ActionOutcome, String> {
+        let instance = if self.scenario.cluster.is_some() { 0 } else { 1 };
         self.run_own_on(
             Sender {
                 client: client.to_string(),
-                instance: 1,
+                instance,
             },
             line,
         )
@@ -267,7 +289,8 @@ impl Player {
         if !self.scenario.clients.contains(&sender.client) {
             return Err(format!("unknown client '{}'", sender.client));
         }
-        if sender.instance == 0 || sender.instance > self.scenario.instances {
+        let lowest = if self.scenario.cluster.is_some() { 0 } else { 1 };
+        if sender.instance < lowest || sender.instance > self.scenario.instances {
             return Err(format!("no instance {}", sender.instance));
         }
         if line.contains('\0') {

@@ -101,7 +101,7 @@ pub fn run(scenario: &Scenario, target: &mut dyn Target) -> Report {
         let _ = target.finish();
         return report;
     }
-    let mut state = RunState::new(START_MS);
+    let mut state = RunState::for_scenario(scenario, START_MS);
     for index in 0..scenario.steps.len() {
         let outcome = play_step(target, scenario, index, &mut state, TryMode::Solve);
         report.steps.push(outcome);

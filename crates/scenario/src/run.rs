@@ -23,6 +23,8 @@ pub const START_MS: i64 = 1_700_000_000_000;
 #[derive(Clone, Debug, PartialEq)]
 struct Batch {
     frames: Vec<Reply>,
+    /// redis-cli's `-> Redirected to slot ...` lines, printed before the reply (a cluster).
+    redirects: Vec<String>,
     /// Set when the instance could not be reached: the text stands for the reply.
     unreachable: Option<String>,
     /// Messages pushed to the client (rather than the reply to its own command).
@@ -33,10 +35,16 @@ struct Batch {
 
 impl Batch {
     fn text(&self) -> String {
-        match &self.unreachable {
+        let reply = match &self.unreachable {
             Some(t) => t.clone(),
             None => cli_text(&self.frames),
+        };
+        if self.redirects.is_empty() {
+            return reply;
         }
+        let mut lines = self.redirects.clone();
+        lines.push(reply);
+        lines.join("\n")
     }
 }
 
@@ -46,6 +54,9 @@ pub struct RunState {
     pub now: i64,
     drift: BTreeMap<String, i64>,
     batches: BTreeMap<Sender, Batch>,
+    /// A cluster: each client has one connection, so one latest output whatever node it
+    /// addressed.
+    one_connection: bool,
 }
 
 impl RunState {
@@ -54,6 +65,26 @@ impl RunState {
             now: start_ms,
             drift: BTreeMap::new(),
             batches: BTreeMap::new(),
+            one_connection: false,
+        }
+    }
+
+    /// The state a scenario starts in.
+    pub fn for_scenario(scenario: &Scenario, start_ms: i64) -> RunState {
+        let mut state = RunState::new(start_ms);
+        state.one_connection = scenario.cluster.is_some();
+        state
+    }
+
+    /// Whose latest output a sender's reply is.
+    fn key(&self, sender: &Sender) -> Sender {
+        if self.one_connection {
+            Sender {
+                client: sender.client.clone(),
+                instance: 0,
+            }
+        } else {
+            sender.clone()
         }
     }
 
@@ -64,7 +95,7 @@ impl RunState {
 
     /// What redis-cli would show as the client's latest output.
     pub fn latest(&self, sender: &Sender) -> Option<String> {
-        self.batches.get(sender).map(Batch::text)
+        self.batches.get(&self.key(sender)).map(Batch::text)
     }
 }
 
@@ -334,7 +365,8 @@ pub fn play_action(
                 state.now,
             );
             o.sender = Some(e.sender.clone());
-            match state.batches.get_mut(&e.sender) {
+            let key = state.key(&e.sender);
+            match state.batches.get_mut(&key) {
                 Some(batch) => {
                     batch.sealed = true;
                     let actual = batch.text();
@@ -398,9 +430,11 @@ pub fn run_command(
     i: i64,
     who: &str,
 ) -> ActionOutcome {
+    let nodes = target.nodes();
     let vars = Vars {
         i,
         now: state.client_now(&command.sender.client),
+        nodes: &nodes,
     };
     let mut o = ActionOutcome::new(command.line, String::new(), state.now);
     o.sender = Some(command.sender.clone());
@@ -416,12 +450,14 @@ pub fn run_command(
     let batch = match target.command(&command.sender, &argv, state.now) {
         Ok(frames) => Batch {
             frames,
+            redirects: target.take_redirects(),
             unreachable: None,
             pushed: false,
             sealed: false,
         },
         Err(CallError::Unreachable(text)) => Batch {
             frames: Vec::new(),
+            redirects: target.take_redirects(),
             unreachable: Some(text),
             pushed: false,
             sealed: false,
@@ -439,7 +475,8 @@ pub fn run_command(
         frames: batch.frames.clone(),
         now: state.now,
     });
-    state.batches.insert(command.sender.clone(), batch);
+    let key = state.key(&command.sender);
+    state.batches.insert(key, batch);
     collect(target, state, &mut o);
     o
 }
@@ -450,8 +487,10 @@ fn collect(target: &mut dyn Target, state: &mut RunState, o: &mut ActionOutcome)
         Ok(pushed) => {
             for (sender, frames) in pushed {
                 o.pushed.push((sender.clone(), cli_text(&frames)));
-                let batch = state.batches.entry(sender).or_insert(Batch {
+                let key = state.key(&sender);
+                let batch = state.batches.entry(key).or_insert(Batch {
                     frames: Vec::new(),
+                    redirects: Vec::new(),
                     unreachable: None,
                     pushed: true,
                     sealed: true,
@@ -459,6 +498,7 @@ fn collect(target: &mut dyn Target, state: &mut RunState, o: &mut ActionOutcome)
                 if !batch.pushed || batch.sealed {
                     *batch = Batch {
                         frames,
+                        redirects: Vec::new(),
                         unreachable: None,
                         pushed: true,
                         sealed: false,

@@ -5,8 +5,10 @@ use std::collections::BTreeMap;
 
 use cachelab_engine::{to_resp, ClientId, Config, Engine, Event, Reply};
 
+use crate::cluster::ClusterTarget;
 use crate::format::{Capability, EngineAction, Scenario, Sender};
 use crate::resp::parse_all;
+use crate::template::NodeAddr;
 
 /// Why a command got no reply.
 #[derive(Clone, Debug, PartialEq)]
@@ -64,6 +66,17 @@ pub trait Target {
 
     /// Ends the scenario (a real server gets its configuration back).
     fn finish(&mut self) -> Result<(), String>;
+
+    /// A cluster's nodes, node 1 first, for `{node-id:N}` and friends (empty outside a cluster).
+    fn nodes(&mut self) -> Vec<NodeAddr> {
+        Vec::new()
+    }
+
+    /// The lines `redis-cli -c` printed while the last command followed redirections
+    /// (`-> Redirected to slot [N] located at HOST:PORT`), in a cluster.
+    fn take_redirects(&mut self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Whether the engine this crate was built with has a capability. Command families are probed
@@ -128,6 +141,8 @@ pub struct EngineTarget {
     base: Config,
     config_lines: Vec<Vec<Vec<u8>>>,
     instances: Vec<Instance>,
+    /// Set for a cluster scenario, which then has no instances.
+    cluster: Option<ClusterTarget>,
 }
 
 impl EngineTarget {
@@ -138,6 +153,20 @@ impl EngineTarget {
             base,
             config_lines: Vec::new(),
             instances: Vec::new(),
+            cluster: None,
+        }
+    }
+
+    /// The cluster of a cluster scenario.
+    pub fn cluster(&self) -> Option<&ClusterTarget> {
+        self.cluster.as_ref()
+    }
+
+    /// The engine of an instance, or of a cluster's node (1-based).
+    pub fn engine(&self, instance: usize) -> Option<&Engine> {
+        match &self.cluster {
+            Some(c) => c.engine(instance),
+            None => self.instance(instance).map(|i| &i.engine),
         }
     }
 
@@ -244,6 +273,11 @@ impl Target for EngineTarget {
         self.config_lines = scenario.config.iter().map(|c| c.args.clone()).collect();
         let seed = scenario.seed.unwrap_or(self.base.seed);
         self.instances.clear();
+        self.cluster = None;
+        if let Some(spec) = scenario.cluster {
+            self.cluster = Some(ClusterTarget::new(scenario, spec, &self.base, start_ms)?);
+            return Ok(());
+        }
         for i in 0..scenario.instances {
             let engine = self.fresh(i, seed, start_ms)?;
             self.instances.push(Instance {
@@ -263,6 +297,9 @@ impl Target for EngineTarget {
         argv: &[Vec<u8>],
         now: i64,
     ) -> Result<Vec<Reply>, CallError> {
+        if let Some(c) = &mut self.cluster {
+            return c.command(sender, argv, now);
+        }
         let inst = self.get(sender.instance)?;
         let t = now + inst.clock_offset;
         let id = match inst.clients.get(&sender.client) {
@@ -288,6 +325,9 @@ impl Target for EngineTarget {
     }
 
     fn take_pushed(&mut self) -> Result<Vec<(Sender, Vec<Reply>)>, String> {
+        if let Some(c) = &mut self.cluster {
+            return Ok(c.take_pushed());
+        }
         let mut out = Vec::new();
         for (i, inst) in self.instances.iter_mut().enumerate() {
             if !inst.up {
@@ -313,6 +353,9 @@ impl Target for EngineTarget {
     }
 
     fn wait(&mut self, _ms: u64, now: i64) {
+        if let Some(c) = &mut self.cluster {
+            c.wait(now);
+        }
         for inst in &mut self.instances {
             if inst.up {
                 inst.engine.advance(now + inst.clock_offset);
@@ -326,6 +369,9 @@ impl Target for EngineTarget {
         argv: &[Vec<u8>],
         now: i64,
     ) -> Result<Vec<Reply>, CallError> {
+        if let Some(c) = &self.cluster {
+            return c.inspect(instance, argv, now);
+        }
         let inst = self.get(instance)?;
         // A copy answers, so that a check touches no access time, statistic or lazy expiry
         // of the engine the learner is watching.
@@ -338,6 +384,9 @@ impl Target for EngineTarget {
     }
 
     fn engine_action(&mut self, action: &EngineAction, now: i64) -> Result<String, String> {
+        if let Some(c) = &mut self.cluster {
+            return c.engine_action(action, now);
+        }
         let check = |n: usize, len: usize| {
             if n >= 1 && n <= len {
                 Ok(())
@@ -399,10 +448,16 @@ impl Target for EngineTarget {
             }
             // The runner keeps client clocks; nothing to do to the engine.
             EngineAction::ClientClock { .. } => Ok(String::new()),
+            EngineAction::NodeDown { .. }
+            | EngineAction::NodeUp { .. }
+            | EngineAction::ReplLag { .. } => Err(format!("'{action}' needs a cluster")),
         }
     }
 
     fn take_events(&mut self) -> Vec<(usize, Event)> {
+        if let Some(c) = &mut self.cluster {
+            return c.take_events();
+        }
         let mut out = Vec::new();
         for (i, inst) in self.instances.iter_mut().enumerate() {
             out.extend(inst.engine.drain_events().into_iter().map(|e| (i + 1, e)));
@@ -412,5 +467,16 @@ impl Target for EngineTarget {
 
     fn finish(&mut self) -> Result<(), String> {
         Ok(())
+    }
+
+    fn nodes(&mut self) -> Vec<NodeAddr> {
+        self.cluster.as_ref().map(|c| c.nodes()).unwrap_or_default()
+    }
+
+    fn take_redirects(&mut self) -> Vec<String> {
+        self.cluster
+            .as_mut()
+            .map(|c| c.take_redirects())
+            .unwrap_or_default()
     }
 }

@@ -5,6 +5,9 @@
 //! Braces are substituted only when what they hold is such an expression and names `i` or `now`,
 //! so a Lua table constructor (`{}`, `{a, b}`, `{1}`) stays as written; `{{` and `}}` always
 //! stand for one literal brace, for the rare script that needs `{i}` itself.
+//!
+//! In a cluster scenario, `{node-id:N}`, `{node-host:N}` and `{node-port:N}` stand for node N's
+//! id and address, which differ between the engine and a real cluster (and between runs).
 
 /// One argument of a command: literal bytes and expressions, in order.
 #[derive(Clone, Debug, PartialEq)]
@@ -14,6 +17,31 @@ pub struct Arg(pub Vec<Piece>);
 pub enum Piece {
     Lit(Vec<u8>),
     Expr(Expr),
+    /// `{node-id:N}` and friends: something about cluster node N (1-based).
+    Node(NodeField, usize),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeField {
+    Id,
+    Host,
+    Port,
+}
+
+impl NodeField {
+    const ALL: [(&'static str, NodeField); 3] = [
+        ("node-id", NodeField::Id),
+        ("node-host", NodeField::Host),
+        ("node-port", NodeField::Port),
+    ];
+}
+
+/// A cluster node as placeholders see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeAddr {
+    pub id: String,
+    pub host: String,
+    pub port: u16,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -36,9 +64,11 @@ pub enum Op {
 
 /// The values placeholders stand for when a command is sent.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Vars {
+pub struct Vars<'a> {
     pub i: i64,
     pub now: i64,
+    /// The cluster's nodes, node 1 first (empty outside a cluster).
+    pub nodes: &'a [NodeAddr],
 }
 
 impl Arg {
@@ -54,7 +84,7 @@ impl Arg {
     }
 
     pub fn has_placeholders(&self) -> bool {
-        self.0.iter().any(|p| matches!(p, Piece::Expr(_)))
+        self.0.iter().any(|p| !matches!(p, Piece::Lit(_)))
     }
 
     pub fn render(&self, vars: Vars) -> Result<Vec<u8>, String> {
@@ -63,6 +93,17 @@ impl Arg {
             match p {
                 Piece::Lit(b) => out.extend_from_slice(b),
                 Piece::Expr(e) => out.extend_from_slice(e.eval(vars)?.to_string().as_bytes()),
+                Piece::Node(field, n) => {
+                    let node = n
+                        .checked_sub(1)
+                        .and_then(|i| vars.nodes.get(i))
+                        .ok_or_else(|| format!("there is no cluster node {n}"))?;
+                    match field {
+                        NodeField::Id => out.extend_from_slice(node.id.as_bytes()),
+                        NodeField::Host => out.extend_from_slice(node.host.as_bytes()),
+                        NodeField::Port => out.extend_from_slice(node.port.to_string().as_bytes()),
+                    }
+                }
             }
         }
         Ok(out)
@@ -126,6 +167,14 @@ pub fn parse_arg(bytes: &[u8], in_repeat: bool) -> Result<Arg, String> {
             if let Some(len) = bytes[i + 1..].iter().position(|&b| b == b'}' || b == b'{') {
                 let end = i + 1 + len;
                 if bytes[end] == b'}' {
+                    if let Some(node) = parse_node(&bytes[i + 1..end]) {
+                        if !lit.is_empty() {
+                            pieces.push(Piece::Lit(std::mem::take(&mut lit)));
+                        }
+                        pieces.push(node);
+                        i = end + 1;
+                        continue;
+                    }
                     if let Some(expr) = parse_expr(&bytes[i + 1..end]) {
                         if expr.uses(&Expr::I) || expr.uses(&Expr::Now) {
                             if expr.uses(&Expr::I) && !in_repeat {
@@ -152,6 +201,15 @@ pub fn parse_arg(bytes: &[u8], in_repeat: bool) -> Result<Arg, String> {
         pieces.push(Piece::Lit(lit));
     }
     Ok(Arg(pieces))
+}
+
+/// `node-id:2` (inside the braces) as a node placeholder.
+fn parse_node(text: &[u8]) -> Option<Piece> {
+    let text = std::str::from_utf8(text).ok()?;
+    let (name, n) = text.split_once(':')?;
+    let field = NodeField::ALL.iter().find(|(f, _)| *f == name)?.1;
+    let n: usize = n.parse().ok().filter(|n| (1..=99).contains(n))?;
+    Some(Piece::Node(field, n))
 }
 
 /// Parses `expr := term (('+'|'-') term)*`, `term := factor (('*'|'/'|'%') factor)*`,
@@ -262,7 +320,7 @@ mod tests {
 
     fn render(s: &str, i: i64, now: i64) -> String {
         let arg = parse_arg(s.as_bytes(), true).unwrap();
-        String::from_utf8(arg.render(Vars { i, now }).unwrap()).unwrap()
+        String::from_utf8(arg.render(Vars { i, now, nodes: &[] }).unwrap()).unwrap()
     }
 
     #[test]
@@ -296,9 +354,41 @@ mod tests {
         let big = Vars {
             i: i64::MAX,
             now: 2,
+            nodes: &[],
         };
         assert!(arg.render(big).is_err());
         let deep = format!("{{{}i{}}}", "(".repeat(100), ")".repeat(100));
         assert_eq!(render(&deep, 1, 0), deep);
+    }
+
+    #[test]
+    fn cluster_nodes() {
+        let nodes = [
+            NodeAddr {
+                id: "aaa".into(),
+                host: "127.0.0.1".into(),
+                port: 7000,
+            },
+            NodeAddr {
+                id: "bbb".into(),
+                host: "10.0.0.2".into(),
+                port: 7001,
+            },
+        ];
+        let vars = Vars {
+            i: 0,
+            now: 0,
+            nodes: &nodes,
+        };
+        let show = |s: &str| {
+            let arg = parse_arg(s.as_bytes(), false).unwrap();
+            arg.render(vars).map(|b| String::from_utf8(b).unwrap())
+        };
+        assert_eq!(show("{node-id:2}").unwrap(), "bbb");
+        assert_eq!(show("{node-host:2}:{node-port:1}").unwrap(), "10.0.0.2:7000");
+        assert!(show("{node-id:3}").unwrap_err().contains("no cluster node 3"));
+        // A hash tag is not a placeholder.
+        assert_eq!(show("user:{node-id}").unwrap(), "user:{node-id}");
+        assert_eq!(show("{node-id:x}").unwrap(), "{node-id:x}");
     }
 }
