@@ -50,7 +50,12 @@ impl ClusterTarget {
     /// Builds the scenario's cluster: slots split evenly among the masters as
     /// `redis-cli --cluster create` splits them, replicas attached, config lines applied to
     /// every node.
-    pub fn new(scenario: &Scenario, spec: ClusterSpec, base: &Config, now: i64) -> Result<Self, String> {
+    pub fn new(
+        scenario: &Scenario,
+        spec: ClusterSpec,
+        base: &Config,
+        now: i64,
+    ) -> Result<Self, String> {
         let cfg = ClusterConfig {
             seed: scenario.seed.unwrap_or(base.seed),
             masters: spec.masters,
@@ -145,12 +150,14 @@ impl ClusterTarget {
     }
 
     fn node_of(&self, hop: &Hop) -> Result<usize, CallError> {
-        self.cluster.node_by_addr(&hop.host, hop.port).ok_or_else(|| {
-            CallError::Unreachable(format!(
-                "Could not connect to Redis at {}:{}: Connection refused",
-                hop.host, hop.port
-            ))
-        })
+        self.cluster
+            .node_by_addr(&hop.host, hop.port)
+            .ok_or_else(|| {
+                CallError::Unreachable(format!(
+                    "Could not connect to Redis at {}:{}: Connection refused",
+                    hop.host, hop.port
+                ))
+            })
     }
 
     pub fn command(
@@ -230,7 +237,12 @@ impl ClusterTarget {
 
     /// A check's command, on a copy of the cluster: node `node` itself, or with 0, from node 1
     /// following redirections (without printing them).
-    pub fn inspect(&self, node: usize, argv: &[Vec<u8>], now: i64) -> Result<Vec<Reply>, CallError> {
+    pub fn inspect(
+        &self,
+        node: usize,
+        argv: &[Vec<u8>],
+        now: i64,
+    ) -> Result<Vec<Reply>, CallError> {
         let mut copy = self.cluster.clone();
         let args: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
         let mut at = node.saturating_sub(1);

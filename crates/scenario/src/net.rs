@@ -12,10 +12,13 @@ use std::time::Duration;
 
 use cachelab_engine::{Event, Reply};
 
-use crate::format::{Capability, EngineAction, Scenario, Sender};
+use cachelab_engine::cluster::follow::{follow, Hop};
+
+use crate::format::{cluster_addr, Capability, ClusterSpec, EngineAction, Scenario, Sender};
 use crate::resp::{encode_command, parse_frame};
 use crate::run::show_argv;
 use crate::target::{CallError, Target};
+use crate::template::NodeAddr;
 
 /// How long a reply may take before the run gives up.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -203,6 +206,12 @@ impl Target for RedisTarget {
     }
 
     fn setup(&mut self, scenario: &Scenario, _start_ms: i64) -> Result<(), String> {
+        if scenario.cluster.is_some() {
+            return Err(format!(
+                "{} is a cluster scenario: replay it on a Redis Cluster (--cluster-url)",
+                scenario.file
+            ));
+        }
         self.conns.clear();
         self.inspectors.clear();
         self.subscribed.clear();
@@ -396,5 +405,552 @@ mod tests {
         assert!(parse_url("redis://host:port").is_err());
         assert!(parse_url("redis://").is_err());
         assert!(parse_url("redis://h:1/2").is_err());
+    }
+}
+
+/// A real Redis Cluster, reached from its seed nodes: `scenario replay --cluster-url`.
+///
+/// Setup reads the cluster's shape with CLUSTER NODES and numbers its nodes as the engine does:
+/// masters by their first slot, then replicas, one per master in turn. The cluster must be the
+/// scenario's (as many masters, enough replicas, the slots split as `redis-cli --cluster create`
+/// splits them), since lessons name slots and nodes. Redirections are followed as `redis-cli -c`
+/// follows them, and their lines name node N by the scenario's address for it
+/// (`format::cluster_addr`), so that the text matches the engine's whatever ports the cluster
+/// listens on.
+pub struct RedisClusterTarget {
+    seeds: Vec<String>,
+    allow_flush: bool,
+    /// Node N-1's real address and id.
+    nodes: Vec<NodeAddr>,
+    /// Each client's connection and the node (0-based) it is on.
+    clients: BTreeMap<String, (usize, Conn)>,
+    inspectors: BTreeMap<usize, Conn>,
+    redirects: Vec<String>,
+    /// Configuration the scenario changed, per node, with the values to put back.
+    restore: Vec<(usize, Vec<u8>, Vec<u8>)>,
+}
+
+/// One line of CLUSTER NODES.
+struct NodeLine {
+    id: String,
+    host: String,
+    port: u16,
+    master_of: Option<String>,
+    failed: bool,
+    slots: Vec<(u16, u16)>,
+    /// Slots in the middle of a migration (`[slot->-id]`, `[slot-<-id]`).
+    moving: Vec<u16>,
+}
+
+fn parse_nodes(text: &str) -> Result<Vec<NodeLine>, String> {
+    let mut out = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() < 8 {
+            return Err(format!("unexpected CLUSTER NODES line: {line}"));
+        }
+        // ip:port@cport[,hostname]
+        let addr = f[1].split(['@', ',']).next().unwrap_or("");
+        let (host, port) = addr
+            .rsplit_once(':')
+            .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
+            .ok_or_else(|| format!("unexpected node address in: {line}"))?;
+        let flags: Vec<&str> = f[2].split(',').collect();
+        let master_of = (flags.contains(&"slave") && f[3] != "-").then(|| f[3].to_string());
+        let mut slots = Vec::new();
+        let mut moving = Vec::new();
+        for s in &f[8..] {
+            if let Some(m) = s.strip_prefix('[') {
+                if let Some(n) = m.split('-').next().and_then(|n| n.parse().ok()) {
+                    moving.push(n);
+                }
+                continue;
+            }
+            let (a, b) = s.split_once('-').unwrap_or((s, s));
+            match (a.parse(), b.parse()) {
+                (Ok(a), Ok(b)) => slots.push((a, b)),
+                _ => return Err(format!("unexpected slot range '{s}' in: {line}")),
+            }
+        }
+        out.push(NodeLine {
+            id: f[0].to_string(),
+            host,
+            port,
+            master_of,
+            failed: flags.iter().any(|f| f.starts_with("fail")),
+            slots,
+            moving,
+        });
+    }
+    Ok(out)
+}
+
+impl RedisClusterTarget {
+    /// `seeds` are `HOST:PORT` addresses of some of the cluster's nodes. Replay empties the
+    /// masters before each scenario; unless `allow_flush`, it refuses to when they hold keys.
+    pub fn new(seeds: &[String], allow_flush: bool) -> RedisClusterTarget {
+        RedisClusterTarget {
+            seeds: seeds.to_vec(),
+            allow_flush,
+            nodes: Vec::new(),
+            clients: BTreeMap::new(),
+            inspectors: BTreeMap::new(),
+            redirects: Vec::new(),
+            restore: Vec::new(),
+        }
+    }
+
+    fn addr(&self, node: usize) -> String {
+        let n = &self.nodes[node];
+        format!("{}:{}", n.host, n.port)
+    }
+
+    fn connect(&self, node: usize) -> Result<Conn, String> {
+        Conn::connect(&self.addr(node), 0)
+    }
+
+    fn node_at(&self, host: &str, port: u16) -> Option<usize> {
+        self.nodes
+            .iter()
+            .position(|n| n.port == port && n.host == host)
+    }
+
+    /// Reads the cluster's nodes from the first seed that answers, numbered as the scenario
+    /// numbers them, and checks that the cluster has the scenario's shape.
+    fn discover(&mut self, spec: ClusterSpec) -> Result<(), String> {
+        let mut last = String::from("no seed nodes given");
+        let mut text = None;
+        for seed in &self.seeds {
+            match Conn::connect(seed, 0).and_then(|mut c| c.call(&[word("CLUSTER"), word("NODES")]))
+            {
+                Ok(Reply::Bulk(b)) | Ok(Reply::Verbatim(_, b)) => {
+                    text = Some(String::from_utf8_lossy(&b).into_owned());
+                    break;
+                }
+                Ok(other) => last = format!("{seed}: CLUSTER NODES answered {other:?}"),
+                Err(e) => last = format!("{seed}: {e}"),
+            }
+        }
+        let text = text.ok_or(last)?;
+        let all = parse_nodes(&text)?;
+        let mut masters: Vec<&NodeLine> = all
+            .iter()
+            .filter(|n| n.master_of.is_none() && !n.slots.is_empty())
+            .collect();
+        masters.sort_by_key(|n| n.slots.iter().map(|r| r.0).min());
+        if masters.len() != spec.masters {
+            return Err(format!(
+                "the scenario needs a cluster of {} masters; this one has {}",
+                spec.masters,
+                masters.len()
+            ));
+        }
+        let split = cachelab_engine::cluster::even_split(spec.masters);
+        for (i, m) in masters.iter().enumerate() {
+            if m.failed {
+                return Err(format!("node {}:{} is failed", m.host, m.port));
+            }
+            if m.slots != [split[i]] {
+                return Err(format!(
+                    "master {}:{} serves slots {:?}; the scenario expects the slots split as \
+                     redis-cli --cluster create splits them ({:?})",
+                    m.host, m.port, m.slots, split[i]
+                ));
+            }
+        }
+        let mut order: Vec<&NodeLine> = masters.clone();
+        for r in 0..spec.replicas_per_master {
+            for m in &masters {
+                let mut replicas: Vec<&NodeLine> = all
+                    .iter()
+                    .filter(|n| n.master_of.as_deref() == Some(m.id.as_str()) && !n.failed)
+                    .collect();
+                replicas.sort_by_key(|n| (n.host.clone(), n.port));
+                let replica = replicas.get(r).ok_or_else(|| {
+                    format!(
+                        "the scenario needs {} replica(s) per master; {}:{} has {}",
+                        spec.replicas_per_master,
+                        m.host,
+                        m.port,
+                        replicas.len()
+                    )
+                })?;
+                order.push(replica);
+            }
+        }
+        self.nodes = order
+            .iter()
+            .map(|n| NodeAddr {
+                id: n.id.clone(),
+                host: n.host.clone(),
+                port: n.port,
+            })
+            .collect();
+        Ok(())
+    }
+
+    fn remember_config(&mut self, node: usize, pairs: &[Vec<u8>]) -> Result<(), String> {
+        let params: Vec<Vec<u8>> = pairs
+            .chunks(2)
+            .map(|p| p[0].to_ascii_lowercase())
+            .filter(|p| !self.restore.iter().any(|(n, q, _)| *n == node && q == p))
+            .collect();
+        if params.is_empty() {
+            return Ok(());
+        }
+        let mut admin = self.connect(node)?;
+        for param in params {
+            let reply = admin.call(&[word("CONFIG"), word("GET"), param.clone()])?;
+            if let Reply::Array(items) = reply {
+                if let Some(Reply::Bulk(v)) = items.get(1) {
+                    self.restore.push((node, param, v.clone()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends a command on `conn`'s node, following redirections; returns the reply, the node
+    /// that gave it and the hops taken.
+    fn follow_from(
+        &mut self,
+        client: Option<&str>,
+        start: usize,
+        argv: &[Vec<u8>],
+    ) -> Result<(Reply, usize, Vec<Hop>), CallError> {
+        let mut node = start;
+        let result = follow(|hop| -> Result<Reply, CallError> {
+            if let Some(hop) = hop {
+                node = self.node_at(&hop.host, hop.port).ok_or_else(|| {
+                    CallError::Fatal(format!(
+                        "redirected to {}:{}, which is not one of the cluster's nodes",
+                        hop.host, hop.port
+                    ))
+                })?;
+            }
+            let conn = self.conn_on(client, node).map_err(CallError::Fatal)?;
+            let run = |conn: &mut Conn| -> Result<Reply, String> {
+                if hop.is_some_and(|h| h.ask) {
+                    conn.call(&[word("ASKING")])?;
+                }
+                conn.call(argv)
+            };
+            run(conn).map_err(CallError::Fatal)
+        });
+        match result {
+            Ok(f) => Ok((f.reply, node, f.hops)),
+            Err(e) => {
+                match client {
+                    Some(c) => self.clients.remove(c),
+                    None => self.inspectors.remove(&node).map(|c| (node, c)),
+                };
+                Err(e)
+            }
+        }
+    }
+
+    /// The connection a client (or, with None, the checks) has on `node`, opened if needed;
+    /// a client's connection moves there.
+    fn conn_on(&mut self, client: Option<&str>, node: usize) -> Result<&mut Conn, String> {
+        match client {
+            Some(c) => {
+                if self.clients.get(c).is_none_or(|(n, _)| *n != node) {
+                    let conn = self.connect(node)?;
+                    self.clients.insert(c.to_string(), (node, conn));
+                }
+                self.clients
+                    .get_mut(c)
+                    .map(|(_, conn)| conn)
+                    .ok_or_else(|| "connection vanished".to_string())
+            }
+            None => {
+                if !self.inspectors.contains_key(&node) {
+                    let conn = self.connect(node)?;
+                    self.inspectors.insert(node, conn);
+                }
+                self.inspectors
+                    .get_mut(&node)
+                    .ok_or_else(|| "connection vanished".to_string())
+            }
+        }
+    }
+}
+
+impl Target for RedisClusterTarget {
+    fn label(&self) -> String {
+        format!("redis cluster {}", self.seeds.join(","))
+    }
+
+    fn is_engine(&self) -> bool {
+        false
+    }
+
+    fn has(&mut self, _capability: Capability) -> bool {
+        true
+    }
+
+    fn setup(&mut self, scenario: &Scenario, _start_ms: i64) -> Result<(), String> {
+        let Some(spec) = scenario.cluster else {
+            return Err(format!(
+                "{} is not a cluster scenario: replay it on a single Redis (--url)",
+                scenario.file
+            ));
+        };
+        self.clients.clear();
+        self.inspectors.clear();
+        self.discover(spec)?;
+        // A lesson stopped half-way through a resharding leaves slots migrating or importing:
+        // settle them. Each node shows only its own.
+        for n in 0..self.nodes.len() {
+            let mut c = self.connect(n)?;
+            let text = match c.call(&[word("CLUSTER"), word("NODES")])? {
+                Reply::Bulk(b) | Reply::Verbatim(_, b) => String::from_utf8_lossy(&b).into_owned(),
+                other => return Err(format!("CLUSTER NODES answered {other:?}")),
+            };
+            for line in parse_nodes(&text)? {
+                for slot in &line.moving {
+                    c.call(&[
+                        word("CLUSTER"),
+                        word("SETSLOT"),
+                        word(&slot.to_string()),
+                        word("STABLE"),
+                    ])?;
+                }
+            }
+        }
+        for m in 0..spec.masters {
+            let mut c = self.connect(m)?;
+            if !self.allow_flush && c.call(&[word("DBSIZE")])? != Reply::Integer(0) {
+                return Err(format!(
+                    "the node at {} holds keys: replay empties the cluster first, and does so \
+                     only when asked (--flush)",
+                    self.addr(m)
+                ));
+            }
+        }
+        for m in 0..spec.masters {
+            let r = self.connect(m)?.call(&[word("FLUSHALL")])?;
+            if r != Reply::ok() {
+                return Err(format!("FLUSHALL on {} answered {r:?}", self.addr(m)));
+            }
+        }
+        for n in 0..self.nodes.len() {
+            for line in &scenario.config {
+                self.remember_config(n, &line.args)?;
+                let mut argv = vec![word("CONFIG"), word("SET")];
+                argv.extend(line.args.iter().cloned());
+                let r = self.connect(n)?.call(&argv)?;
+                if let Some(e) = r.error_text() {
+                    return Err(format!(
+                        "line {}: {} on {} answered {e}",
+                        line.line,
+                        show_argv(&argv),
+                        self.addr(n)
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn command(
+        &mut self,
+        sender: &Sender,
+        argv: &[Vec<u8>],
+        _now: i64,
+    ) -> Result<Vec<Reply>, CallError> {
+        self.redirects.clear();
+        let start = match sender.instance {
+            0 => self.clients.get(&sender.client).map_or(0, |(n, _)| *n),
+            n if n <= self.nodes.len() => n - 1,
+            n => return Err(CallError::Fatal(format!("no node {n}"))),
+        };
+        let is = |i: usize, w: &[u8]| argv.get(i).is_some_and(|a| a.eq_ignore_ascii_case(w));
+        if is(0, b"config") && is(1, b"set") {
+            self.remember_config(start, &argv[2..])
+                .map_err(CallError::Fatal)?;
+        }
+        let (reply, _, hops) = self.follow_from(Some(&sender.client), start, argv)?;
+        self.redirects = hops
+            .iter()
+            .map(|h| {
+                let shown = self
+                    .node_at(&h.host, h.port)
+                    .map_or_else(|| format!("{}:{}", h.host, h.port), |n| cluster_addr(n + 1));
+                format!("-> Redirected to slot [{}] located at {shown}", h.slot)
+            })
+            .collect();
+        if is(0, b"quit") {
+            self.clients.remove(&sender.client);
+        }
+        Ok(vec![reply])
+    }
+
+    fn take_pushed(&mut self) -> Result<Vec<(Sender, Vec<Reply>)>, String> {
+        Ok(Vec::new())
+    }
+
+    fn wait(&mut self, ms: u64, _now: i64) {
+        std::thread::sleep(Duration::from_millis(ms));
+    }
+
+    fn inspect(
+        &mut self,
+        instance: usize,
+        argv: &[Vec<u8>],
+        _now: i64,
+    ) -> Result<Vec<Reply>, CallError> {
+        if instance > self.nodes.len() {
+            return Err(CallError::Fatal(format!("no node {instance}")));
+        }
+        if instance == 0 {
+            return Ok(vec![self.follow_from(None, 0, argv)?.0]);
+        }
+        let node = instance - 1;
+        let conn = self.conn_on(None, node).map_err(CallError::Fatal)?;
+        match conn.call(argv) {
+            Ok(r) => Ok(vec![r]),
+            Err(e) => {
+                self.inspectors.remove(&node);
+                Err(CallError::Fatal(e))
+            }
+        }
+    }
+
+    fn engine_action(&mut self, action: &EngineAction, _now: i64) -> Result<String, String> {
+        Err(format!("'{action}' is engine-only"))
+    }
+
+    fn take_events(&mut self) -> Vec<(usize, Event)> {
+        Vec::new()
+    }
+
+    fn finish(&mut self) -> Result<(), String> {
+        self.clients.clear();
+        self.inspectors.clear();
+        let mut errors = Vec::new();
+        for (node, param, value) in std::mem::take(&mut self.restore).into_iter().rev() {
+            let r = self
+                .connect(node)
+                .and_then(|mut c| c.call(&[word("CONFIG"), word("SET"), param.clone(), value]));
+            match r {
+                Ok(r) if r.error_text().is_none() => {}
+                Ok(r) => errors.push(format!(
+                    "restoring {} on node {}: {}",
+                    String::from_utf8_lossy(&param),
+                    node + 1,
+                    r.error_text().unwrap_or_default()
+                )),
+                Err(e) => errors.push(e),
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors.join("; "))
+        }
+    }
+
+    fn nodes(&mut self) -> Vec<NodeAddr> {
+        self.nodes.clone()
+    }
+
+    fn take_redirects(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.redirects)
+    }
+}
+
+/// What `scenario replay` (and any front end that replays scenarios) is told about the server:
+/// `--url`, `--cluster-url` and `--flush`, and the target each scenario gets from them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReplayOptions {
+    /// `--url`: a single Redis; several stand for the seed nodes of a cluster.
+    pub urls: Vec<String>,
+    /// `--cluster-url`: seed nodes of a Redis Cluster (repeatable).
+    pub cluster_urls: Vec<String>,
+    pub flush: bool,
+}
+
+/// The usage lines of the replay options.
+pub const REPLAY_OPTIONS_USAGE: &str = "\
+  --url redis://HOST:PORT          a Redis to replay on (default redis://127.0.0.1:6379)
+  --cluster-url redis://HOST:PORT  a node of a Redis Cluster, for cluster scenarios (repeatable;
+                                   several --url also name a cluster's nodes)
+  --flush                          let replay empty a server that holds keys";
+
+impl ReplayOptions {
+    /// Reads `arg` if it is one of the replay options, taking its value from `rest`; Ok(false)
+    /// when it is not one.
+    pub fn take<'a>(
+        &mut self,
+        arg: &str,
+        rest: &mut impl Iterator<Item = &'a String>,
+    ) -> Result<bool, String> {
+        let mut value = |name: &str| {
+            rest.next()
+                .cloned()
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match arg {
+            "--url" => self.urls.push(value("--url")?),
+            "--cluster-url" => self.cluster_urls.push(value("--cluster-url")?),
+            "--flush" => self.flush = true,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Whether any replay option was given.
+    pub fn any(&self) -> bool {
+        self.flush || !self.urls.is_empty() || !self.cluster_urls.is_empty()
+    }
+
+    /// Checks every address once, before anything plays.
+    pub fn validate(&self) -> Result<(), String> {
+        for u in self.urls.iter().chain(&self.cluster_urls) {
+            parse_url(u)?;
+        }
+        Ok(())
+    }
+
+    /// The target a scenario replays on: a cluster scenario on the cluster (`--cluster-url`,
+    /// or the `--url`s as its nodes), any other on the single server (`--url`, by default
+    /// 127.0.0.1:6379).
+    pub fn target_for(&self, scenario: &Scenario) -> Result<Box<dyn Target>, String> {
+        if scenario.cluster.is_some() {
+            let seeds = if self.cluster_urls.is_empty() {
+                &self.urls
+            } else {
+                &self.cluster_urls
+            };
+            if seeds.is_empty() {
+                return Err(format!(
+                    "{} is a cluster scenario: give a node of a Redis Cluster with --cluster-url",
+                    scenario.file
+                ));
+            }
+            let seeds = seeds
+                .iter()
+                .map(|u| parse_url(u))
+                .collect::<Result<Vec<_>, _>>()?;
+            return Ok(Box::new(RedisClusterTarget::new(&seeds, self.flush)));
+        }
+        let url = match self.urls.as_slice() {
+            [] if !self.cluster_urls.is_empty() => {
+                return Err(format!(
+                    "{} is not a cluster scenario: give a single Redis with --url",
+                    scenario.file
+                ))
+            }
+            [] => "redis://127.0.0.1:6379",
+            [one] => one.as_str(),
+            _ => {
+                return Err(format!(
+                    "{} is not a cluster scenario: give one --url",
+                    scenario.file
+                ))
+            }
+        };
+        Ok(Box::new(RedisTarget::new(&parse_url(url)?, self.flush)))
     }
 }

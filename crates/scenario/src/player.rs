@@ -275,7 +275,11 @@ impl Player {
     /// client's connection, wherever redirections took it; `{now}` works as in the scenario),
     /// at the current position.
     pub fn run_own(&mut self, client: &str, line: &str) -> Result<ActionOutcome, String> {
-        let instance = if self.scenario.cluster.is_some() { 0 } else { 1 };
+        let instance = if self.scenario.cluster.is_some() {
+            0
+        } else {
+            1
+        };
         self.run_own_on(
             Sender {
                 client: client.to_string(),
@@ -289,7 +293,11 @@ impl Player {
         if !self.scenario.clients.contains(&sender.client) {
             return Err(format!("unknown client '{}'", sender.client));
         }
-        let lowest = if self.scenario.cluster.is_some() { 0 } else { 1 };
+        let lowest = if self.scenario.cluster.is_some() {
+            0
+        } else {
+            1
+        };
         if sender.instance < lowest || sender.instance > self.scenario.instances {
             return Err(format!("no instance {}", sender.instance));
         }

@@ -385,8 +385,13 @@ mod tests {
             arg.render(vars).map(|b| String::from_utf8(b).unwrap())
         };
         assert_eq!(show("{node-id:2}").unwrap(), "bbb");
-        assert_eq!(show("{node-host:2}:{node-port:1}").unwrap(), "10.0.0.2:7000");
-        assert!(show("{node-id:3}").unwrap_err().contains("no cluster node 3"));
+        assert_eq!(
+            show("{node-host:2}:{node-port:1}").unwrap(),
+            "10.0.0.2:7000"
+        );
+        assert!(show("{node-id:3}")
+            .unwrap_err()
+            .contains("no cluster node 3"));
         // A hash tag is not a placeholder.
         assert_eq!(show("user:{node-id}").unwrap(), "user:{node-id}");
         assert_eq!(show("{node-id:x}").unwrap(), "{node-id:x}");

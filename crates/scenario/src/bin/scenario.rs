@@ -1,6 +1,7 @@
 //! `scenario check FILE...`: parses scenario files and plays them on the engine.
-//! `scenario replay FILE... [--url redis://127.0.0.1:6379] [--flush]`: plays them on a real Redis
-//! with real waits, skipping engine-only steps and what the engine-only requirements cover.
+//! `scenario replay FILE... [--url redis://127.0.0.1:6379] [--cluster-url redis://HOST:PORT]
+//! [--flush]`: plays them on a real Redis (cluster scenarios on a Redis Cluster) with real waits,
+//! skipping engine-only steps and what the engine-only requirements cover.
 //!
 //! Exit status: 0 when every file passed (skips are notes, not failures), 1 when one failed,
 //! 2 on a usage error.
@@ -19,15 +20,14 @@ mod native {
     use std::process::ExitCode;
 
     use cachelab_engine::Config;
-    use cachelab_scenario::net::{parse_url, RedisTarget};
+    use cachelab_scenario::net::{ReplayOptions, REPLAY_OPTIONS_USAGE};
     use cachelab_scenario::{parse::render_errors, parse_bytes, replay, EngineTarget, Scenario};
 
     const USAGE: &str = "\
 usage:
   scenario check FILE...          parse, then play on the engine
-  scenario replay FILE... [--url redis://HOST:PORT] [--flush]
-                                  play on a real Redis (default redis://127.0.0.1:6379);
-                                  --flush lets it empty a server that holds keys";
+  scenario replay FILE... [OPTIONS]
+                                  play on a real Redis; options:";
 
     fn load(path: &str) -> Result<Scenario, String> {
         let bytes = std::fs::read(path).map_err(|e| format!("{path}: cannot read: {e}"))?;
@@ -37,25 +37,24 @@ usage:
     pub fn main() -> ExitCode {
         let args: Vec<String> = std::env::args().skip(1).collect();
         let Some(mode) = args.first().map(String::as_str) else {
-            eprintln!("{USAGE}");
+            eprintln!("{USAGE}\n{REPLAY_OPTIONS_USAGE}");
             return ExitCode::from(2);
         };
         let mut files = Vec::new();
-        let mut url = "redis://127.0.0.1:6379".to_string();
-        let mut flush = false;
+        let mut options = ReplayOptions::default();
         let mut rest = args[1..].iter();
         while let Some(a) = rest.next() {
+            match options.take(a, &mut rest) {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => {
+                    eprintln!("{e}\n{USAGE}\n{REPLAY_OPTIONS_USAGE}");
+                    return ExitCode::from(2);
+                }
+            }
             match a.as_str() {
-                "--url" => match rest.next() {
-                    Some(u) => url = u.clone(),
-                    None => {
-                        eprintln!("--url needs a value\n{USAGE}");
-                        return ExitCode::from(2);
-                    }
-                },
-                "--flush" => flush = true,
                 "-h" | "--help" => {
-                    println!("{USAGE}");
+                    println!("{USAGE}\n{REPLAY_OPTIONS_USAGE}");
                     return ExitCode::SUCCESS;
                 }
                 s if s.starts_with("--") => {
@@ -69,17 +68,14 @@ usage:
             eprintln!("{USAGE}");
             return ExitCode::from(2);
         }
-        if mode == "check" && (flush || args.iter().any(|a| a == "--url")) {
-            eprintln!("--url and --flush belong to replay\n{USAGE}");
+        if mode == "check" && options.any() {
+            eprintln!("--url, --cluster-url and --flush belong to replay\n{USAGE}");
             return ExitCode::from(2);
         }
-        let addr = match parse_url(&url) {
-            Ok(a) => a,
-            Err(e) => {
-                eprintln!("{e}");
-                return ExitCode::from(2);
-            }
-        };
+        if let Err(e) = options.validate() {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
         let mut failed = 0;
         for path in &files {
             let scenario = match load(path) {
@@ -93,7 +89,14 @@ usage:
             let report = if mode == "check" {
                 replay::run(&scenario, &mut EngineTarget::new(Config::default()))
             } else {
-                replay::run(&scenario, &mut RedisTarget::new(&addr, flush))
+                match options.target_for(&scenario) {
+                    Ok(mut target) => replay::run(&scenario, target.as_mut()),
+                    Err(e) => {
+                        println!("{path}: {e}");
+                        failed += 1;
+                        continue;
+                    }
+                }
             };
             print!("{}", report.render());
             if !report.passed() {
