@@ -509,6 +509,19 @@ impl RedisClusterTarget {
         Conn::connect(&self.addr(node), 0)
     }
 
+    /// A `-MOVED` or `-ASK` reply as the scenario shows it: naming node N by its scenario
+    /// address, as the redirection lines do.
+    fn shown(&self, reply: Reply) -> Reply {
+        let Some(hop) = Hop::from_reply(&reply) else {
+            return reply;
+        };
+        let Some(n) = self.node_at(&hop.host, hop.port) else {
+            return reply;
+        };
+        let kind = if hop.ask { "ASK" } else { "MOVED" };
+        Reply::error_owned(format!("{kind} {} {}", hop.slot, cluster_addr(n + 1)))
+    }
+
     fn node_at(&self, host: &str, port: u16) -> Option<usize> {
         self.nodes
             .iter()
@@ -783,7 +796,7 @@ impl Target for RedisClusterTarget {
         if is(0, b"quit") {
             self.clients.remove(&sender.client);
         }
-        Ok(vec![reply])
+        Ok(vec![self.shown(reply)])
     }
 
     fn take_pushed(&mut self) -> Result<Vec<(Sender, Vec<Reply>)>, String> {
@@ -809,7 +822,7 @@ impl Target for RedisClusterTarget {
         let node = instance - 1;
         let conn = self.conn_on(None, node).map_err(CallError::Fatal)?;
         match conn.call(argv) {
-            Ok(r) => Ok(vec![r]),
+            Ok(r) => Ok(vec![self.shown(r)]),
             Err(e) => {
                 self.inspectors.remove(&node);
                 Err(CallError::Fatal(e))
