@@ -430,6 +430,27 @@ pub struct RedisClusterTarget {
     restore: Vec<(usize, Vec<u8>, Vec<u8>)>,
 }
 
+/// How long setup waits for the nodes to agree on the cluster's shape (gossip after a
+/// failover or a slot moved takes a moment to reach every node).
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
+
+fn cluster_nodes_of(addr: &str) -> Result<Vec<NodeLine>, String> {
+    match Conn::connect(addr, 0)?.call(&[word("CLUSTER"), word("NODES")])? {
+        Reply::Bulk(b) | Reply::Verbatim(_, b) => parse_nodes(&String::from_utf8_lossy(&b)),
+        other => Err(format!("{addr}: CLUSTER NODES answered {other:?}")),
+    }
+}
+
+/// What a view says about the cluster's shape: each node's role and slots.
+fn shape(view: &[NodeLine]) -> Vec<(String, Option<String>, Vec<(u16, u16)>)> {
+    let mut out: Vec<_> = view
+        .iter()
+        .map(|n| (n.id.clone(), n.master_of.clone(), n.slots.clone()))
+        .collect();
+    out.sort();
+    out
+}
+
 /// One line of CLUSTER NODES.
 struct NodeLine {
     id: String,
@@ -440,6 +461,8 @@ struct NodeLine {
     slots: Vec<(u16, u16)>,
     /// Slots in the middle of a migration (`[slot->-id]`, `[slot-<-id]`).
     moving: Vec<u16>,
+    /// The line of the node that answered.
+    myself: bool,
 }
 
 fn parse_nodes(text: &str) -> Result<Vec<NodeLine>, String> {
@@ -478,6 +501,7 @@ fn parse_nodes(text: &str) -> Result<Vec<NodeLine>, String> {
             port,
             master_of,
             failed: flags.iter().any(|f| f.starts_with("fail")),
+            myself: flags.contains(&"myself"),
             slots,
             moving,
         });
@@ -530,6 +554,42 @@ impl RedisClusterTarget {
 
     /// Reads the cluster's nodes from the first seed that answers, numbered as the scenario
     /// numbers them, and checks that the cluster has the scenario's shape.
+    /// Each node's own line, as every node reports itself, once every node's view agrees (or
+    /// after `SETTLE_TIMEOUT`): a node knows its own role and slots before the others do.
+    fn settled_view(&self, seed_view: Vec<NodeLine>) -> Result<Vec<NodeLine>, String> {
+        let addrs: Vec<String> = seed_view
+            .iter()
+            .filter(|n| !n.failed)
+            .map(|n| format!("{}:{}", n.host, n.port))
+            .collect();
+        let deadline = std::time::Instant::now() + SETTLE_TIMEOUT;
+        loop {
+            let views: Vec<Vec<NodeLine>> = addrs
+                .iter()
+                .map(|a| cluster_nodes_of(a))
+                .collect::<Result<_, _>>()?;
+            let own: Vec<NodeLine> = views
+                .iter()
+                .flat_map(|v| v.iter().filter(|n| n.myself))
+                .map(|n| NodeLine {
+                    id: n.id.clone(),
+                    host: n.host.clone(),
+                    port: n.port,
+                    master_of: n.master_of.clone(),
+                    failed: n.failed,
+                    slots: n.slots.clone(),
+                    moving: n.moving.clone(),
+                    myself: false,
+                })
+                .collect();
+            let agreed = views.iter().all(|v| shape(v) == shape(&own));
+            if agreed || std::time::Instant::now() >= deadline {
+                return Ok(own);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     fn discover(&mut self, spec: ClusterSpec) -> Result<(), String> {
         let mut last = String::from("no seed nodes given");
         let mut text = None;
@@ -545,7 +605,7 @@ impl RedisClusterTarget {
             }
         }
         let text = text.ok_or(last)?;
-        let all = parse_nodes(&text)?;
+        let all = self.settled_view(parse_nodes(&text)?)?;
         let mut masters: Vec<&NodeLine> = all
             .iter()
             .filter(|n| n.master_of.is_none() && !n.slots.is_empty())

@@ -964,6 +964,8 @@ impl Parser {
                     EngineAction::NodeUp { node }
                 })
             }
+            // No lag at all is a setting of its own (a wait of zero is not).
+            ["repl-lag", "0" | "0ms" | "0s"] if cluster => Some(EngineAction::ReplLag { ms: 0 }),
             ["repl-lag", d] if cluster => match parse_duration(d) {
                 Ok(ms) => Some(EngineAction::ReplLag { ms }),
                 Err(e) => {
