@@ -11,6 +11,7 @@
 //! array or set reply to be compared as a multiset. Every transcript starts from an empty server
 //! and fresh connections.
 
+pub mod cluster;
 pub mod compare;
 pub mod gen;
 pub mod resp;
@@ -20,6 +21,7 @@ pub mod transcript;
 
 use std::path::{Path, PathBuf};
 
+pub use cluster::RedisCluster;
 pub use runner::{run_transcript, FileReport, Mismatch};
 pub use target::{EngineTarget, RedisServer, StartError, Target, TcpTarget};
 

@@ -296,6 +296,11 @@ impl RedisServer {
     }
 
     pub fn start_on(port: u16) -> Result<RedisServer, StartError> {
+        RedisServer::start_with(port, &[])
+    }
+
+    /// Starts a server on `port` with more command-line options (a cluster node's, say).
+    pub fn start_with(port: u16, extra: &[String]) -> Result<RedisServer, StartError> {
         let bin = redis_server_binary();
         let port_text = port.to_string();
         let spawned = Command::new(&bin)
@@ -310,6 +315,7 @@ impl RedisServer {
                 "no",
             ])
             .args(["--daemonize", "no"])
+            .args(extra)
             // SAVE and BGREWRITEAOF write files into the server's directory.
             .current_dir(std::env::temp_dir())
             .stdin(Stdio::null())

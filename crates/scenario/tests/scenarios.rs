@@ -1,15 +1,18 @@
 //! Every file in `static/scenarios/`: it parses, it plays on the engine with every expectation
 //! and check met (what the engine lacks is skipped with a note), and it replays on a real
-//! redis-server, which this test starts on a free loopback port, with real waits.
+//! redis-server, which this test starts on a free loopback port, with real waits. The cluster
+//! lessons (`cluster: N`) replay on a real Redis Cluster that the test builds on loopback
+//! ports 7340-7399 (bus ports 17340-17399) and tears down.
 //!
 //! Without `redis-server` on PATH the replay test fails, unless `CACHELAB_SKIP_REDIS=1` says to
 //! skip it.
 
 use std::path::PathBuf;
 
-use cachelab_difftest::RedisServer;
+use cachelab_difftest::{RedisCluster, RedisServer};
 use cachelab_engine::Config;
-use cachelab_scenario::net::RedisTarget;
+use cachelab_scenario::format::ClusterSpec;
+use cachelab_scenario::net::{RedisClusterTarget, RedisTarget};
 use cachelab_scenario::{parse_bytes, replay, EngineTarget, Report, Scenario, SHIPPED};
 
 fn scenario_dir() -> PathBuf {
@@ -119,7 +122,7 @@ fn every_scenario_replays_on_a_real_redis() {
         Err(e) => panic!("the scenario replay test needs redis-server: {e}"),
     };
     let mut reports = Vec::new();
-    for s in scenarios() {
+    for s in scenarios().into_iter().filter(|s| s.cluster.is_none()) {
         let mut target = RedisTarget::new(server.addr(), true);
         let report = replay::run(&s, &mut target);
         assert!(
@@ -128,6 +131,60 @@ fn every_scenario_replays_on_a_real_redis() {
             report.render()
         );
         reports.push(report);
+    }
+    fail_on(&reports);
+}
+
+/// Where the test's Redis Clusters listen: one block of ports per cluster shape.
+const CLUSTER_PORTS: std::ops::Range<u16> = 7340..7400;
+
+#[test]
+fn every_cluster_scenario_replays_on_a_real_redis_cluster() {
+    if std::env::var("CACHELAB_SKIP_REDIS").is_ok_and(|v| v == "1") {
+        eprintln!("CACHELAB_SKIP_REDIS=1: not replaying the cluster scenarios against Redis");
+        return;
+    }
+    let all: Vec<Scenario> = scenarios()
+        .into_iter()
+        .filter(|s| s.cluster.is_some())
+        .collect();
+    assert!(
+        all.len() >= 4,
+        "the cluster lessons are shipped: {}",
+        all.len()
+    );
+    let mut shapes: Vec<ClusterSpec> = all.iter().filter_map(|s| s.cluster).collect();
+    shapes.sort_by_key(|c| (c.masters, c.replicas_per_master));
+    shapes.dedup();
+    let mut reports = Vec::new();
+    let mut next_port = CLUSTER_PORTS.start;
+    for shape in shapes {
+        let n = shape.nodes() as u16;
+        assert!(
+            next_port + n <= CLUSTER_PORTS.end,
+            "not enough ports for the clusters"
+        );
+        let ports: Vec<u16> = (next_port..next_port + n).collect();
+        next_port += 10;
+        let cluster = match RedisCluster::start(
+            shape.masters,
+            shape.replicas_per_master,
+            &ports,
+            &[],
+        ) {
+            Ok(c) => c,
+            Err(e) => panic!("the cluster replay test needs redis-server: {e}"),
+        };
+        for s in all.iter().filter(|s| s.cluster == Some(shape)) {
+            let mut target = RedisClusterTarget::new(&cluster.addrs()[..1], true);
+            let report = replay::run(s, &mut target);
+            assert!(report.skipped.is_none(), "{}", report.render());
+            // Only engine-only steps may be left out.
+            let played = report.steps.iter().filter(|o| o.skipped.is_none()).count();
+            let engine_only = s.steps.iter().filter(|st| !st.engine_only().is_empty()).count();
+            assert_eq!(played + engine_only, s.steps.len(), "{}", report.render());
+            reports.push(report);
+        }
     }
     fail_on(&reports);
 }
