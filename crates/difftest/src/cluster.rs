@@ -60,8 +60,20 @@ impl RedisCluster {
         ports: &[u16],
         extra: &[&str],
     ) -> Result<RedisCluster, StartError> {
+        let bus: Vec<u16> = ports.iter().map(|p| p.wrapping_add(10_000)).collect();
+        RedisCluster::start_with_bus(masters, replicas, ports, &bus, extra)
+    }
+
+    /// As `start`, with each node's cluster bus on the matching port of `bus`.
+    pub fn start_with_bus(
+        masters: usize,
+        replicas: usize,
+        ports: &[u16],
+        bus: &[u16],
+        extra: &[&str],
+    ) -> Result<RedisCluster, StartError> {
         let total = masters * (1 + replicas);
-        if masters == 0 || ports.len() != total {
+        if masters == 0 || ports.len() != total || bus.len() != total {
             return Err(StartError::Failed(format!(
                 "{masters} masters with {replicas} replicas each need {total} ports, not {}",
                 ports.len()
@@ -79,7 +91,7 @@ impl RedisCluster {
             ports: ports.to_vec(),
             dir,
         };
-        for &port in ports {
+        for (&port, &bus_port) in ports.iter().zip(bus) {
             let mut args: Vec<String> = [
                 "--cluster-enabled",
                 "yes",
@@ -98,6 +110,8 @@ impl RedisCluster {
                     .to_string_lossy()
                     .into_owned(),
             );
+            args.push("--cluster-port".into());
+            args.push(bus_port.to_string());
             args.push("--dir".into());
             args.push(cluster.dir.to_string_lossy().into_owned());
             args.extend(extra.iter().map(|s| s.to_string()));
@@ -112,8 +126,17 @@ impl RedisCluster {
                 &["CLUSTER", "ADDSLOTSRANGE", &first.to_string(), &last.to_string()],
             )?;
         }
-        for &port in &ports[1..] {
-            expect_ok(ports[0], &["CLUSTER", "MEET", "127.0.0.1", &port.to_string()])?;
+        for (port, bus_port) in ports.iter().zip(bus).skip(1) {
+            expect_ok(
+                ports[0],
+                &[
+                    "CLUSTER",
+                    "MEET",
+                    "127.0.0.1",
+                    &port.to_string(),
+                    &bus_port.to_string(),
+                ],
+            )?;
         }
         let ids: Vec<String> = ports
             .iter()

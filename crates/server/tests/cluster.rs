@@ -12,8 +12,9 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+use cachelab_difftest::RedisCluster;
 
 const WAIT: Duration = Duration::from_secs(10);
 /// The slot ranges of `redis-cli --cluster create` with three masters.
@@ -192,6 +193,8 @@ fn redis_available() -> bool {
 struct Cleanup {
     children: Vec<Child>,
     dir: Option<PathBuf>,
+    /// A real Redis Cluster, shut down when dropped.
+    _cluster: Option<RedisCluster>,
 }
 
 impl Drop for Cleanup {
@@ -260,105 +263,19 @@ fn replace_port(text: &str, from: &str, to: &str) -> String {
     out
 }
 
-/// Starts three cluster-enabled redis-servers, gives each its slots and config epoch, joins
-/// them and waits until every node reports cluster_state:ok.
+/// Starts three cluster-enabled redis-servers with the slots split as `redis-cli --cluster
+/// create` splits them, joined, once every node reports cluster_state:ok (the difftest crate's
+/// `RedisCluster`, which the scenario replay tests use too).
 fn start_redis_cluster() -> Side {
     let ports = free_ports(6);
     let (ports, bus) = (ports[..3].to_vec(), ports[3..].to_vec());
-    let dir = std::env::temp_dir().join(format!(
-        "cachelab-cluster-test-{}-{}",
-        std::process::id(),
-        ports[0]
-    ));
-    std::fs::create_dir_all(&dir).expect("create a temp dir");
-    let mut cleanup = Cleanup {
+    let cluster = RedisCluster::start_with_bus(3, 0, &ports, &bus, &[])
+        .unwrap_or_else(|e| panic!("start a Redis Cluster: {e}"));
+    let cleanup = Cleanup {
         children: Vec::new(),
-        dir: Some(dir.clone()),
+        dir: None,
+        _cluster: Some(cluster),
     };
-    let mut ready = Vec::new();
-    for (&port, &bus_port) in ports.iter().zip(&bus) {
-        let conf = dir.join(format!("nodes-{port}.conf"));
-        let mut child = Command::new("redis-server")
-            .args(["--port", &port.to_string()])
-            .args(["--bind", "127.0.0.1"])
-            .args(["--cluster-enabled", "yes"])
-            .args(["--cluster-config-file", &conf.to_string_lossy()])
-            .args(["--cluster-port", &bus_port.to_string()])
-            .args(["--save", "", "--appendonly", "no"])
-            .args(["--dir", &dir.to_string_lossy()])
-            .args(["--daemonize", "no"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server");
-        let stdout = child.stdout.take().expect("redis-server stdout");
-        cleanup.children.push(child);
-        let (tx, rx) = mpsc::channel();
-        // Redis logs to stdout: the thread reports the line saying it listens, then keeps
-        // draining the pipe so that the server never blocks on it.
-        std::thread::spawn(move || {
-            let mut told = false;
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if !told && line.contains("Ready to accept connections") {
-                    told = true;
-                    let _ = tx.send(());
-                }
-            }
-        });
-        ready.push(rx);
-    }
-    for (rx, port) in ready.iter().zip(&ports) {
-        rx.recv_timeout(Duration::from_secs(20))
-            .unwrap_or_else(|_| panic!("redis-server on port {port} did not start"));
-    }
-    let mut conns: Vec<Conn> = ports.iter().map(|&p| Conn::connect(p)).collect();
-    for (i, c) in conns.iter_mut().enumerate() {
-        let (a, b) = RANGES[i];
-        assert_eq!(
-            c.cmd(&["CLUSTER", "SET-CONFIG-EPOCH", &(i + 1).to_string()]),
-            V::Simple("OK".into())
-        );
-        assert_eq!(
-            c.cmd(&["CLUSTER", "ADDSLOTSRANGE", &a.to_string(), &b.to_string()]),
-            V::Simple("OK".into())
-        );
-    }
-    for i in 1..3 {
-        let reply = conns[0].cmd(&[
-            "CLUSTER",
-            "MEET",
-            "127.0.0.1",
-            &ports[i].to_string(),
-            &bus[i].to_string(),
-        ]);
-        assert_eq!(reply, V::Simple("OK".into()));
-    }
-    // Gossip takes real time (and a master waits two seconds after starting before it calls
-    // the cluster ok): poll until every node agrees.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let all_ok = conns.iter_mut().all(|c| {
-            let info = c.cmd(&["CLUSTER", "INFO"]).text();
-            let slots = c.cmd(&["CLUSTER", "SLOTS"]);
-            let nodes = c.cmd(&["CLUSTER", "NODES"]).text();
-            info.contains("cluster_state:ok")
-                && info.contains("cluster_known_nodes:3")
-                && slots.items().len() == 3
-                && nodes.lines().all(|l| {
-                    l.contains(" connected") && !l.contains("handshake") && !l.contains("fail")
-                })
-        });
-        if all_ok {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the Redis cluster did not reach cluster_state:ok"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
     Side::new("redis", ports, cleanup)
 }
 
@@ -374,6 +291,7 @@ fn start_cachelab_cluster(extra: &[&str]) -> (Vec<u16>, Cleanup) {
     let cleanup = Cleanup {
         children: vec![child],
         dir: None,
+        _cluster: None,
     };
     let mut line = String::new();
     BufReader::new(stdout)
