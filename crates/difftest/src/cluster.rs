@@ -123,7 +123,12 @@ impl RedisCluster {
             expect_ok(port, &["CLUSTER", "SET-CONFIG-EPOCH", &(m + 1).to_string()])?;
             expect_ok(
                 port,
-                &["CLUSTER", "ADDSLOTSRANGE", &first.to_string(), &last.to_string()],
+                &[
+                    "CLUSTER",
+                    "ADDSLOTSRANGE",
+                    &first.to_string(),
+                    &last.to_string(),
+                ],
             )?;
         }
         for (port, bus_port) in ports.iter().zip(bus).skip(1) {
@@ -189,7 +194,8 @@ impl RedisCluster {
             if !agreed {
                 return Ok(false);
             }
-            if i >= masters && !call(port, &["INFO", "replication"])?.contains("master_link_status:up")
+            if i >= masters
+                && !call(port, &["INFO", "replication"])?.contains("master_link_status:up")
             {
                 return Ok(false);
             }

@@ -254,7 +254,7 @@ fn header_errors() {
     assert!(first("cachelab-scenario 3\nid: t").contains("format version 3 is newer"));
     assert!(first("cachelab-scenario 0\nid: t").contains("format version 0 does not exist"));
     assert!(first("cachelab-scenario one").contains("bad format version 'one'"));
-    assert!(first("id: t").contains("line 1: a scenario starts with 'cachelab-scenario 1'"));
+    assert!(first("id: t").contains("line 1: a scenario starts with 'cachelab-scenario 2'"));
     assert!(first("cachelab-scenario 1\nid: Bad_Id").contains("bad id 'Bad_Id'"));
     assert!(first("cachelab-scenario 1\ntitle:").contains("empty title"));
     assert!(first("cachelab-scenario 1\nclients: a").contains("bad client name 'a'"));
@@ -273,7 +273,7 @@ fn header_errors() {
     let errs = parse("e.scn", "").unwrap_err();
     assert_eq!(
         errs[0].to_string(),
-        "e.scn: line 1: empty scenario: it starts with 'cachelab-scenario 1'"
+        "e.scn: line 1: empty scenario: it starts with 'cachelab-scenario 2'"
     );
     let errs = parse("n.scn", HEADER).unwrap_err();
     assert_eq!(
@@ -705,4 +705,185 @@ fn no_input_makes_the_parser_panic() {
             let _ = parse(name, &out);
         }
     }
+}
+
+/// A version-2 header: a body's first line is line 7.
+fn cluster_errors(body: &str) -> Vec<String> {
+    let text = format!(
+        "cachelab-scenario 2\nid: t\ntitle: T\nsummary: S\nview: cluster\nclients: A B\n{body}"
+    );
+    match parse("t.scn", &text) {
+        Ok(_) => Vec::new(),
+        Err(errs) => errs
+            .iter()
+            .map(|e| format!("{}: {}", e.line, e.message))
+            .collect(),
+    }
+}
+
+#[test]
+fn a_cluster_scenario_parses() {
+    let text = "cachelab-scenario 2
+id: t
+title: T
+summary: S
+view: cluster
+clients: A B
+cluster: 3 replicas 1
+
+step: Go
+A: SET k v
+A@4: GET k
+B@2: CLUSTER SETSLOT 1 IMPORTING {node-id:1}
+expect A: \"v\"
+expect B: OK
+check: value k = v
+check@6: dbsize = 0
+repeat 2: INCR n
+engine-only: repl-lag 2s
+engine-only: repl-lag 0ms
+engine-only: node 1 down
+engine-only: node 1 up
+";
+    let s = parse("t.scn", text).expect("parses");
+    assert_eq!(
+        s.cluster,
+        Some(ClusterSpec {
+            masters: 3,
+            replicas_per_master: 1
+        })
+    );
+    assert_eq!(s.instances, 6);
+    let step = &s.steps[0];
+    let senders: Vec<usize> = step
+        .actions
+        .iter()
+        .filter_map(|a| match &a.kind {
+            ActionKind::Command(c) | ActionKind::Repeat { command: c, .. } => {
+                Some(c.sender.instance)
+            }
+            ActionKind::Expect(e) => Some(e.sender.instance),
+            ActionKind::Check(c) => Some(c.instance),
+            _ => None,
+        })
+        .collect();
+    // A bare client or check means "wherever the connection is" (0); @N names node N.
+    assert_eq!(senders, vec![0, 4, 2, 0, 0, 0, 6, 0]);
+    assert_eq!(
+        step.engine_only()
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>(),
+        [
+            "repl-lag 2000ms",
+            "repl-lag 0ms",
+            "node 1 down",
+            "node 1 up"
+        ]
+    );
+    assert_eq!(
+        ClusterSpec {
+            masters: 3,
+            replicas_per_master: 1
+        }
+        .master_of(5),
+        Some(2)
+    );
+    assert_eq!(cluster_addr(3), "127.0.0.1:7002");
+}
+
+#[test]
+fn cluster_header_errors() {
+    let has = |errs: Vec<String>, line: usize, text: &str| {
+        assert!(
+            errs.iter()
+                .any(|e| e.starts_with(&format!("{line}: ")) && e.contains(text)),
+            "expected line {line} with {text:?} in {errs:#?}"
+        );
+    };
+    has(
+        cluster_errors("cluster: 0\nstep: s\nA: PING\n"),
+        7,
+        "bad cluster line '0'",
+    );
+    has(
+        cluster_errors("cluster: 6\nstep: s\nA: PING\n"),
+        7,
+        "1 to 5 masters",
+    );
+    has(
+        cluster_errors("cluster: 3 replicas 3\nstep: s\nA: PING\n"),
+        7,
+        "0 to 2 replicas",
+    );
+    has(
+        cluster_errors("cluster: 3 replica 1\nstep: s\nA: PING\n"),
+        7,
+        "bad cluster line",
+    );
+    has(
+        cluster_errors("instances: 2\ncluster: 3\nstep: s\nA: PING\n"),
+        8,
+        "nodes, not instances",
+    );
+    has(
+        cluster_errors("cluster: 3\ninstances: 2\nstep: s\nA: PING\n"),
+        8,
+        "nodes, not instances",
+    );
+    has(
+        cluster_errors("cluster: 3\ncluster: 3\nstep: s\nA: PING\n"),
+        8,
+        "cluster",
+    );
+    // Version 1 does not know clusters.
+    has(
+        errors("cluster: 3\nstep: s\nA: PING\n"),
+        7,
+        "'cluster' needs format version 2",
+    );
+    // Nodes are numbered 1 to masters × (1 + replicas).
+    has(
+        cluster_errors("cluster: 3\nstep: s\nA@4: PING\n"),
+        9,
+        "the cluster's nodes are numbered 1 to 3",
+    );
+    // One connection per client: its latest output is the client's, not a node's.
+    has(
+        cluster_errors("cluster: 3\nstep: s\nA@2: PING\nexpect A@2: PONG\n"),
+        10,
+        "write 'expect A:'",
+    );
+    assert!(cluster_errors("cluster: 3\nstep: s\nA@2: PING\nexpect A: PONG\n").is_empty());
+    // Engine-only actions: the cluster's own, and none of a single server's.
+    has(
+        cluster_errors("cluster: 3\nstep: s\nengine-only: crash-restart\n"),
+        9,
+        "a cluster scenario uses node N down",
+    );
+    has(
+        cluster_errors("cluster: 3\nstep: s\nengine-only: instance 2 down\n"),
+        9,
+        "a cluster scenario uses node N down",
+    );
+    has(
+        cluster_errors("cluster: 3\nstep: s\nengine-only: node 4 down\n"),
+        9,
+        "numbered 1 to 3",
+    );
+    has(
+        cluster_errors("cluster: 3\nstep: s\nengine-only: repl-lag soon\n"),
+        9,
+        "soon",
+    );
+    has(
+        errors("step: s\nengine-only: node 1 down\n"),
+        8,
+        "needs a cluster",
+    );
+    has(
+        errors("step: s\nengine-only: repl-lag 1s\n"),
+        8,
+        "needs a cluster",
+    );
 }

@@ -2,9 +2,10 @@
 //! and the same data as playing straight through; the learner's own commands are part of the
 //! history.
 
+use cachelab_engine::cluster::ClusterEvent;
 use cachelab_engine::Config;
 use cachelab_scenario::target::EngineTarget;
-use cachelab_scenario::{parse, Player, Scenario, SHIPPED};
+use cachelab_scenario::{parse, Player, Scenario, Sender, SHIPPED};
 
 fn load(name: &str, text: &str) -> Scenario {
     parse(name, text).unwrap_or_else(|e| panic!("{e:?}"))
@@ -14,20 +15,22 @@ fn load(name: &str, text: &str) -> Scenario {
 fn fingerprint(target: &EngineTarget, instances: usize, now: i64) -> String {
     let mut out = String::new();
     for inst in 1..=instances {
-        let Some(i) = target.instance(inst) else {
-            out.push_str("missing instance\n");
-            continue;
+        // An instance, or a cluster's node (which has no instance of its own).
+        let (engine, up, offset) = match (target.instance(inst), target.engine(inst)) {
+            (Some(i), _) => (&i.engine, i.up, i.clock_offset),
+            (None, Some(e)) => (e, true, 0),
+            (None, None) => {
+                out.push_str("missing instance\n");
+                continue;
+            }
         };
-        out.push_str(&format!(
-            "instance {inst}: up {} offset {}\n",
-            i.up, i.clock_offset
-        ));
-        if !i.up {
+        out.push_str(&format!("instance {inst}: up {up} offset {offset}\n"));
+        if !up {
             continue;
         }
         // One copy answers every question, so that asking changes nothing.
-        let mut e = i.engine.clone();
-        let t = now + i.clock_offset;
+        let mut e = engine.clone();
+        let t = now + offset;
         let c = e.connect(t);
         let mut ask = |argv: &[&str]| cachelab_engine::to_cli_text(&e.run(c, argv, t));
         out.push_str(&ask(&["INFO", "keyspace"]));
@@ -278,4 +281,63 @@ expect A@2: (nil)
     let note = out.actions[6].note.clone().unwrap_or_default();
     assert!(note.contains("came back empty"), "{note}");
     assert!(p.instance(2).is_some_and(|i| i.up));
+}
+
+#[test]
+fn a_cluster_lesson_plays_node_by_node() {
+    let (name, text) = SHIPPED
+        .iter()
+        .find(|(n, _)| *n == "cluster-resharding.scn")
+        .expect("shipped");
+    let mut p = Player::new(load(name, text), Config::default());
+    assert!(p.cluster().is_some_and(|c| c.len() == 3));
+    assert!(p.engine(4).is_none());
+    // After "One key moves": node 1 holds two of the user's keys, node 2 the third.
+    p.jump_to(3);
+    assert!(p.current_outcome().is_some_and(|o| o.passed()));
+    assert_eq!(p.engine(1).map(|e| e.dbsize(0)), Some(2));
+    assert_eq!(p.engine(2).map(|e| e.dbsize(0)), Some(1));
+    assert!(state(&p).contains("{user:1000}:cart string"));
+    assert!(p
+        .cluster_events()
+        .iter()
+        .any(|e| matches!(e, ClusterEvent::KeysMigrated { from: 0, to: 1, .. })));
+    // The learner's command follows the ASK to node 2, and the connection stays there.
+    let o = p.run_own("A", "GET {user:1000}:cart").expect("runs");
+    assert_eq!(
+        o.reply.as_deref(),
+        Some("-> Redirected to slot [1649] located at 127.0.0.1:7001\n\"3\"")
+    );
+    assert_eq!(
+        p.latest(&Sender {
+            client: "A".into(),
+            instance: 0
+        })
+        .as_deref(),
+        Some("-> Redirected to slot [1649] located at 127.0.0.1:7001\n\"3\"")
+    );
+    assert_eq!(p.client_node("A"), Some(2));
+    // Node numbers and their placeholders work from the console too.
+    let o = p
+        .run_own_on(
+            Sender {
+                client: "B".into(),
+                instance: 2,
+            },
+            "CLUSTER COUNTKEYSINSLOT 1649",
+        )
+        .expect("runs");
+    assert_eq!(o.reply.as_deref(), Some("(integer) 1"));
+    assert!(p
+        .run_own_on(
+            Sender {
+                client: "B".into(),
+                instance: 4,
+            },
+            "PING",
+        )
+        .is_err());
+    // Replaying from the start gives the same data, node by node.
+    let (_, _, target) = p.rebuilt();
+    assert_eq!(fingerprint(&target, 3, p.now()), state(&p));
 }

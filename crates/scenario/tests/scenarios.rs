@@ -166,22 +166,22 @@ fn every_cluster_scenario_replays_on_a_real_redis_cluster() {
         );
         let ports: Vec<u16> = (next_port..next_port + n).collect();
         next_port += 10;
-        let cluster = match RedisCluster::start(
-            shape.masters,
-            shape.replicas_per_master,
-            &ports,
-            &[],
-        ) {
-            Ok(c) => c,
-            Err(e) => panic!("the cluster replay test needs redis-server: {e}"),
-        };
+        let cluster =
+            match RedisCluster::start(shape.masters, shape.replicas_per_master, &ports, &[]) {
+                Ok(c) => c,
+                Err(e) => panic!("the cluster replay test needs redis-server: {e}"),
+            };
         for s in all.iter().filter(|s| s.cluster == Some(shape)) {
             let mut target = RedisClusterTarget::new(&cluster.addrs()[..1], true);
             let report = replay::run(s, &mut target);
             assert!(report.skipped.is_none(), "{}", report.render());
             // Only engine-only steps may be left out.
             let played = report.steps.iter().filter(|o| o.skipped.is_none()).count();
-            let engine_only = s.steps.iter().filter(|st| !st.engine_only().is_empty()).count();
+            let engine_only = s
+                .steps
+                .iter()
+                .filter(|st| !st.engine_only().is_empty())
+                .count();
             assert_eq!(played + engine_only, s.steps.len(), "{}", report.render());
             reports.push(report);
         }
