@@ -441,8 +441,11 @@ fn cluster_nodes_of(addr: &str) -> Result<Vec<NodeLine>, String> {
     }
 }
 
+/// A node's id, the id of its master (for a replica) and its slots.
+type NodeShape = (String, Option<String>, Vec<(u16, u16)>);
+
 /// What a view says about the cluster's shape: each node's role and slots.
-fn shape(view: &[NodeLine]) -> Vec<(String, Option<String>, Vec<(u16, u16)>)> {
+fn shape(view: &[NodeLine]) -> Vec<NodeShape> {
     let mut out: Vec<_> = view
         .iter()
         .map(|n| (n.id.clone(), n.master_of.clone(), n.slots.clone()))
