@@ -406,6 +406,79 @@ mod tests {
         assert!(parse_url("redis://").is_err());
         assert!(parse_url("redis://h:1/2").is_err());
     }
+
+    fn options(args: &[&str]) -> Result<ReplayOptions, String> {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let mut o = ReplayOptions::default();
+        let mut rest = args.iter();
+        while let Some(a) = rest.next() {
+            if !o.take(a, &mut rest)? {
+                return Err(format!("not a replay option: {a}"));
+            }
+        }
+        Ok(o)
+    }
+
+    fn scenario(cluster: bool) -> Scenario {
+        let header = if cluster { "cluster: 3\n" } else { "" };
+        crate::parse(
+            "s.scn",
+            &format!(
+                "cachelab-scenario 2\nid: s\ntitle: T\nsummary: S\nview: keyspace\n\
+                 clients: A\n{header}step: s\nA: PING\n"
+            ),
+        )
+        .expect("parses")
+    }
+
+    #[test]
+    fn replay_options() {
+        let o = options(&["--cluster-url", "redis://127.0.0.1:7000", "--flush"]).unwrap();
+        assert_eq!(o.cluster_urls, ["redis://127.0.0.1:7000"]);
+        assert!(o.flush && o.any());
+        assert!(options(&["--url"])
+            .unwrap_err()
+            .contains("--url needs a value"));
+        assert!(options(&["--cluster-url", "redis://x:y"])
+            .unwrap()
+            .validate()
+            .is_err());
+        // A cluster scenario needs a cluster; a plain one, a single server.
+        let cluster = options(&["--cluster-url", "127.0.0.1:7000"]).unwrap();
+        assert!(cluster.target_for(&scenario(true)).is_ok());
+        assert!(cluster
+            .target_for(&scenario(false))
+            .err()
+            .is_some_and(|e| e.contains("--url")));
+        let single = ReplayOptions::default();
+        assert!(single.target_for(&scenario(false)).is_ok());
+        assert!(single
+            .target_for(&scenario(true))
+            .err()
+            .is_some_and(|e| e.contains("--cluster-url")));
+        // Several --url name a cluster's nodes.
+        let seeds = options(&["--url", "127.0.0.1:7000", "--url", "127.0.0.1:7001"]).unwrap();
+        assert!(seeds.target_for(&scenario(true)).is_ok());
+        assert!(seeds.target_for(&scenario(false)).is_err());
+    }
+
+    #[test]
+    fn cluster_nodes_lines() {
+        let text = "\
+07c3 127.0.0.1:30004@31004 slave e7d1 0 1426238317239 4 connected
+e7d1 127.0.0.1:30001@31001,host myself,master - 0 0 1 connected 0-5460 [93->-292f]
+292f 127.0.0.1:30002@31002 master,fail - 1426238316232 1426238315000 2 connected 5461 5462-10922
+";
+        let nodes = parse_nodes(text).unwrap();
+        assert_eq!(nodes.len(), 3);
+        assert_eq!(nodes[0].master_of.as_deref(), Some("e7d1"));
+        assert_eq!((nodes[1].port, nodes[1].myself), (30001, true));
+        assert_eq!(nodes[1].slots, [(0, 5460)]);
+        assert_eq!(nodes[1].moving, [93]);
+        assert!(nodes[2].failed);
+        assert_eq!(nodes[2].slots, [(5461, 5461), (5462, 10922)]);
+        assert!(parse_nodes("short line").is_err());
+    }
 }
 
 /// A real Redis Cluster, reached from its seed nodes: `scenario replay --cluster-url`.

@@ -92,7 +92,7 @@ usage:
                 match options.target_for(&scenario) {
                     Ok(mut target) => replay::run(&scenario, target.as_mut()),
                     Err(e) => {
-                        println!("{path}: {e}");
+                        println!("{e}");
                         failed += 1;
                         continue;
                     }
