@@ -235,8 +235,8 @@ impl ClusterTarget {
         self.collect_events();
     }
 
-    /// A check's command, on a copy of the cluster: node `node` itself, or with 0, from node 1
-    /// following redirections (without printing them).
+    /// A check's command, on a copy of the cluster: node `node` itself, or with 0, from the
+    /// first node that answers, following redirections (without printing them).
     pub fn inspect(
         &self,
         node: usize,
@@ -245,7 +245,11 @@ impl ClusterTarget {
     ) -> Result<Vec<Reply>, CallError> {
         let mut copy = self.cluster.clone();
         let args: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
-        let mut at = node.saturating_sub(1);
+        // A check that names no node asks the first one that answers, as a client would.
+        let mut at = match node {
+            0 => (0..copy.len()).find(|&i| copy.node(i).up).unwrap_or(0),
+            n => n - 1,
+        };
         if at >= copy.len() {
             return Err(CallError::Fatal(format!("no node {node}")));
         }
