@@ -133,3 +133,31 @@ test("the lesson player jumps from its outline and plays on its own at a chosen 
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test("embed.html?scenario=lock opens the lesson framed at 720×420", async () => {
+  const context = await browser.newContext({ viewport: { width: 720, height: 420 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(`${server.url}embed.html?scenario=lock`);
+  const lesson = page.getByRole("region", { name: "Lesson" });
+  await lesson.getByRole("heading", { name: /lock/i }).waitFor();
+  assert.match(page.url(), /index\.html\?embed=1&scenario=lock$/);
+  const next = lesson.getByRole("button", { name: "Next step" });
+  assert.ok(await lesson.getByRole("button", { name: "Previous step" }).isVisible());
+  assert.ok(await next.isVisible());
+  await next.click();
+  await lesson.getByRole("status").filter({ hasText: /^Step 1 of/ }).waitFor();
+  await page.getByRole("region", { name: "Keyspace" }).waitFor();
+  assert.equal(await page.getByRole("combobox", { name: "Scenario" }).count(), 0, "no top bar");
+  const size = await page.evaluate(() => ({
+    width: document.documentElement.scrollWidth,
+    height: document.documentElement.scrollHeight,
+  }));
+  assert.ok(size.width <= 720 && size.height <= 420, `fits 720×420, got ${JSON.stringify(size)}`);
+  const box = await next.boundingBox();
+  assert.ok(box && box.x + box.width <= 720 && box.y + box.height <= 420, "the controls are in the frame");
+  await shot(page, "12-lesson-embed-html");
+  assert.deepEqual(errors, []);
+  await context.close();
+});
