@@ -272,7 +272,8 @@ impl Lesson {
         }
     }
 
-    /// A line the learner typed into client `pane`'s console. Outside a try step the lesson's
+    /// A line the learner typed into client `pane`'s console, sent to the instance shown.
+    /// Outside a try step the lesson's
     /// history is not the learner's to change, so the console says so instead.
     pub fn run(&mut self, pane: usize, line: &str) {
         let Some(client) = self.player.scenario().clients.get(pane).cloned() else {
@@ -288,7 +289,12 @@ impl Lesson {
             );
             return;
         }
-        if let Err(e) = self.player.run_own(&client, line) {
+        // The console talks to the instance the views show, as a client connected there would.
+        let sender = cachelab_scenario::Sender {
+            client,
+            instance: self.instance,
+        };
+        if let Err(e) = self.player.run_own_on(sender, line) {
             let p = &mut self.panes[pane];
             p.push(LineKind::Input, format!("{} {line}", p.prompt()));
             p.push(LineKind::Error, format!("(error) {e}"));
@@ -698,6 +704,36 @@ step: Last
         assert_eq!(short, 3000.0, "the floor");
         assert_eq!(long, 2000.0 + 63.0 * 250.0 + 700.0);
         assert_eq!(reading_ms(None, &"w ".repeat(1000)), 30000.0, "the ceiling");
+    }
+
+    #[test]
+    fn consoles_talk_to_the_instance_shown() {
+        let mut m = open("redlock");
+        let len = lesson(&m).player.len();
+        m.dispatch(Action::LessonJump(len));
+        assert!(lesson(&m).is_try_step());
+        for instance in 1..=3 {
+            m.dispatch(Action::LessonInstance(instance));
+            m.dispatch(Action::LessonRun {
+                pane: 0,
+                line: "SET res:mail tok-A NX PX 1000".into(),
+            });
+        }
+        let l = lesson(&m);
+        assert!(
+            !l.checks.is_empty() && l.checks.iter().all(|c| c.passed),
+            "{:?}",
+            l.checks
+        );
+        assert!(l.passed.contains(&(len - 1)));
+        let typed: Vec<&str> = (l.panes[0].lines.iter())
+            .filter(|x| x.kind == LineKind::Input)
+            .map(|x| x.text.as_str())
+            .collect();
+        assert!(
+            typed.iter().any(|t| t.starts_with("[instance 3] ")),
+            "{typed:?}"
+        );
     }
 
     #[test]
