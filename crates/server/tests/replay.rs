@@ -39,6 +39,15 @@ fn replays_a_shipped_lesson_on_a_real_redis() {
     );
     assert!(stdout.ends_with("1 passed, 0 failed\n"), "{stdout}");
 
+    // What only the engine can do (take an instance down, skew a clock) is skipped with a note.
+    let out = cachelab(&["replay", "redlock", "--url", &url, "--flush"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("  note: step 3: skipped: engine-only (instance 3 down"),
+        "{stdout}"
+    );
+
     // The lesson left keys behind: without --flush, replay refuses to empty the server.
     let mut conn = std::net::TcpStream::connect(server.addr()).expect("connect");
     std::io::Write::write_all(&mut conn, b"*3\r\n$3\r\nSET\r\n$4\r\nmine\r\n$1\r\n1\r\n")
