@@ -141,6 +141,7 @@ pub fn app(props: &AppProps) -> Html {
             m.lesson.is_some(),
         )
     };
+    let lesson_playing = model.0.borrow().lesson.as_ref().is_some_and(|l| l.playing);
     let embed = use_memo((), |_| web::query_param("embed").is_some_and(|v| v != "0"));
 
     // Keep the open lesson's progress (its passed try steps) in this browser, per lesson.
@@ -169,20 +170,25 @@ pub fn app(props: &AppProps) -> Html {
     });
 
     // Play: virtual time follows real time times the speed; each tick of this timer is a frame.
+    // A playing lesson only counts reading time, so a few frames a second are enough for it.
     {
         let dispatch = dispatch.clone();
-        use_effect_with(playing, move |playing| {
-            let interval = playing.then(|| {
-                let last = Rc::new(RefCell::new(web::now_ms()));
-                Interval::new(16, move || {
-                    let now = web::now_ms();
-                    let dt = now - *last.borrow();
-                    *last.borrow_mut() = now;
-                    dispatch.dispatch(Action::Frame(dt));
-                })
-            });
-            move || drop(interval)
-        });
+        use_effect_with(
+            (playing, lesson_playing),
+            move |(playing, lesson_playing)| {
+                let period = if *playing { 16 } else { 100 };
+                let interval = (*playing || *lesson_playing).then(|| {
+                    let last = Rc::new(RefCell::new(web::now_ms()));
+                    Interval::new(period, move || {
+                        let now = web::now_ms();
+                        let dt = now - *last.borrow();
+                        *last.borrow_mut() = now;
+                        dispatch.dispatch(Action::Frame(dt));
+                    })
+                });
+                move || drop(interval)
+            },
+        );
     }
 
     // Save after every step and every move along the timeline: shortly after (a large session
@@ -246,7 +252,8 @@ pub fn app(props: &AppProps) -> Html {
         });
     }
 
-    // Keyboard: space plays or pauses, → steps, ← steps back (not while typing).
+    // Keyboard: space plays or pauses (the open lesson, or the clock), → steps, ← steps back
+    // (not while typing).
     {
         let dispatch = dispatch.clone();
         use_effect_with((), move |_| {

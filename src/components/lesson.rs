@@ -7,7 +7,7 @@ use cachelab_scenario::run::START_MS;
 
 use crate::app::AppContext;
 use crate::model::events::fmt_time;
-use crate::model::lesson::{progress_from_text, shipped, try_steps};
+use crate::model::lesson::{progress_from_text, shipped, try_steps, LESSON_SPEEDS};
 use crate::model::Action;
 use crate::web;
 
@@ -145,6 +145,27 @@ pub fn lesson_panel() -> Html {
             }
         })
     };
+    let toggle_play = {
+        let d = d.clone();
+        let playing = l.playing;
+        Callback::from(move |_| d.dispatch(Action::LessonPlay(!playing)))
+    };
+    let on_speed = {
+        let d = d.clone();
+        Callback::from(move |e: Event| {
+            let v = e
+                .target_unchecked_into::<web_sys::HtmlSelectElement>()
+                .value();
+            if let Ok(speed) = v.parse() {
+                d.dispatch(Action::LessonSpeed(speed));
+            }
+        })
+    };
+    let outline = l.outline();
+    let jump = |position: usize| {
+        let d = d.clone();
+        Callback::from(move |_| d.dispatch(Action::LessonJump(position)))
+    };
     let instances = p.scenario().instances;
     let failures: Vec<String> = p
         .current_outcome()
@@ -173,8 +194,37 @@ pub fn lesson_panel() -> Html {
                 <button type="button" onclick={prev} disabled={pos == 0}>{"Previous step"}</button>
                 <span class="step-count" role="status">{format!("Step {pos} of {len}")}</span>
                 <button type="button" onclick={next} disabled={p.at_end()}>{"Next step"}</button>
+                <button type="button" class="lesson-play" onclick={toggle_play} aria-pressed={l.playing.to_string()}
+                        title="Move on by itself, one step per reading time (space)">
+                    {if l.playing { "⏸ Pause" } else { "▶ Play" }}
+                </button>
+                <select aria-label="Reading speed" onchange={on_speed}>
+                    { for LESSON_SPEEDS.iter().map(|s| html! {
+                        <option value={s.to_string()} selected={*s == l.speed}>{format!("{s}×")}</option>
+                    }) }
+                </select>
                 <span class="dim lesson-clock" title="Lesson clock">{format!("t={}", fmt_time(p.now() - START_MS))}</span>
             </nav>
+            if l.playing && l.waiting_for_learner() {
+                <p class="dim waiting" role="status">{"Playing waits here until every check passes."}</p>
+            }
+            <details class="outline">
+                <summary>{"All steps"}</summary>
+                <ol aria-label="Steps">
+                    { for outline.iter().map(|e| html! {
+                        <li class={classes!(e.current.then_some("current"), e.is_try.then_some("try"))}
+                            aria-current={e.current.then_some("step")}>
+                            <button type="button" class="link" onclick={jump(e.position)}>
+                                {if e.position == 0 { String::new() } else { format!("{}. ", e.position) }}
+                                {&e.title}
+                            </button>
+                            if e.passed {
+                                <span class="tick" aria-label="passed">{" ✓"}</span>
+                            }
+                        </li>
+                    }) }
+                </ol>
+            </details>
             <div class="lesson-text" aria-label="Narration">
                 <p class="step-title"><b>{title}</b></p>
                 {render_text(p.narration())}

@@ -4,8 +4,9 @@
 
 use std::collections::BTreeSet;
 
+use cachelab_scenario::format::ActionKind;
 use cachelab_scenario::run::START_MS;
-use cachelab_scenario::{parse, CheckResult, Player, Scenario, StepKind, SHIPPED};
+use cachelab_scenario::{parse, CheckResult, Player, Scenario, Step, StepKind, SHIPPED};
 
 use super::events::EventLog;
 use super::keys::KeyIndex;
@@ -48,6 +49,48 @@ pub fn progress_from_text(text: &str) -> BTreeSet<usize> {
         .collect()
 }
 
+/// Speeds the lesson player offers when it plays on its own.
+pub const LESSON_SPEEDS: [f64; 4] = [0.5, 1.0, 2.0, 4.0];
+/// A frame never counts for more than this much real time (a hidden tab, a debugger pause), so
+/// that playing never skips a step nobody saw.
+const MAX_FRAME_MS: f64 = 250.0;
+/// How long a passed try step stays on screen (at 1×) before playing moves on: long enough to
+/// see the ticks.
+const PASSED_PAUSE_MS: f64 = 2000.0;
+
+/// Real milliseconds a step takes to read at 1×: its narration (about 240 words a minute) and a
+/// moment per command to follow it in the consoles, between 3 and 30 seconds. Before the first
+/// step (`step` is None) the summary is what is read.
+pub fn reading_ms(step: Option<&Step>, summary: &str) -> f64 {
+    let words = |t: &str| t.split_whitespace().count();
+    let (text_words, commands) = match step {
+        None => (words(summary), 0),
+        Some(step) => step
+            .actions
+            .iter()
+            .fold((words(&step.narration), 0), |(w, c), a| match &a.kind {
+                ActionKind::Say(text) => (w + words(text), c),
+                ActionKind::Command(_) | ActionKind::Repeat { .. } => (w, c + 1),
+                _ => (w, c),
+            }),
+    };
+    (2000.0 + text_words as f64 * 250.0 + commands as f64 * 700.0).clamp(3000.0, 30000.0)
+}
+
+/// One line of the lesson's outline: a place to jump to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutlineEntry {
+    /// The player position this entry jumps to (steps played): 0 is the introduction, step i
+    /// (0-based) is position i + 1.
+    pub position: usize,
+    pub title: String,
+    pub is_try: bool,
+    /// The learner is here.
+    pub current: bool,
+    /// A try step whose checks all passed at some point.
+    pub passed: bool,
+}
+
 pub struct Lesson {
     pub id: String,
     pub player: Player,
@@ -61,12 +104,25 @@ pub struct Lesson {
     pub checks: Vec<CheckResult>,
     /// Try steps (0-based) whose checks all passed at some point.
     pub passed: BTreeSet<usize>,
+    /// The player moves on by itself, a step per reading time.
+    pub playing: bool,
+    /// One of `LESSON_SPEEDS`: reading times are divided by it.
+    pub speed: f64,
+    /// Real milliseconds spent playing at the current position (the learner's turn at a try
+    /// step not counted).
+    pub dwell_ms: f64,
 }
 
 impl Lesson {
     /// Opens a shipped lesson by id, at its start.
     pub fn open(id: &str, passed: BTreeSet<usize>) -> Option<Lesson> {
         let scenario = shipped().into_iter().find(|s| s.id == id)?;
+        Some(Lesson::from_scenario(scenario, passed))
+    }
+
+    /// Opens any scenario, at its start.
+    pub fn from_scenario(scenario: Scenario, passed: BTreeSet<usize>) -> Lesson {
+        let id = scenario.id.clone();
         let config = cachelab_engine::Config {
             record_events: true,
             ..cachelab_engine::Config::default()
@@ -83,7 +139,7 @@ impl Lesson {
             })
             .collect();
         let mut lesson = Lesson {
-            id: id.to_string(),
+            id,
             player: Player::new(scenario, config),
             instance: 1,
             keys: KeyIndex::default(),
@@ -91,9 +147,12 @@ impl Lesson {
             log: EventLog::default(),
             checks: Vec::new(),
             passed,
+            playing: false,
+            speed: 1.0,
+            dwell_ms: 0.0,
         };
         lesson.refresh();
-        Some(lesson)
+        lesson
     }
 
     pub fn title(&self) -> &str {
@@ -108,12 +167,102 @@ impl Lesson {
 
     pub fn next(&mut self) {
         self.player.step_forward();
-        self.refresh();
+        self.moved();
     }
 
     pub fn prev(&mut self) {
         self.player.step_back();
+        self.moved();
+    }
+
+    /// Goes to `position` (steps played: 0 is the introduction).
+    pub fn jump(&mut self, position: usize) {
+        self.player.jump_to(position);
+        self.moved();
+    }
+
+    /// After any move: the views follow, and the reading time starts again.
+    fn moved(&mut self) {
+        self.dwell_ms = 0.0;
+        if self.player.at_end() {
+            self.playing = false;
+        }
         self.refresh();
+    }
+
+    /// Plays (or pauses) the lesson on its own. Playing from the end starts over.
+    pub fn set_playing(&mut self, playing: bool) {
+        if playing && self.player.at_end() {
+            self.jump(0);
+        }
+        self.playing = playing;
+        self.dwell_ms = 0.0;
+    }
+
+    /// Speeds outside `LESSON_SPEEDS` are ignored.
+    pub fn set_speed(&mut self, speed: f64) {
+        if LESSON_SPEEDS.contains(&speed) {
+            self.speed = speed;
+        }
+    }
+
+    /// A try step whose checks do not all pass yet: playing waits here for the learner.
+    pub fn waiting_for_learner(&self) -> bool {
+        self.is_try_step() && !self.checks_pass()
+    }
+
+    fn checks_pass(&self) -> bool {
+        !self.checks.is_empty() && self.checks.iter().all(|c| c.passed)
+    }
+
+    /// Real milliseconds the current position stays on screen while playing.
+    pub fn dwell_target_ms(&self) -> f64 {
+        let at_1x = if self.is_try_step() && self.checks_pass() {
+            PASSED_PAUSE_MS
+        } else {
+            reading_ms(self.player.current_step(), &self.player.scenario().summary)
+        };
+        at_1x / self.speed
+    }
+
+    /// A frame of play: `real_ms` real milliseconds passed. True when the lesson moved on.
+    pub fn frame(&mut self, real_ms: f64) -> bool {
+        if !self.playing || !real_ms.is_finite() || real_ms <= 0.0 {
+            return false;
+        }
+        if self.waiting_for_learner() {
+            // The reading time starts once the checks pass.
+            self.dwell_ms = 0.0;
+            return false;
+        }
+        self.dwell_ms += real_ms.min(MAX_FRAME_MS);
+        if self.dwell_ms < self.dwell_target_ms() {
+            return false;
+        }
+        self.next();
+        true
+    }
+
+    /// Every place to jump to: the introduction, then each step by its title.
+    pub fn outline(&self) -> Vec<OutlineEntry> {
+        let here = self.player.position();
+        let intro = OutlineEntry {
+            position: 0,
+            title: "Introduction".into(),
+            is_try: false,
+            current: here == 0,
+            passed: false,
+        };
+        let steps = self.player.scenario().steps.iter().enumerate();
+        std::iter::once(intro)
+            .chain(steps.map(|(i, s)| OutlineEntry {
+                position: i + 1,
+                title: s.title.clone(),
+                is_try: s.kind == StepKind::Try,
+                current: here == i + 1,
+                passed: s.kind == StepKind::Try && self.passed.contains(&i),
+            }))
+            .collect()
     }
 
     pub fn set_instance(&mut self, instance: usize) {
@@ -123,7 +272,8 @@ impl Lesson {
         }
     }
 
-    /// A line the learner typed into client `pane`'s console. Outside a try step the lesson's
+    /// A line the learner typed into client `pane`'s console, sent to the instance shown.
+    /// Outside a try step the lesson's
     /// history is not the learner's to change, so the console says so instead.
     pub fn run(&mut self, pane: usize, line: &str) {
         let Some(client) = self.player.scenario().clients.get(pane).cloned() else {
@@ -139,7 +289,12 @@ impl Lesson {
             );
             return;
         }
-        if let Err(e) = self.player.run_own(&client, line) {
+        // The console talks to the instance the views show, as a client connected there would.
+        let sender = cachelab_scenario::Sender {
+            client,
+            instance: self.instance,
+        };
+        if let Err(e) = self.player.run_own_on(sender, line) {
             let p = &mut self.panes[pane];
             p.push(LineKind::Input, format!("{} {line}", p.prompt()));
             p.push(LineKind::Error, format!("(error) {e}"));
@@ -349,6 +504,236 @@ mod tests {
         m.dispatch(Action::StepBack);
         assert_eq!(m.lesson.as_ref().map(|l| l.player.position()), Some(1));
         assert_eq!(m.timeline.len(), 0, "the playground did not move");
+    }
+
+    fn open(id: &str) -> Model {
+        let mut m = Model::default();
+        m.dispatch(Action::OpenLesson {
+            id: id.into(),
+            passed: vec![],
+        });
+        m
+    }
+
+    fn lesson(m: &Model) -> &Lesson {
+        m.lesson.as_ref().expect("open")
+    }
+
+    /// Plays the current try step's model answer as if typed into the consoles.
+    fn type_solution(m: &mut Model) {
+        let l = lesson(m);
+        let solution = l.player.current_step().expect("step").solution.clone();
+        let clients = l.player.scenario().clients.clone();
+        for c in solution {
+            let pane = clients.iter().position(|x| *x == c.sender.client);
+            m.dispatch(Action::LessonRun {
+                pane: pane.expect("client"),
+                line: c.text.clone(),
+            });
+        }
+    }
+
+    #[test]
+    fn the_outline_lists_every_step_and_jumps() {
+        let mut m = open("cache-aside");
+        let outline = lesson(&m).outline();
+        let len = lesson(&m).player.len();
+        assert_eq!(outline.len(), len + 1);
+        assert_eq!(outline[0].title, "Introduction");
+        assert!(outline[0].current);
+        let steps = &lesson(&m).player.scenario().steps;
+        assert_eq!(outline[1].title, steps[0].title);
+        let first_try = try_steps(lesson(&m).player.scenario())[0];
+        assert!(outline[first_try + 1].is_try);
+        assert!(!outline[first_try + 1].passed);
+
+        m.dispatch(Action::LessonJump(first_try + 1));
+        let l = lesson(&m);
+        assert_eq!(l.player.position(), first_try + 1);
+        assert!(l.is_try_step());
+        let outline = l.outline();
+        assert_eq!(
+            outline
+                .iter()
+                .filter(|e| e.current)
+                .map(|e| e.position)
+                .collect::<Vec<_>>(),
+            [first_try + 1]
+        );
+        assert!(l.keys.total() > 0, "the views follow the jump");
+        type_solution(&mut m);
+        assert!(
+            lesson(&m).outline()[first_try + 1].passed,
+            "ticked once passed"
+        );
+
+        // Jumping back and forth again lands on the same step; past the end is the end.
+        m.dispatch(Action::LessonJump(1));
+        assert_eq!(lesson(&m).player.position(), 1);
+        assert!(lesson(&m).outline()[1].current);
+        m.dispatch(Action::LessonJump(len + 5));
+        assert!(lesson(&m).player.at_end());
+        assert!(
+            lesson(&m).outline()[first_try + 1].passed,
+            "progress is kept"
+        );
+        assert_eq!(m.timeline.len(), 0, "the playground did not move");
+    }
+
+    /// A try step between two lesson steps (the shipped lessons end on theirs).
+    const MIDDLE_TRY: &str = "cachelab-scenario 1
+id: middle
+title: Middle
+summary: Short.
+view: keyspace
+clients: A
+
+step: One
+> First.
+A: SET a 1
+
+try: Set b
+> Set b to anything.
+check: exists b
+solution A: SET b 2
+
+step: After
+A: GET b
+
+step: Last
+> The end.
+";
+
+    #[test]
+    fn playing_moves_on_after_the_reading_time_and_waits_at_try_steps() {
+        let scenario = parse("middle.scn", MIDDLE_TRY).expect("parses");
+        let mut m = Model::default();
+        m.lesson = Some(Lesson::from_scenario(scenario, BTreeSet::new()));
+        m.dispatch(Action::LessonPlay(true));
+        assert!(lesson(&m).playing);
+        // Just short of the introduction's reading time: still there.
+        let intro = lesson(&m).dwell_target_ms();
+        assert_eq!(intro, 3000.0);
+        for _ in 0..29 {
+            m.dispatch(Action::Frame(100.0));
+        }
+        assert_eq!(lesson(&m).player.position(), 0);
+        m.dispatch(Action::Frame(100.0));
+        assert_eq!(lesson(&m).player.position(), 1);
+        for _ in 0..30 {
+            m.dispatch(Action::Frame(100.0));
+        }
+        assert_eq!(lesson(&m).player.position(), 2);
+
+        // At the try step playing waits for the learner however long it takes.
+        for _ in 0..1000 {
+            m.dispatch(Action::Frame(250.0));
+        }
+        let l = lesson(&m);
+        assert_eq!(l.player.position(), 2, "waits at the try step");
+        assert!(l.playing && l.waiting_for_learner());
+        // Once the checks pass it moves on after a short pause.
+        m.dispatch(Action::LessonRun {
+            pane: 0,
+            line: "SET b mine".into(),
+        });
+        assert!(!lesson(&m).waiting_for_learner());
+        assert!(lesson(&m).outline()[2].passed);
+        for _ in 0..7 {
+            m.dispatch(Action::Frame(250.0));
+        }
+        assert_eq!(lesson(&m).player.position(), 2);
+        m.dispatch(Action::Frame(250.0));
+        assert_eq!(lesson(&m).player.position(), 3);
+        let typed = &lesson(&m).panes[0].lines;
+        assert!(typed.iter().any(|x| x.text.ends_with("GET b")), "{typed:?}");
+        // At the last step playing stops by itself, and stays stopped.
+        for _ in 0..30 {
+            m.dispatch(Action::Frame(100.0));
+        }
+        let l = lesson(&m);
+        assert!(l.player.at_end());
+        assert!(!l.playing, "playing stops at the end");
+        m.dispatch(Action::Frame(60_000.0));
+        assert_eq!(lesson(&m).player.position(), 4);
+        // Playing again from the end starts over.
+        m.dispatch(Action::LessonPlay(true));
+        assert_eq!(lesson(&m).player.position(), 0);
+        assert!(lesson(&m).playing);
+        assert!(lesson(&m).outline()[2].passed, "progress is kept");
+        assert_eq!(m.timeline.len(), 0, "the playground did not move");
+    }
+
+    #[test]
+    fn the_speed_divides_the_reading_time_and_space_toggles_play() {
+        let mut m = open("expiry");
+        let at_1x = lesson(&m).dwell_target_ms();
+        m.dispatch(Action::LessonSpeed(4.0));
+        assert_eq!(lesson(&m).dwell_target_ms(), at_1x / 4.0);
+        m.dispatch(Action::LessonSpeed(3.0));
+        assert_eq!(lesson(&m).speed, 4.0, "not an offered speed");
+        // Space (TogglePlay) plays the lesson, not the playground's clock.
+        m.dispatch(Action::TogglePlay);
+        assert!(lesson(&m).playing);
+        assert!(!m.playing);
+        let mut frames = 0;
+        while lesson(&m).player.position() == 0 {
+            m.dispatch(Action::Frame(100.0));
+            frames += 1;
+        }
+        assert_eq!(frames, (at_1x / 4.0 / 100.0).ceil() as usize);
+        // A manual step restarts the reading time; a huge frame counts for a quarter second.
+        m.dispatch(Action::LessonNext);
+        assert_eq!(lesson(&m).dwell_ms, 0.0);
+        m.dispatch(Action::Frame(1e9));
+        assert_eq!(lesson(&m).player.position(), 2);
+        m.dispatch(Action::TogglePlay);
+        assert!(!lesson(&m).playing);
+        m.dispatch(Action::Frame(1e9));
+        assert_eq!(lesson(&m).dwell_ms, 0.0);
+    }
+
+    #[test]
+    fn reading_time_grows_with_the_text() {
+        let text = "cachelab-scenario 1\nid: t\ntitle: T\nsummary: S\nview: keyspace\nclients: A\n\nstep: Short\n> One.\nA: SET k v\n\nstep: Long\n> ".to_string()
+            + &"word ".repeat(60)
+            + "\nA: GET k\n> More words here.\n";
+        let s = parse("t.scn", &text).expect("parses");
+        let short = reading_ms(Some(&s.steps[0]), "");
+        let long = reading_ms(Some(&s.steps[1]), "");
+        assert_eq!(short, 3000.0, "the floor");
+        assert_eq!(long, 2000.0 + 63.0 * 250.0 + 700.0);
+        assert_eq!(reading_ms(None, &"w ".repeat(1000)), 30000.0, "the ceiling");
+    }
+
+    #[test]
+    fn consoles_talk_to_the_instance_shown() {
+        let mut m = open("redlock");
+        let len = lesson(&m).player.len();
+        m.dispatch(Action::LessonJump(len));
+        assert!(lesson(&m).is_try_step());
+        for instance in 1..=3 {
+            m.dispatch(Action::LessonInstance(instance));
+            m.dispatch(Action::LessonRun {
+                pane: 0,
+                line: "SET res:mail tok-A NX PX 1000".into(),
+            });
+        }
+        let l = lesson(&m);
+        assert!(
+            !l.checks.is_empty() && l.checks.iter().all(|c| c.passed),
+            "{:?}",
+            l.checks
+        );
+        assert!(l.passed.contains(&(len - 1)));
+        let typed: Vec<&str> = (l.panes[0].lines.iter())
+            .filter(|x| x.kind == LineKind::Input)
+            .map(|x| x.text.as_str())
+            .collect();
+        assert!(
+            typed.iter().any(|t| t.starts_with("[instance 3] ")),
+            "{typed:?}"
+        );
     }
 
     #[test]

@@ -181,6 +181,12 @@ pub enum Action {
         line: String,
     },
     LessonInstance(usize),
+    /// Go to this lesson position (steps played: 0 is the introduction).
+    LessonJump(usize),
+    /// Let the lesson move on by itself (one step per reading time), or stop it.
+    LessonPlay(bool),
+    /// One of `lesson::LESSON_SPEEDS`.
+    LessonSpeed(f64),
 }
 
 pub struct Model {
@@ -307,12 +313,23 @@ impl Model {
             }
         } else if let Action::CloseLesson = action {
             self.lesson = None;
+        } else if let (Action::Frame(real_ms), Some(l)) = (&action, self.lesson.as_mut()) {
+            // Most frames change nothing; the consoles and the log redraw only after a move.
+            if !l.frame(*real_ms) {
+                return;
+            }
         } else if let Some(l) = self.lesson.as_mut() {
             match action {
                 Action::LessonNext => l.next(),
                 Action::LessonPrev => l.prev(),
                 Action::LessonRun { pane, line } => l.run(pane, &line),
                 Action::LessonInstance(i) => l.set_instance(i),
+                Action::LessonJump(position) => l.jump(position),
+                Action::LessonPlay(playing) => l.set_playing(playing),
+                Action::LessonSpeed(speed) => l.set_speed(speed),
+                // The keyboard's space plays or pauses the lesson.
+                Action::TogglePlay => l.set_playing(!l.playing),
+                Action::SetPlaying(playing) => l.set_playing(playing),
                 // The keyboard's → and ← step the lesson.
                 Action::StepForward => l.next(),
                 Action::StepBack => l.prev(),
@@ -340,6 +357,9 @@ impl Model {
                 | Action::LessonPrev
                 | Action::LessonRun { .. }
                 | Action::LessonInstance(_)
+                | Action::LessonJump(_)
+                | Action::LessonPlay(_)
+                | Action::LessonSpeed(_)
         );
         let replaces_all = matches!(action, Action::LoadJson(_) | Action::LoadLink(_));
         if for_lesson || (self.lesson.is_some() && !replaces_all) {
@@ -426,7 +446,10 @@ impl Model {
             | Action::LessonNext
             | Action::LessonPrev
             | Action::LessonRun { .. }
-            | Action::LessonInstance(_) => {}
+            | Action::LessonInstance(_)
+            | Action::LessonJump(_)
+            | Action::LessonPlay(_)
+            | Action::LessonSpeed(_) => {}
         }
     }
 

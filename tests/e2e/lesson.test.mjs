@@ -94,3 +94,70 @@ test("a lesson embeds at 720×420 with its panel, keyspace and step controls", a
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test("the lesson player jumps from its outline and plays on its own at a chosen speed", async () => {
+  const { context, page, errors } = await openPlayground(browser, `${server.url}?scenario=lock`);
+  const lesson = page.getByRole("region", { name: "Lesson" });
+  const count = lesson.getByRole("status").filter({ hasText: /^Step \d+ of \d+$/ });
+  await count.filter({ hasText: /^Step 0 of/ }).waitFor();
+  const total = Number((await count.innerText()).match(/of (\d+)/)[1]);
+
+  // The outline lists the introduction and every step; a click jumps there.
+  await lesson.getByText("All steps").click();
+  const steps = lesson.getByRole("list", { name: "Steps" }).getByRole("listitem");
+  assert.equal(await steps.count(), total + 1);
+  await steps.nth(3).getByRole("button").click();
+  await count.filter({ hasText: `Step 3 of ${total}` }).waitFor();
+  assert.equal(await lesson.locator('.outline li[aria-current="step"]').count(), 1);
+  assert.match(await lesson.locator('.outline li[aria-current="step"]').innerText(), /^3\. /);
+
+  // The keyboard still steps: → and ← (focus away from the buttons).
+  await page.locator("body").click({ position: { x: 2, y: 2 } });
+  await page.keyboard.press("ArrowRight");
+  await count.filter({ hasText: `Step 4 of ${total}` }).waitFor();
+  await page.keyboard.press("ArrowLeft");
+  await count.filter({ hasText: `Step 3 of ${total}` }).waitFor();
+
+  // Play at 4×: the next step comes by itself within its reading time.
+  await lesson.getByRole("combobox", { name: "Reading speed" }).selectOption("4");
+  const play = lesson.locator("button.lesson-play");
+  await play.click();
+  assert.equal(await play.getAttribute("aria-pressed"), "true");
+  await count.filter({ hasText: `Step 4 of ${total}` }).waitFor({ timeout: 15000 });
+  // Space pauses it again.
+  await page.locator("body").click({ position: { x: 2, y: 2 } });
+  await page.keyboard.press(" ");
+  await page.waitForFunction(
+    () => document.querySelector("button.lesson-play")?.getAttribute("aria-pressed") === "false",
+  );
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("embed.html?scenario=lock opens the lesson framed at 720×420", async () => {
+  const context = await browser.newContext({ viewport: { width: 720, height: 420 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(`${server.url}embed.html?scenario=lock`);
+  const lesson = page.getByRole("region", { name: "Lesson" });
+  await lesson.getByRole("heading", { name: /lock/i }).waitFor();
+  assert.match(page.url(), /index\.html\?embed=1&scenario=lock$/);
+  const next = lesson.getByRole("button", { name: "Next step" });
+  assert.ok(await lesson.getByRole("button", { name: "Previous step" }).isVisible());
+  assert.ok(await next.isVisible());
+  await next.click();
+  await lesson.getByRole("status").filter({ hasText: /^Step 1 of/ }).waitFor();
+  await page.getByRole("region", { name: "Keyspace" }).waitFor();
+  assert.equal(await page.getByRole("combobox", { name: "Scenario" }).count(), 0, "no top bar");
+  const size = await page.evaluate(() => ({
+    width: document.documentElement.scrollWidth,
+    height: document.documentElement.scrollHeight,
+  }));
+  assert.ok(size.width <= 720 && size.height <= 420, `fits 720×420, got ${JSON.stringify(size)}`);
+  const box = await next.boundingBox();
+  assert.ok(box && box.x + box.width <= 720 && box.y + box.height <= 420, "the controls are in the frame");
+  await shot(page, "12-lesson-embed-html");
+  assert.deepEqual(errors, []);
+  await context.close();
+});

@@ -27,6 +27,8 @@ pub mod target;
 pub mod template;
 
 #[cfg(not(target_arch = "wasm32"))]
+pub mod cli;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod net;
 
 pub use format::{Capability, Scenario, Sender, Step, StepKind};

@@ -1011,7 +1011,7 @@ impl Target for RedisClusterTarget {
 
 /// What `scenario replay` (and any front end that replays scenarios) is told about the server:
 /// `--url`, `--cluster-url` and `--flush`, and the target each scenario gets from them.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReplayOptions {
     /// `--url`: a single Redis; several stand for the seed nodes of a cluster.
     pub urls: Vec<String>,

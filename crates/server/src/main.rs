@@ -1,5 +1,6 @@
 //! `cachelab`: a RESP server (`cachelab serve`) and a local console (`cachelab`) over the
-//! Cachelab engine.
+//! Cachelab engine, and `cachelab replay`, which plays guided scenarios against a real Redis or
+//! the engine (the scenario crate's command line, `cachelab_scenario::cli`).
 
 mod alloc;
 mod cluster_server;
@@ -21,6 +22,10 @@ Usage:
   cachelab [repl] [--seed N]     console on an engine inside this process (the default)
   cachelab serve [OPTIONS]       serve RESP2/RESP3 clients (redis-cli, redis-benchmark, any
                                  Redis client library) over TCP
+  cachelab replay SCENARIO... [--url redis://HOST:PORT] [--flush] [--engine]
+                                 play scenarios (.scn files or shipped lesson ids such as
+                                 lock) against a real Redis, or the engine with --engine;
+                                 see cachelab replay --help
   cachelab --help | --version
 
 Options:
@@ -41,9 +46,13 @@ by memory), as redis-cli --bigkeys and --memkeys summarize them.";
 enum Command {
     Help,
     Version,
-    Repl { seed: u64 },
+    Repl {
+        seed: u64,
+    },
     Serve(server::Options),
     ServeCluster(server::Options, cluster_server::ClusterOptions),
+    /// The arguments after `replay`, for the scenario crate's parser.
+    Replay(Vec<String>),
 }
 
 fn parse_args(args: &[String]) -> Result<Command, String> {
@@ -65,6 +74,10 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
         Some("repl") => {
             args.next();
             false
+        }
+        Some("replay") => {
+            args.next();
+            return Ok(Command::Replay(args.map(String::from).collect()));
         }
         _ => false,
     };
@@ -177,6 +190,11 @@ fn main() -> ExitCode {
         }
     };
     let result = match command {
+        Command::Replay(rest) => {
+            let mut args = vec!["replay".to_string()];
+            args.extend(rest);
+            return ExitCode::from(cachelab_scenario::cli::main("cachelab", &args));
+        }
         Command::Help => {
             println!(
                 "cachelab {}: Redis 7.0 semantics on the Cachelab engine\n\n{USAGE}",
@@ -313,6 +331,10 @@ mod tests {
         assert_eq!(
             parse(&["serve", "--replicas", "1"]).unwrap_err(),
             "--replicas needs --cluster"
+        );
+        assert_eq!(
+            parse(&["replay", "lock", "--engine"]),
+            Ok(Command::Replay(vec!["lock".into(), "--engine".into()]))
         );
     }
 }
