@@ -28,6 +28,7 @@ pub mod expire;
 pub mod glob;
 pub mod inspect;
 pub mod keyspace;
+pub mod keyspec;
 pub mod longdouble;
 pub mod memory;
 pub mod numfmt;

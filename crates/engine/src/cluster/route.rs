@@ -1,5 +1,6 @@
 //! Which node serves a command: Redis's `getNodeByQuery` and the redirections it leads to.
 
+use crate::keyspec;
 use crate::table::{self, CommandSpec};
 use crate::{error, ClientId, Engine, Flags, Reply};
 
@@ -63,7 +64,7 @@ fn query_node(
     let (mut migrating, mut importing, mut multiple) = (false, false, false);
     let (mut missing, mut existing) = (0, 0);
     for (cspec, cargv) in &cmds {
-        for pos in table::command_keys(cspec, cargv) {
+        for pos in keyspec::routing_positions(cspec, cargv) {
             let key = cargv[pos];
             let this = key_hash_slot(key);
             match first {
@@ -169,7 +170,7 @@ impl Engine {
             return None;
         }
         let (st, me) = self.cluster_state()?;
-        let keyed = table::may_have_keys(spec) || spec.name == "exec";
+        let keyed = keyspec::may_route_by_key(spec) || spec.name == "exec";
         let routed = if keyed {
             query_node(self, st, me, client, spec, argv)
         } else {

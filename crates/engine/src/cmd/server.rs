@@ -9,6 +9,7 @@
 use crate::args::is;
 use crate::cmd::connection::REDIS_VERSION;
 use crate::event::Event;
+use crate::keyspec::{self, KeyRef};
 use crate::numfmt::parse_i64;
 use crate::table::{self, CommandSpec, Flags};
 use crate::{error, flags, glob, Call, Engine, Reply};
@@ -1051,31 +1052,27 @@ fn command_list(_e: &mut Engine, c: &Call) -> Reply {
     Reply::Array(names)
 }
 
-/// COMMAND GETKEYS's checks, in Redis's order; the spec and the key positions in `line`.
-fn keys_of(line: &[&[u8]]) -> Result<(&'static CommandSpec, Vec<usize>), Reply> {
+/// COMMAND GETKEYS's checks, in Redis's order; the spec and the keys of `line`.
+fn keys_of(line: &[&[u8]]) -> Result<(&'static CommandSpec, Vec<KeyRef>), Reply> {
     let spec = table::lookup(line).map_err(|_| Reply::error(error::GETKEYS_INVALID_COMMAND))?;
-    if spec.keys.0 <= 0 {
+    if !keyspec::has_keys(spec) {
         return Err(Reply::error(error::GETKEYS_NO_KEYS));
     }
     if !spec.arity_ok(line.len()) {
         return Err(Reply::error(error::GETKEYS_ARITY));
     }
-    let positions = spec.key_positions(line.len());
-    if positions.is_empty() {
+    let keys = keyspec::find_keys(spec, line);
+    // EVAL and FCALL may run without keys; any other command that names none is malformed.
+    if keys.is_empty() && !keyspec::keys_optional(spec) {
         return Err(Reply::error(error::GETKEYS_INVALID_ARGS));
     }
-    Ok((spec, positions))
+    Ok((spec, keys))
 }
 
 fn command_getkeys(_e: &mut Engine, c: &Call) -> Reply {
     let line = &c.argv[2..];
     match keys_of(line) {
-        Ok((_, positions)) => Reply::Array(
-            positions
-                .into_iter()
-                .map(|p| Reply::bulk(line[p]))
-                .collect(),
-        ),
+        Ok((_, keys)) => Reply::Array(keys.into_iter().map(|k| Reply::bulk(line[k.pos])).collect()),
         Err(err) => err,
     }
 }
@@ -1083,10 +1080,15 @@ fn command_getkeys(_e: &mut Engine, c: &Call) -> Reply {
 fn command_getkeysandflags(_e: &mut Engine, c: &Call) -> Reply {
     let line = &c.argv[2..];
     match keys_of(line) {
-        Ok((spec, positions)) => Reply::Array(
-            positions
-                .into_iter()
-                .map(|p| Reply::Array(vec![Reply::bulk(line[p]), status_set(&key_flags(spec))]))
+        Ok((spec, keys)) => Reply::Array(
+            keys.into_iter()
+                .map(|k| {
+                    let flags = match k.flags {
+                        Some(f) => status_set(f),
+                        None => status_set(&key_flags(spec)),
+                    };
+                    Reply::Array(vec![Reply::bulk(line[k.pos]), flags])
+                })
                 .collect(),
         ),
         Err(err) => err,
