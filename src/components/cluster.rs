@@ -131,7 +131,7 @@ pub fn node_picker(props: &NodePickerProps) -> Html {
     html! {
         <select class="node-picker" aria-label="Connect to node" title="Connect this console to another node (redis-cli -c -p <port>)" {onchange}>
             { for (0..c.cluster.len()).map(|i| html! {
-                <option value={i.to_string()} selected={i == current}>{format!("-p {}", c.cluster.node(i).port)}</option>
+                <option value={i.to_string()} selected={i == current}>{format!("-p {}", c.cluster.addr(i).rsplit(':').next().unwrap_or_default())}</option>
             }) }
         </select>
     }

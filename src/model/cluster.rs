@@ -43,6 +43,9 @@ pub struct ClusterModel {
     pub records: ClusterRecords,
     /// Fractions of a virtual millisecond not yet applied while playing.
     carry: f64,
+    /// Bumped whenever a console's lines, waiting state or prompt may have changed (the
+    /// consoles redraw, and scroll to the end, only then).
+    pub rev: u64,
 }
 
 impl ClusterModel {
@@ -75,6 +78,7 @@ impl ClusterModel {
             history: Vec::new(),
             records: ClusterRecords::default(),
             carry: 0.0,
+            rev: 0,
         };
         model.push_pane(client, 0);
         model.absorb();
@@ -91,6 +95,7 @@ impl ClusterModel {
         });
         self.pane_nodes.push(node);
         self.history.push(Vec::new());
+        self.rev += 1;
     }
 
     /// redis-cli's prompt: the node's address, or `not connected` when it does not answer.
@@ -129,6 +134,7 @@ impl ClusterModel {
         let p = &mut self.panes[pane];
         p.client = client;
         p.waiting = false;
+        self.rev += 1;
         let text = format!("Connected to {}", self.cluster.addr(node));
         self.panes[pane].push(LineKind::Info, text);
         self.absorb();
@@ -137,6 +143,7 @@ impl ClusterModel {
     pub fn fail_node(&mut self, node: usize) {
         if node < self.cluster.len() {
             self.cluster.fail_node(node, self.now);
+            self.rev += 1;
             self.absorb();
         }
     }
@@ -144,6 +151,7 @@ impl ClusterModel {
     pub fn recover_node(&mut self, node: usize) {
         if node < self.cluster.len() {
             self.cluster.recover_node(node, self.now);
+            self.rev += 1;
             self.collect_outputs();
             self.absorb();
         }
@@ -195,6 +203,7 @@ impl ClusterModel {
             return;
         }
         let prompt = self.prompt(pane);
+        self.rev += 1;
         self.history[pane].push(line.to_string());
         let p = &mut self.panes[pane];
         p.push(LineKind::Input, format!("{prompt} {line}"));
@@ -343,7 +352,9 @@ impl ClusterModel {
     /// Replies that reached consoles outside their own commands (served BLPOPs, messages).
     fn collect_outputs(&mut self) {
         for (p, &node) in self.panes.iter_mut().zip(&self.pane_nodes) {
+            let waiting = p.waiting;
             for reply in self.cluster.take_output(node, p.client) {
+                self.rev += 1;
                 let kind = if reply.is_error() {
                     LineKind::Error
                 } else {
@@ -352,6 +363,9 @@ impl ClusterModel {
                 p.push(kind, to_cli_text(&reply));
             }
             p.waiting = self.cluster.engine(node).is_blocked(p.client);
+            if p.waiting != waiting {
+                self.rev += 1;
+            }
         }
     }
 

@@ -314,3 +314,33 @@ fn cluster_mode_leaves_the_single_instance_alone() {
     assert_eq!(m.view_prompt(0), "127.0.0.1:6379>");
     assert_eq!(m.engine().dbsize(0), 1);
 }
+
+#[test]
+fn the_consoles_redraw_only_when_something_changed_for_them() {
+    let mut m = Model::default();
+    m.dispatch(Action::OpenCluster {
+        masters: 3,
+        replicas: 0,
+    });
+    let before = m.panes_rev;
+    m.dispatch(Action::SetPlaying(true));
+    m.dispatch(Action::Frame(100.0));
+    m.dispatch(Action::Advance(1000));
+    assert_eq!(m.panes_rev, before, "time alone changes no console");
+    assert_eq!(m.view_now(), 1100);
+    m.dispatch(Action::Run {
+        pane: 0,
+        line: "BLPOP q 5".into(),
+    });
+    assert!(m.panes_rev > before);
+    assert!(m.view_panes()[0].waiting);
+    // The timeout ends the wait during a clock move: the console shows it.
+    let waiting = m.panes_rev;
+    m.dispatch(Action::Advance(6000));
+    assert!(m.panes_rev > waiting);
+    assert!(!m.view_panes()[0].waiting);
+    assert_eq!(
+        m.view_panes()[0].lines.last().map(|l| l.text.as_str()),
+        Some("(nil)\n")
+    );
+}

@@ -352,6 +352,7 @@ impl Model {
             self.playing = false;
             self.cluster = None;
         } else if let Some(c) = self.cluster.as_mut() {
+            let rev = c.rev;
             match action {
                 Action::Run { pane, line } => c.run(pane, &line),
                 Action::AddClient => c.add_client(),
@@ -382,6 +383,9 @@ impl Model {
                 }
                 // No timeline in cluster mode: nothing to step back to or seek.
                 _ => {}
+            }
+            if c.rev == rev {
+                return;
             }
         }
         self.panes_rev += 1;
