@@ -230,7 +230,7 @@ pub fn nodes_view(props: &NodesViewProps) -> Html {
                         </dl>
                         if is_hot {
                             if let Some((key, n)) = load.and_then(|l| l.hottest.clone()) {
-                                <p class="hot-key" role="status">{"🔥 hot: "}<code>{show(&key)}</code>{format!(" ×{n} of {} commands in the cluster", props.hot.total)}</p>
+                                <p class="hot-key" role="status">{"◉ hot: "}<code>{show(&key)}</code>{format!(" ×{n} of {} commands in the cluster", props.hot.total)}</p>
                             }
                         }
                     </li>
@@ -324,12 +324,14 @@ pub fn redirects_view(props: &RedirectsViewProps) -> Html {
         let i = props.nodes.iter().position(|&x| x == node).unwrap_or(0);
         50.0 + 100.0 * i as f64
     };
-    let base = 96.0;
+    // Nodes on a middle line: redirects to the right arc above it, to the left below it, so
+    // that a redirect and its way back do not cover each other.
+    let base = 80.0;
     let count = props.redirects.len();
     html! {
         <div class="redirects" role="group" aria-label="Cluster redirects">
             <h3>{"Redirects"}</h3>
-            <svg viewBox={format!("0 0 {width} 130")} class="redirect-map" aria-hidden="true">
+            <svg viewBox={format!("0 0 {width} 166")} class="redirect-map" aria-hidden="true">
                 <defs>
                     <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse">
                         <path d="M0,0 L10,5 L0,10 z" fill="currentColor" />
@@ -337,16 +339,21 @@ pub fn redirects_view(props: &RedirectsViewProps) -> Html {
                 </defs>
                 { for props.redirects.iter().enumerate().map(|(i, r)| {
                     let (x1, x2) = (x(r.from), x(r.to));
-                    let lift = 20.0 + (x2 - x1).abs() * 0.35 + (i % 3) as f64 * 6.0;
-                    let mid = (x1 + x2) / 2.0;
-                    let d = format!("M{x1},{} Q{mid},{} {x2},{}", base - 14.0, base - 14.0 - lift * 1.6, base - 14.0);
                     let age = count - 1 - i;
+                    // Above for rightwards, below for leftwards; older arcs lower, their labels
+                    // stepped apart.
+                    let dir = if x2 >= x1 { -1.0 } else { 1.0 };
+                    let lift = (12.0 + (x2 - x1).abs() * 0.08 + age as f64 * 7.0).min(50.0);
+                    let mid = (x1 + x2) / 2.0;
+                    let y0 = base + dir * 17.0;
+                    let d = format!("M{x1},{y0} Q{mid},{} {x2},{y0}", y0 + dir * lift * 2.0);
+                    let label_y = y0 + dir * (lift + 4.0) + if dir > 0.0 { 9.0 } else { 0.0 };
                     let kind = match r.kind { RedirectKind::Moved => "moved", RedirectKind::Ask => "ask" };
                     let label = format!("{} {}", if r.kind == RedirectKind::Ask { "ASK" } else { "MOVED" }, r.slot);
                     html! {
                         <g class={classes!("redirect", kind, (age == 0).then_some("latest"))} style={format!("opacity: {}", 1.0 - age as f64 * 0.1)}>
                             <path d={d} fill="none" marker-end="url(#arrow)" />
-                            <text x={mid.to_string()} y={(base - 14.0 - lift * 0.8 - 2.0).to_string()} text-anchor="middle">{label}</text>
+                            <text x={mid.to_string()} y={label_y.to_string()} text-anchor="middle">{label}</text>
                         </g>
                     }
                 }) }
@@ -354,8 +361,8 @@ pub fn redirects_view(props: &RedirectsViewProps) -> Html {
                     let port = props.addrs.get(node).and_then(|a| a.rsplit(':').next()).unwrap_or("");
                     html! {
                         <g class="map-node" style={node_style(node)}>
-                            <circle cx={x(node).to_string()} cy={base.to_string()} r="13" />
-                            <text x={x(node).to_string()} y={(base + 28.0).to_string()} text-anchor="middle">{port.to_string()}</text>
+                            <circle cx={x(node).to_string()} cy={base.to_string()} r="16" />
+                            <text x={x(node).to_string()} y={(base + 3.5).to_string()} text-anchor="middle">{port.to_string()}</text>
                         </g>
                     }
                 }) }
