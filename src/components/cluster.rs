@@ -257,6 +257,19 @@ pub fn cluster_slots() -> Html {
             <header><h2>{"Hash slots"}</h2><span class="dim">{"CRC16(key) mod 16384 · a {tag} hashes only the tag"}</span></header>
             <SlotsView strip={strip} addrs={addrs.clone()} />
             <RedirectsView {redirects} {addrs} nodes={masters} now={c.now} />
+            <details class="cluster-tips">
+                <summary>{"Things to try"}</summary>
+                <ul>
+                    <li><code>{"SET foo bar"}</code>{": the console is redirected to the node that owns slot 12182, and stays there."}</li>
+                    <li><code>{"MSET a 1 b 2"}</code>{" is refused (CROSSSLOT); "}<code>{"MSET {user}:a 1 {user}:b 2"}</code>{" is not: only the tag is hashed."}</li>
+                    <li><code>{"100 INCR hits"}</code>{" repeats a command, as redis-cli does: one node takes all the load."}</li>
+                    <li>{"Choose 1 replica and a 5s lag, write, fail that master, then +10s twice: its replica takes over and the write is lost."}</li>
+                    <li>{"Resharding: on the target ("}<code>{"-p"}</code>{" picks a console's node) "}<code>{"CLUSTER SETSLOT <slot> IMPORTING <source id>"}</code>
+                        {", on the source "}<code>{"CLUSTER SETSLOT <slot> MIGRATING <target id>"}</code>{", "}<code>{"CLUSTER GETKEYSINSLOT <slot> 10"}</code>
+                        {", "}<code>{"MIGRATE 127.0.0.1 <port> \"\" 0 5000 KEYS <key>"}</code>{" (a GET now gets ASK), then "}
+                        <code>{"CLUSTER SETSLOT <slot> NODE <target id>"}</code>{" on both."}</li>
+                </ul>
+            </details>
         </section>
     }
 }
