@@ -11,6 +11,7 @@ use yew::prelude::*;
 
 use crate::components::{
     clock::ClockBar,
+    cluster::{ClusterEvents, ClusterNodes, ClusterReplication, ClusterSlots, ClusterToggle},
     console::Consoles,
     events::EventsPanel,
     inspector::Inspector,
@@ -122,6 +123,13 @@ pub fn app(props: &AppProps) -> Html {
                 let passed = saved_progress(&id);
                 model.dispatch(Action::OpenLesson { id, passed });
             }
+            // `?cluster=3` (and `&replicas=1`) opens cluster mode with that many masters.
+            if let Some(masters) = web::query_param("cluster").and_then(|v| v.parse().ok()) {
+                let replicas = web::query_param("replicas")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                model.dispatch(Action::OpenCluster { masters, replicas });
+            }
         }
         model.defer_snapshots = true;
         AppState {
@@ -131,7 +139,7 @@ pub fn app(props: &AppProps) -> Html {
     });
     let dispatch = state.dispatcher();
     let model = state.model.clone();
-    let (playing, revision, cursor, notice, in_lesson) = {
+    let (playing, revision, cursor, notice, in_lesson, in_cluster) = {
         let m = model.0.borrow();
         (
             m.playing,
@@ -139,6 +147,7 @@ pub fn app(props: &AppProps) -> Html {
             m.timeline.cursor,
             m.notice.clone(),
             m.lesson.is_some(),
+            m.cluster.is_some(),
         )
     };
     let lesson_playing = model.0.borrow().lesson.as_ref().is_some_and(|l| l.playing);
@@ -324,10 +333,11 @@ pub fn app(props: &AppProps) -> Html {
 
     html! {
         <ContextProvider<AppContext> context={state.clone()}>
-            <div class={classes!("shell", in_lesson.then_some("in-lesson"))}>
+            <div class={classes!("shell", in_lesson.then_some("in-lesson"), in_cluster.then_some("in-cluster"))}>
                 <header class="topbar">
                     <h1 class="brand">{"Cache"}<span>{"lab"}</span></h1>
                     <ScenarioPicker />
+                    <ClusterToggle />
                     if !in_lesson {
                         <ClockBar />
                     }
@@ -339,6 +349,15 @@ pub fn app(props: &AppProps) -> Html {
                         <button type="button" onclick={dismiss} aria-label="Dismiss">{"✕"}</button>
                     </div>
                 }
+                if in_cluster {
+                    <main class="regions">
+                        <ClusterNodes />
+                        <ClusterSlots />
+                        <ClusterReplication />
+                        <Consoles />
+                        <ClusterEvents />
+                    </main>
+                } else {
                 <main class="regions">
                     if in_lesson {
                         <LessonPanel />
@@ -354,7 +373,8 @@ pub fn app(props: &AppProps) -> Html {
                     <Consoles />
                     <EventsPanel />
                 </main>
-                if !in_lesson {
+                }
+                if !in_lesson && !in_cluster {
                     <TimelineBar />
                 }
             </div>

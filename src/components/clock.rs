@@ -44,13 +44,13 @@ pub fn clock_bar() -> Html {
         <>
         <nav class="clients" aria-label="Clients">
             <span class="label">{"clients"}</span>
-            { for m.panes.iter().map(|p| html! {
+            { for m.view_panes().iter().map(|p| html! {
                 <span class={classes!("chip", p.waiting.then_some("waiting"))} title={format!("client id {}", p.client)}>{&p.name}</span>
             }) }
             <button type="button" class="chip add" aria-label="Add client" title="Add a client (a console of its own)" onclick={act(Action::AddClient)}>{"+"}</button>
         </nav>
         <div class="clock" role="group" aria-label="Playback">
-            <button type="button" aria-label="Step back" title="Step back (←)" onclick={act(Action::StepBack)} disabled={m.timeline.cursor == 0}>{"◂ Back"}</button>
+            <button type="button" aria-label="Step back" title="Step back (←)" onclick={act(Action::StepBack)} disabled={m.timeline.cursor == 0 || m.cluster.is_some()}>{"◂ Back"}</button>
             if m.playing {
                 <button type="button" class="primary" aria-label="Pause" title="Pause (space)" onclick={act(Action::SetPlaying(false))}>{"❚❚ Pause"}</button>
             } else {
@@ -70,7 +70,7 @@ pub fn clock_bar() -> Html {
                     <option value={h.to_string()} selected={*h == current_hz}>{format!("hz {h}")}</option>
                 }) }
             </select>
-            <output class="time" aria-label="Clock" aria-live="off">{format!("t={}", fmt_time(m.now))}</output>
+            <output class="time" aria-label="Clock" aria-live="off">{format!("t={}", fmt_time(m.view_now()))}</output>
         </div>
         </>
     }

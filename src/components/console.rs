@@ -3,6 +3,7 @@
 use yew::prelude::*;
 
 use crate::app::{AppContext, Dispatch, ModelRef};
+use crate::components::cluster::NodePicker;
 use crate::model::console::{complete, hint, Hint};
 use crate::model::{Action, LineKind};
 
@@ -11,7 +12,7 @@ pub fn consoles() -> Html {
     let ctx = use_context::<AppContext>().expect("AppContext");
     let (count, rev) = {
         let m = ctx.model.0.borrow();
-        let count = m.lesson.as_ref().map_or(m.panes.len(), |l| l.panes.len());
+        let count = m.view_panes().len();
         (count, m.panes_rev)
     };
     html! {
@@ -51,8 +52,7 @@ pub fn console_pane(props: &PaneProps) -> Html {
 
     let m = props.model.0.borrow();
     let lesson = m.lesson.is_some();
-    let panes = m.lesson.as_ref().map_or(&m.panes, |l| &l.panes);
-    let Some(p) = panes.get(pane) else {
+    let Some(p) = m.view_panes().get(pane) else {
         return html! {};
     };
 
@@ -154,6 +154,9 @@ pub fn console_pane(props: &PaneProps) -> Html {
                 if !lesson {
                     <span class="dim">{format!(" id {} · db {}", p.client, p.db)}</span>
                 }
+                if m.cluster.is_some() {
+                    <NodePicker pane={pane} />
+                }
                 if p.waiting {
                     <span class="waiting-indicator" role="status">{"⏳ waiting for a reply…"}</span>
                 }
@@ -171,7 +174,7 @@ pub fn console_pane(props: &PaneProps) -> Html {
                 }) }
             </div>
             <div class="prompt">
-                <label class="dim" for={format!("cmd-{pane}")}>{p.prompt()}</label>
+                <label class="dim" for={format!("cmd-{pane}")}>{m.view_prompt(pane)}</label>
                 <input id={format!("cmd-{pane}")} type="text" aria-label="Command" autocomplete="off" spellcheck="false"
                     value={(*input).clone()} {oninput} {onkeydown} placeholder="a command, e.g. SET greeting hello EX 5" />
             </div>

@@ -3,6 +3,7 @@
 //! into components with small props so they redraw only when their part of the model changed.
 
 pub mod clock;
+pub mod cluster;
 pub mod console;
 pub mod events;
 pub mod inspector;

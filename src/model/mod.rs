@@ -6,6 +6,8 @@
 //! Time moves only through actions (a button, a key, or the play loop's frames), and every move
 //! calls `Engine::advance` with the new virtual time.
 
+pub mod cluster;
+pub mod cluster_views;
 pub mod console;
 pub mod events;
 pub mod keys;
@@ -187,6 +189,23 @@ pub enum Action {
     LessonPlay(bool),
     /// One of `lesson::LESSON_SPEEDS`.
     LessonSpeed(f64),
+    /// Open cluster mode: a new cluster of this many masters, each with `replicas` replicas.
+    OpenCluster {
+        masters: usize,
+        replicas: usize,
+    },
+    /// Back to the single instance, as it was (the cluster is dropped).
+    CloseCluster,
+    /// Point a cluster console at another node (`redis-cli -c -p <port>`).
+    ClusterConnect {
+        pane: usize,
+        node: usize,
+    },
+    /// The node stops answering, as if its process died.
+    ClusterFailNode(usize),
+    ClusterRecoverNode(usize),
+    /// How long a write takes to reach the replicas, in milliseconds.
+    ClusterSetLag(i64),
 }
 
 pub struct Model {
@@ -222,6 +241,8 @@ pub struct Model {
     pending_events: Vec<(i64, Event)>,
     /// The guided lesson shown instead of the playground, if one is open.
     pub lesson: Option<lesson::Lesson>,
+    /// Cluster mode, shown instead of the single instance while open.
+    pub cluster: Option<cluster::ClusterModel>,
 }
 
 impl Default for Model {
@@ -277,6 +298,7 @@ impl Model {
             pending_events: Vec::new(),
             defer_snapshots: false,
             lesson: None,
+            cluster: None,
         }
     }
 
@@ -301,7 +323,79 @@ impl Model {
 
     /// The clock the views show.
     pub fn view_now(&self) -> i64 {
+        if let Some(c) = &self.cluster {
+            return c.now;
+        }
         self.lesson.as_ref().map_or(self.now, |l| l.player.now())
+    }
+
+    /// The consoles shown: cluster mode's, an open lesson's, or the playground's.
+    pub fn view_panes(&self) -> &[Pane] {
+        if let Some(c) = &self.cluster {
+            return &c.panes;
+        }
+        self.lesson.as_ref().map_or(&self.panes, |l| &l.panes)
+    }
+
+    /// The prompt of console `pane` as shown.
+    pub fn view_prompt(&self, pane: usize) -> String {
+        if let Some(c) = &self.cluster {
+            return c.prompt(pane);
+        }
+        self.view_panes()
+            .get(pane)
+            .map_or_else(String::new, Pane::prompt)
+    }
+
+    /// Cluster mode's share of the reducer: its own actions, and while it is open the clock's
+    /// and the consoles' (the single instance's steps and timeline wait untouched).
+    fn cluster_action(&mut self, action: Action) {
+        if let Action::OpenCluster { masters, replicas } = action {
+            self.playing = false;
+            self.lesson = None;
+            self.cluster = Some(cluster::ClusterModel::new(masters, replicas, self.seed));
+        } else if let Action::CloseCluster = action {
+            self.playing = false;
+            self.cluster = None;
+        } else if let Some(c) = self.cluster.as_mut() {
+            let rev = c.rev;
+            match action {
+                Action::Run { pane, line } => c.run(pane, &line),
+                Action::AddClient => c.add_client(),
+                Action::ClusterConnect { pane, node } => c.connect(pane, node),
+                Action::ClusterFailNode(n) => c.fail_node(n),
+                Action::ClusterRecoverNode(n) => c.recover_node(n),
+                Action::ClusterSetLag(ms) => c.set_repl_lag(ms),
+                Action::Advance(ms) if ms > 0 => c.advance_to(c.now + ms),
+                Action::Tick | Action::StepForward => c.advance_to(c.now + c.tick_ms()),
+                Action::Frame(real_ms) if self.playing => c.frame(real_ms, self.speed),
+                Action::SetPlaying(p) => {
+                    self.playing = p;
+                    c.reset_carry();
+                }
+                Action::TogglePlay => {
+                    self.playing = !self.playing;
+                    c.reset_carry();
+                }
+                Action::SetSpeed(s) if s.is_finite() && s > 0.0 => self.speed = s,
+                Action::Notify(text) => self.notice = Some(text),
+                Action::DismissNotice => self.notice = None,
+                Action::SetConfig { .. } => {
+                    self.notice = Some(
+                        "Settings apply to the single instance; type CONFIG SET in a cluster \
+                         console to change one node."
+                            .into(),
+                    )
+                }
+                // No timeline in cluster mode: nothing to step back to or seek.
+                _ => {}
+            }
+            if c.rev == rev {
+                return;
+            }
+        }
+        self.panes_rev += 1;
+        self.log_rev += 1;
     }
 
     fn lesson_action(&mut self, action: Action) {
@@ -362,6 +456,23 @@ impl Model {
                 | Action::LessonSpeed(_)
         );
         let replaces_all = matches!(action, Action::LoadJson(_) | Action::LoadLink(_));
+        let for_cluster = matches!(
+            action,
+            Action::OpenCluster { .. }
+                | Action::CloseCluster
+                | Action::ClusterConnect { .. }
+                | Action::ClusterFailNode(_)
+                | Action::ClusterRecoverNode(_)
+                | Action::ClusterSetLag(_)
+        );
+        if self.cluster.is_some() || for_cluster {
+            if for_cluster || !(for_lesson || replaces_all) {
+                self.cluster_action(action);
+                return;
+            }
+            // A lesson or a loaded session takes the page back from cluster mode.
+            self.cluster = None;
+        }
         if for_lesson || (self.lesson.is_some() && !replaces_all) {
             // While a lesson is open the playground stands still: its clock, consoles and
             // timeline wait, untouched, for the learner to come back.
@@ -450,6 +561,13 @@ impl Model {
             | Action::LessonJump(_)
             | Action::LessonPlay(_)
             | Action::LessonSpeed(_) => {}
+            // Handled above, by `cluster_action`.
+            Action::OpenCluster { .. }
+            | Action::CloseCluster
+            | Action::ClusterConnect { .. }
+            | Action::ClusterFailNode(_)
+            | Action::ClusterRecoverNode(_)
+            | Action::ClusterSetLag(_) => {}
         }
     }
 
@@ -808,6 +926,9 @@ impl Model {
 
     /// History of lines typed in one pane, oldest first (for Up/Down in its console).
     pub fn history(&self, pane: usize) -> Vec<&str> {
+        if let Some(c) = &self.cluster {
+            return c.history(pane);
+        }
         self.timeline.steps[..self.timeline.cursor]
             .iter()
             .filter_map(|s| match s {
