@@ -5,7 +5,9 @@
 
 pub mod calls;
 pub mod fixed_window;
+pub mod lock;
 pub mod sliding_window;
+pub mod token_bucket;
 
 use cachelab_scenario::{ActionOutcome, Player};
 
