@@ -26,6 +26,8 @@ pub struct Call {
     pub in_transaction: bool,
     /// For `EVAL`/`EVALSHA`: the script's source, when known.
     pub script: Option<String>,
+    /// The index of the played action that sent it.
+    pub action: usize,
 }
 
 impl Call {
@@ -114,7 +116,7 @@ pub fn calls(played: &[Played]) -> Vec<Call> {
     let mut out = Vec::new();
     let mut queued: BTreeMap<Sender, Vec<Call>> = BTreeMap::new();
     let mut scripts: BTreeMap<String, String> = BTreeMap::new();
-    for p in played {
+    for (index, p) in played.iter().enumerate() {
         for s in &p.action.sent {
             let mut argv = s
                 .argv
@@ -131,6 +133,7 @@ pub fn calls(played: &[Played]) -> Vec<Call> {
                 at: s.now - START_MS,
                 in_transaction: false,
                 script: None,
+                action: index,
             };
             match call.name.as_str() {
                 "EVAL" | "EVAL_RO" => call.script = call.args.first().cloned(),
@@ -161,6 +164,7 @@ pub fn calls(played: &[Played]) -> Vec<Call> {
                     for (mut c, r) in commands.into_iter().zip(results) {
                         c.reply = Some(r.clone());
                         c.at = call.at;
+                        c.action = call.action;
                         c.in_transaction = true;
                         out.push(c);
                     }
@@ -195,14 +199,13 @@ pub fn expirations(played: &[Played]) -> Vec<(usize, String, i64)> {
 }
 
 /// The engine-only actions played (`instance 3 down`, `crash-restart 3`...), as
-/// (milliseconds since the start, what, the note it left).
-pub fn engine_actions(played: &[Played]) -> Vec<(i64, String, String)> {
-    played
-        .iter()
-        .filter_map(|p| {
+/// (index of the played action, milliseconds since the start, what, the note it left).
+pub fn engine_actions(played: &[Played]) -> Vec<(usize, i64, String, String)> {
+    (played.iter().enumerate())
+        .filter_map(|(i, p)| {
             let what = p.action.label.strip_prefix("engine-only: ")?;
             let note = p.action.note.clone().unwrap_or_default();
-            Some((p.action.now - START_MS, what.to_string(), note))
+            Some((i, p.action.now - START_MS, what.to_string(), note))
         })
         .collect()
 }

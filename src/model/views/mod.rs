@@ -6,6 +6,7 @@
 pub mod calls;
 pub mod fixed_window;
 pub mod lock;
+pub mod redlock;
 pub mod sliding_window;
 pub mod token_bucket;
 
