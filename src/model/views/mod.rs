@@ -5,8 +5,10 @@
 
 pub mod calls;
 pub mod fixed_window;
+pub mod leaderboard;
 pub mod lock;
 pub mod redlock;
+pub mod session;
 pub mod sliding_window;
 pub mod token_bucket;
 
