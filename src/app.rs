@@ -308,7 +308,7 @@ pub fn app(props: &AppProps) -> Html {
                     }
                     <main class="regions">
                         <LessonPanel />
-                        <Keyspace />
+                        <PatternView />
                     </main>
                 </div>
             </ContextProvider<AppContext>>
