@@ -67,7 +67,8 @@ pub fn redlock_view(props: &Props) -> Html {
         let verdict = match winners.len() {
             0 => "nobody has the lock".to_string(),
             1 => format!("{} has the lock", winners[0]),
-            _ => format!("⚠ {} all reached a majority: two holders", winners.join(" and ")),
+            2 => format!("⚠ {} and {} both reached a majority: two holders", winners[0], winners[1]),
+            _ => format!("⚠ {} all reached a majority", winners.join(", ")),
         };
         html! {
             <div class="rl-tally">
