@@ -48,6 +48,8 @@ for (const [id, label, steps, shows] of VIEWS) {
     await view.filter({ hasText: shows }).waitFor();
     const box = await view.boundingBox();
     assert.ok(box && box.width > 200 && box.height > 100, `the view has room: ${JSON.stringify(box)}`);
+    // Let the views' transitions (a sliding bracket, a draining bar) settle before the picture.
+    await page.waitForTimeout(700);
     await shot(page, `20-view-${id}`);
     assert.deepEqual(errors, []);
     await context.close();

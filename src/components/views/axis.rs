@@ -63,3 +63,24 @@ macro_rules! lesson_panel {
     };
 }
 pub(crate) use lesson_panel;
+
+/// For marks at these times, the row each goes on so that marks closer than `gap` percent of
+/// the axis do not cover each other: 0 for the first at a place, 1 for the next...
+pub fn stack_rows(times: &[i64], span: i64, gap: f64) -> Vec<usize> {
+    let mut placed: Vec<(f64, usize)> = Vec::new();
+    times
+        .iter()
+        .map(|&t| {
+            let x = pct(t, span);
+            let row = (0..)
+                .find(|r| {
+                    !placed
+                        .iter()
+                        .any(|&(px, pr)| pr == *r && (px - x).abs() < gap)
+                })
+                .unwrap_or(0);
+            placed.push((x, row));
+            row
+        })
+        .collect()
+}

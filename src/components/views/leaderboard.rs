@@ -23,13 +23,14 @@ pub fn leaderboard_view(props: &Props) -> Html {
             html! {
                 <li key={e.member.clone()} class={classes!("lb-row", e.change.is_some().then_some("changed"))}
                     style={format!("top:{}px", rank * ROW_PX)}>
-                    <span class="lb-rank">{format!("#{}", rank + 1)}</span>
+                    <span class="lb-rank">{format!("#{}", rank + 1)}
+                        if e.tied {
+                            <abbr class="lb-tie" title="tied score: ordered by member name, reversed">{"="}</abbr>
+                        }
+                    </span>
                     <span class="lb-name">{&e.member}</span>
                     <span class="lb-bar-wrap"><span class="lb-bar" style={format!("width:{width:.1}%")}></span></span>
                     <span class="lb-score">{show_score(e.score)}</span>
-                    if e.tied {
-                        <span class="lb-tie" title="Equal score: ordered by member, reversed">{"= tie"}</span>
-                    }
                     if let Some(c) = &e.change {
                         <span class="lb-change">{c}</span>
                     }
@@ -55,7 +56,7 @@ pub fn leaderboard_view(props: &Props) -> Html {
                 <h2>{"Leaderboard"}</h2>
                 <span class="pv-dim">{format!("now {}", show_ms(v.now))}</span>
             </header>
-            <p class="pv-legend">{"Highest score first, as ZREVRANGE reads it; equal scores (= tie) are ordered by member name, reversed. The latest change is marked (+n) and the row slides to its new rank."}</p>
+            <p class="pv-legend">{"Highest score first, as ZREVRANGE reads it; equal scores (marked =) are ordered by member name, reversed. The latest change is marked (+n) and the row slides to its new rank."}</p>
             if v.boards.is_empty() {
                 <p class="pv-dim">{"No scores yet."}</p>
             }

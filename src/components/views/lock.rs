@@ -17,7 +17,7 @@ fn mark_text(kind: &MarkKind) -> (&'static str, &'static str, String) {
     match kind {
         MarkKind::Acquired => ("ok", "▶", "acquired (SET NX answered OK)".into()),
         MarkKind::Refused => ("no", "✗", "refused (SET NX answered nil)".into()),
-        MarkKind::Expired => ("dim", "⌛", "lock expired (TTL ran out)".into()),
+        MarkKind::Expired => ("dim", "◌", "lock expired (TTL ran out)".into()),
         MarkKind::Released => ("ok", "■", "released its own lock with DEL".into()),
         MarkKind::WrongRelease { victim } => (
             "no",
@@ -31,7 +31,7 @@ fn mark_text(kind: &MarkKind) -> (&'static str, &'static str, String) {
         ),
         MarkKind::SafeRefusal { holder } => (
             "ok",
-            "⛨",
+            "≠",
             match holder {
                 Some(h) => format!("compare-and-delete refused: the lock is {h}'s, left alone"),
                 None => "compare-and-delete refused: not its token".into(),
@@ -109,7 +109,7 @@ pub fn lock_lanes(props: &Props) -> Html {
                 <h2>{"Lock"}</h2>
                 <span class="pv-dim">{format!("now {}", show_ms(v.now))}</span>
             </header>
-            <p class="pv-legend">{"One lane per client. Bar: holds the lock (its token inside); dashed: thinks it still holds it after the TTL ran out. ▶ acquired, ✗ refused, ⌛ expired, ⚠ DEL of someone else's lock, ✓ compare-and-delete released its own, ⛨ compare-and-delete refused to touch another's."}</p>
+            <p class="pv-legend">{"One lane per client. Bar: holds the lock (its token inside); dashed: thinks it still holds it after the TTL ran out. ▶ acquired, ✗ refused, ◌ expired, ⚠ DEL of someone else's lock, ✓ compare-and-delete released its own, ≠ compare-and-delete refused: not its token."}</p>
             if v.locks.is_empty() {
                 <p class="pv-dim">{"No lock taken yet."}</p>
             }

@@ -57,9 +57,11 @@ pub fn redlock_view(props: &Props) -> Html {
             let now = r.holders_now().get(client.as_str()).copied().unwrap_or(0);
             html! {
                 <li class={classes!(won.then_some("won"))}>
-                    <span class="rl-bar" style={format!("width:{:.1}%", *n as f64 / v.instances.len().max(1) as f64 * 100.0)}></span>
-                    <span class="rl-majority" style={format!("left:{:.1}%", v.quorum as f64 / v.instances.len().max(1) as f64 * 100.0)} aria-hidden="true"></span>
                     <span>{format!("{client}: {n} of {} {} · holds {now} now", v.instances.len(), if won { "≥ majority ✓" } else { "< majority ✗" })}</span>
+                    <span class="rl-track" aria-hidden="true">
+                        <span class="rl-bar" style={format!("width:{:.1}%", *n as f64 / v.instances.len().max(1) as f64 * 100.0)}></span>
+                        <span class="rl-majority" style={format!("left:{:.1}%", v.quorum as f64 / v.instances.len().max(1) as f64 * 100.0)}></span>
+                    </span>
                 </li>
             }
         });

@@ -4,7 +4,7 @@
 
 use yew::prelude::*;
 
-use super::axis::{now_line, pct, ruler, span};
+use super::axis::{now_line, pct, ruler, span, stack_rows};
 use crate::model::views::calls::show_ms;
 use crate::model::views::sliding_window::{Decision, Leave, SlidingWindow};
 
@@ -27,7 +27,10 @@ pub fn sliding_window_view(props: &Props) -> Html {
         html! { <div class="sw-bracket" style={style}><span>{format!("last {}", show_ms(w))}</span></div> }
     });
     let lanes = v.logs.iter().map(|log| {
-        let requests = log.requests.iter().map(|r| {
+        let times: Vec<i64> = log.requests.iter().map(|r| r.at).collect();
+        let rows = stack_rows(&times, span, 4.0);
+        let depth = rows.iter().max().map_or(1, |m| m + 1);
+        let requests = log.requests.iter().zip(rows).map(|(r, row)| {
             let (class, mark, word) = match r.decision {
                 Decision::Allowed => ("ok", "✓", "allowed"),
                 Decision::Refused => ("no", "✗", "refused"),
@@ -37,7 +40,7 @@ pub fn sliding_window_view(props: &Props) -> Html {
             let via = if r.by_script { " (script)" } else { "" };
             let title = format!("{} at {}{counted}: {word}{via}", r.client, show_ms(r.at));
             html! {
-                <span class={classes!("sw-req", "pv-req", class)} style={format!("left:{:.2}%", pct(r.at, span))}
+                <span class={classes!("sw-req", "pv-req", class)} style={format!("left:{:.2}%;top:{}px", pct(r.at, span), row * 15)}
                     title={title.clone()} aria-label={title}>
                     <b>{mark}</b><small>{&r.client}</small>
                 </span>
@@ -68,7 +71,7 @@ pub fn sliding_window_view(props: &Props) -> Html {
                 </div>
                 <div class="pv-track sw-track">
                     {bracket.clone()}
-                    <div class="sw-row sw-requests">{for requests}</div>
+                    <div class="sw-row sw-requests" style={format!("height:{}px", depth * 15 + 4)}>{for requests}</div>
                     <div class="sw-row sw-members">{for members}</div>
                     {now_line(v.now, span)}
                 </div>

@@ -3,7 +3,7 @@
 
 use yew::prelude::*;
 
-use super::axis::{pct, ruler, span};
+use super::axis::{pct, ruler, span, stack_rows};
 use crate::model::views::calls::{show_ms, show_score};
 use crate::model::views::token_bucket::TokenBucket;
 
@@ -22,7 +22,22 @@ pub fn token_bucket_view(props: &Props) -> Html {
         let points: Vec<String> = (b.curve.iter())
             .map(|&(t, l)| format!("{:.2},{:.2}", pct(t, span), y(l)))
             .collect();
-        let marks = b.requests.iter().map(|r| {
+        let times: Vec<i64> = b.requests.iter().map(|r| r.at).collect();
+        let rows = stack_rows(&times, span, 3.0);
+        let depth = rows.iter().max().map_or(1, |m| m + 1);
+        let log = b.requests.iter().rev().take(6).map(|r| {
+            html! {
+                <li>{format!(
+                    "{} {} {} · {} → {}",
+                    show_ms(r.at),
+                    r.client,
+                    if r.allowed { "✓ allowed" } else { "✗ refused" },
+                    show_score(r.before),
+                    show_score(r.after)
+                )}</li>
+            }
+        });
+        let marks = b.requests.iter().zip(rows).map(|(r, row)| {
             let (class, mark) = if r.allowed { ("ok", "✓") } else { ("no", "✗") };
             let title = format!(
                 "{} at {}: found {}, {} — {} left",
@@ -33,7 +48,7 @@ pub fn token_bucket_view(props: &Props) -> Html {
                 show_score(r.after)
             );
             html! {
-                <span class={classes!("tb-req", "pv-req", class)} style={format!("left:{:.2}%", pct(r.at, span))}
+                <span class={classes!("tb-req", "pv-req", class)} style={format!("left:{:.2}%;top:{}px", pct(r.at, span), row * 14)}
                     title={title.clone()} aria-label={title}><b>{mark}</b></span>
             }
         });
@@ -60,15 +75,19 @@ pub fn token_bucket_view(props: &Props) -> Html {
                         <div class="tb-fill" style={format!("height:{fill:.1}%")}></div>
                         <span>{level}</span>
                     </div>
-                    <div class="tb-chart">
-                        <svg viewBox="0 0 100 100" preserveAspectRatio="none" aria-hidden="true">
-                            <line x1="0" y1="0" x2="100" y2="0" class="tb-cap" />
-                            <polyline points={points.join(" ")} class="tb-line" />
-                        </svg>
-                        <span class="tb-cap-label">{format!("capacity {}", show_score(b.capacity))}</span>
-                        <div class="tb-reqs">{for marks}</div>
+                    <div class="tb-column">
+                        <div class="tb-chart">
+                            <svg viewBox="0 0 100 100" preserveAspectRatio="none" aria-hidden="true">
+                                <line x1="0" y1="0" x2="100" y2="0" class="tb-cap" />
+                                <polyline points={points.join(" ")} class="tb-line" />
+                            </svg>
+                            <span class="tb-cap-label">{format!("capacity {}", show_score(b.capacity))}</span>
+                        </div>
+                        <div class="tb-reqs" style={format!("height:{}px", depth * 14 + 2)}>{for marks}</div>
+                        {ruler(span, v.now)}
                     </div>
                 </div>
+                <ol class="tb-log" aria-label={format!("{}: latest requests", b.key)}>{for log}</ol>
             </div>
         }
     });
@@ -83,7 +102,6 @@ pub fn token_bucket_view(props: &Props) -> Html {
                 <p class="pv-dim">{"No bucket used yet."}</p>
             }
             {for buckets}
-            <div class="tb-ruler">{ruler(span, v.now)}</div>
         </section>
     }
 }

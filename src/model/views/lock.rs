@@ -280,9 +280,11 @@ mod tests {
         assert_eq!(lock.holds[1].end, End::DeletedBy("A".into()));
         assert_eq!(
             lock.holds[0].believed_until,
-            Some(1100),
+            Some(1300),
             "A thought it held it"
         );
+        assert_eq!(lock.holds[1].to, Some(1300));
+        assert_eq!(lock.holds[2].from, 1400);
         assert_eq!(lock.holder.as_deref(), Some("C"));
     }
 
