@@ -324,7 +324,7 @@ pub fn app(props: &AppProps) -> Html {
                     }
                     <main class="regions">
                         <LessonPanel />
-                        <Keyspace />
+                        <PatternView />
                     </main>
                 </div>
             </ContextProvider<AppContext>>

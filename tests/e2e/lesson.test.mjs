@@ -76,16 +76,20 @@ test("the cache-aside lesson steps through to the end, filling the keyspace", as
   await context.close();
 });
 
-test("a lesson embeds at 720×420 with its panel, keyspace and step controls", async () => {
+test("a lesson embeds at 720×420 with its panel, pattern view and step controls", async () => {
   const context = await browser.newContext({ viewport: { width: 720, height: 420 } });
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
-  await page.goto(`${server.url}?embed=1&scenario=cache-aside`);
+  await page.goto(`${server.url}?embed=1&scenario=leaderboard`);
   const lesson = page.getByRole("region", { name: "Lesson" });
   await lesson.getByRole("button", { name: "Next step" }).click();
   await lesson.getByRole("status").filter({ hasText: /^Step 1 of/ }).waitFor();
-  await page.getByRole("region", { name: "Keyspace" }).waitFor();
+  const view = page.getByRole("region", { name: "Leaderboard view" });
+  await view.filter({ hasText: "carol" }).waitFor();
+  assert.equal(await page.getByRole("region", { name: "Keyspace" }).count(), 0, "no keyspace");
+  const box = await view.boundingBox();
+  assert.ok(box.x + box.width <= 720 && box.y + box.height <= 420, `the view fits: ${JSON.stringify(box)}`);
   assert.equal(await page.getByRole("textbox", { name: "Command" }).count(), 0, "no consoles");
   assert.equal(await page.getByRole("combobox", { name: "Scenario" }).count(), 0, "no top bar");
   const width = await page.evaluate(() => document.documentElement.scrollWidth);

@@ -2,6 +2,15 @@
 //! drawn from `crate::model::views`. A lesson whose view has no picture of its own shows the
 //! keyspace's inspector instead.
 
+pub mod axis;
+pub mod fixed_window;
+pub mod leaderboard;
+pub mod lock;
+pub mod redlock;
+pub mod session;
+pub mod sliding_window;
+pub mod token_bucket;
+
 use yew::prelude::*;
 
 use crate::app::AppContext;
@@ -18,6 +27,13 @@ pub fn pattern_view() -> Html {
         l.player.scenario().view.clone()
     };
     match view.as_str() {
+        "fixed-window" => html! { <fixed_window::FixedWindowPanel /> },
+        "sliding-window" => html! { <sliding_window::SlidingWindowPanel /> },
+        "token-bucket" => html! { <token_bucket::TokenBucketPanel /> },
+        "lock" => html! { <lock::LockPanel /> },
+        "redlock" => html! { <redlock::RedlockPanel /> },
+        "leaderboard" => html! { <leaderboard::LeaderboardPanel /> },
+        "session" => html! { <session::SessionPanel /> },
         _ => html! { <Inspector /> },
     }
 }
