@@ -319,8 +319,7 @@ pub fn play_action(
             let label = format!("repeat {count} {}", command.sender);
             let mut total = ActionOutcome::new(action.line, String::new(), state.now);
             let mut tally: Vec<(String, u32)> = Vec::new();
-            for i in 0..*count {
-                let o = run_command(target, state, command, i64::from(i), &label);
+            for o in run_repeat(target, state, command, *count, &label) {
                 if let Some(r) = &o.reply {
                     match tally.iter_mut().find(|(t, _)| t == r) {
                         Some((_, n)) => *n += 1,
@@ -330,15 +329,11 @@ pub fn play_action(
                 total.events.extend(o.events);
                 total.pushed.extend(o.pushed);
                 total.sent.extend(o.sent);
-                let failed = o.failure.is_some();
                 total.failure = total.failure.or(o.failure);
                 total.label = o.label;
                 total.sender = o.sender;
                 total.frames = o.frames;
                 total.reply = o.reply;
-                if failed {
-                    break;
-                }
             }
             total.now = state.now;
             let shown: Vec<String> = tally
@@ -430,24 +425,53 @@ pub fn run_command(
     i: i64,
     who: &str,
 ) -> ActionOutcome {
+    let argv = match render_command(target, state, command, i) {
+        Ok(a) => a,
+        Err(e) => return render_failure(state, command, who, e),
+    };
+    let result = target.command(&command.sender, &argv, state.now);
+    record_reply(target, state, command, argv, result, who)
+}
+
+/// The arguments of repetition `i` of `command`, placeholders filled in.
+fn render_command(
+    target: &mut dyn Target,
+    state: &RunState,
+    command: &Command,
+    i: i64,
+) -> Result<Vec<Vec<u8>>, String> {
     let nodes = target.nodes();
     let vars = Vars {
         i,
         now: state.client_now(&command.sender.client),
         nodes: &nodes,
     };
-    let mut o = ActionOutcome::new(command.line, String::new(), state.now);
+    render_all(&command.args, vars)
+}
+
+fn render_failure(state: &RunState, command: &Command, who: &str, e: String) -> ActionOutcome {
+    let mut o = ActionOutcome::new(command.line, format!("{who}: {}", command.text), state.now);
     o.sender = Some(command.sender.clone());
-    let argv = match render_all(&command.args, vars) {
-        Ok(a) => a,
-        Err(e) => {
-            o.label = format!("{who}: {}", command.text);
-            o.failure = Some(e);
-            return o;
-        }
-    };
-    o.label = format!("{who}: {}", show_argv(&argv));
-    let batch = match target.command(&command.sender, &argv, state.now) {
+    o.failure = Some(e);
+    o
+}
+
+/// Records what a sent command got back as the client's latest output.
+fn record_reply(
+    target: &mut dyn Target,
+    state: &mut RunState,
+    command: &Command,
+    argv: Vec<Vec<u8>>,
+    result: Result<Vec<Reply>, CallError>,
+    who: &str,
+) -> ActionOutcome {
+    let mut o = ActionOutcome::new(
+        command.line,
+        format!("{who}: {}", show_argv(&argv)),
+        state.now,
+    );
+    o.sender = Some(command.sender.clone());
+    let batch = match result {
         Ok(frames) => Batch {
             frames,
             redirects: target.take_redirects(),
@@ -479,6 +503,45 @@ pub fn run_command(
     state.batches.insert(key, batch);
     collect(target, state, &mut o);
     o
+}
+
+/// The outcomes of a `repeat`'s repetitions, one by one until one fails. A target that can
+/// pipeline gets them all at once: on a real server, round trips would otherwise let real
+/// time pass between the first repetition and the last, eating into the TTLs they set.
+fn run_repeat(
+    target: &mut dyn Target,
+    state: &mut RunState,
+    command: &Command,
+    count: u32,
+    who: &str,
+) -> Vec<ActionOutcome> {
+    let rendered: Result<Vec<_>, String> = (0..count)
+        .map(|i| render_command(target, state, command, i64::from(i)))
+        .collect();
+    if let Ok(argvs) = &rendered {
+        if let Some(results) = target.command_pipeline(&command.sender, argvs, state.now) {
+            let mut out = Vec::new();
+            for (argv, result) in argvs.iter().zip(results) {
+                let o = record_reply(target, state, command, argv.clone(), result, who);
+                let failed = o.failure.is_some();
+                out.push(o);
+                if failed {
+                    break;
+                }
+            }
+            return out;
+        }
+    }
+    let mut out = Vec::new();
+    for i in 0..count {
+        let o = run_command(target, state, command, i64::from(i), who);
+        let failed = o.failure.is_some();
+        out.push(o);
+        if failed {
+            break;
+        }
+    }
+    out
 }
 
 /// Gathers pushed messages and events after an action.

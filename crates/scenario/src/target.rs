@@ -42,6 +42,17 @@ pub trait Target {
         now: i64,
     ) -> Result<Vec<Reply>, CallError>;
 
+    /// Sends one client's commands as a pipeline, one result per command, where the target
+    /// can and the commands allow it; `None` has them sent one by one with `command`.
+    fn command_pipeline(
+        &mut self,
+        _sender: &Sender,
+        _argvs: &[Vec<Vec<u8>>],
+        _now: i64,
+    ) -> Option<Vec<Result<Vec<Reply>, CallError>>> {
+        None
+    }
+
     /// Frames that reached clients without them asking (pub/sub messages, served blocking
     /// commands) since the last call.
     fn take_pushed(&mut self) -> Result<Vec<(Sender, Vec<Reply>)>, String>;
