@@ -155,6 +155,14 @@ impl Engine {
         Some(self.key_view(k, entry))
     }
 
+    /// A key's size as redis-cli's `--bigkeys` ranks it: a string's length in bytes, an
+    /// aggregate's element count (fields, members, entries); `None` when the key is absent.
+    /// O(1): every type keeps its count.
+    pub fn inspect_len(&self, db: usize, key: &[u8]) -> Option<u64> {
+        let entry = self.dbs.get(db)?.keys.get(key)?;
+        Some(crate::memory::value_len(&entry.value))
+    }
+
     /// One key's view and its value laid out by type.
     pub fn inspect_value(&self, db: usize, key: &[u8]) -> Option<ValueView> {
         let (k, entry) = self.dbs.get(db)?.keys.get_key_value(key)?;
