@@ -10,6 +10,7 @@ use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use crate::components::{
+    advisor::AdvisorCard,
     clock::ClockBar,
     console::Consoles,
     events::EventsPanel,
@@ -345,6 +346,7 @@ pub fn app(props: &AppProps) -> Html {
                     }
                     <Keyspace />
                     <Consoles />
+                    <AdvisorCard />
                     <EventsPanel />
                 </main>
                 if !in_lesson {
