@@ -635,12 +635,12 @@ impl Advisor {
             let k = show(key);
             let why = if filled {
                 format!(
-                    "GET {k} missed and {} filled it: a cache fill",
+                    "It was a cache fill: GET {k} missed, then {} wrote it",
                     name.to_uppercase()
                 )
             } else {
                 format!(
-                    "its name reads like a cache entry, and {} set it",
+                    "Its name reads like a cache entry, and {} wrote it",
                     name.to_uppercase()
                 )
             };
@@ -651,7 +651,7 @@ impl Advisor {
                     key: Some(key.clone()),
                     title: format!("Cache entry '{k}' has no TTL"),
                     detail: format!(
-                        "'{k}' never expires: {why} without EX or PX. A cache entry without a TTL \
+                        "'{k}' never expires. {why} without EX or PX. A cache entry without a TTL \
                          stays stale once the source changes, and the cache only grows until \
                          maxmemory evicts something (or, under noeviction, refuses writes)."
                     ),
