@@ -232,12 +232,14 @@ impl Advisor {
             _ if is_script(&name) => {
                 // The script's own calls, one by one: they run atomically, so they can show a
                 // KEYS or a hot key but never a check-then-set.
+                // In the order first touched, so that the window's order is deterministic.
                 let mut touched: Vec<(usize, Vec<u8>)> = Vec::new();
+                let mut known: HashSet<(usize, Vec<u8>)> = HashSet::new();
                 for ev in seen.events {
                     if let Event::ScriptCall { argv, reply, .. } = ev {
                         let db = self.client_db(client);
                         for k in argv_keys(argv) {
-                            if !touched.contains(&(db, k.clone())) {
+                            if known.insert((db, k.clone())) {
                                 touched.push((db, k));
                             }
                         }
