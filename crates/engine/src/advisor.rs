@@ -231,8 +231,8 @@ impl Advisor {
             }
             _ if is_script(&name) => {
                 // The script's own calls, one by one: they run atomically, so they can show a
-                // KEYS or a hot key but never a check-then-set.
-                // In the order first touched, so that the window's order is deterministic.
+                // KEYS or a cache entry without a TTL but never a check-then-set. The keys they
+                // touched are kept in the order first touched, for a deterministic window.
                 let mut touched: Vec<(usize, Vec<u8>)> = Vec::new();
                 let mut known: HashSet<(usize, Vec<u8>)> = HashSet::new();
                 for ev in seen.events {
@@ -295,7 +295,8 @@ impl Advisor {
         }
         let name = String::from_utf8_lossy(&argv[0]).to_ascii_lowercase();
         let db = self.client_db(client);
-        if name == "select" {
+        // A script's SELECT is the script's own: the caller's database stays as it was.
+        if name == "select" && from != Origin::Script {
             if let Some(n) = argv
                 .get(1)
                 .and_then(|a| std::str::from_utf8(a).ok()?.parse().ok())
