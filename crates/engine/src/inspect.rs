@@ -420,6 +420,19 @@ mod tests {
     }
 
     #[test]
+    fn len_is_bytes_for_strings_and_elements_for_aggregates() {
+        let (mut e, c) = engine();
+        e.run(c, &["SET", "s", "hello"], 0);
+        e.run(c, &["RPUSH", "l", "a", "b", "c"], 0);
+        e.run(c, &["HSET", "h", "f", "v", "g", "w"], 0);
+        assert_eq!(e.inspect_len(0, b"s"), Some(5));
+        assert_eq!(e.inspect_len(0, b"l"), Some(3));
+        assert_eq!(e.inspect_len(0, b"h"), Some(2));
+        assert_eq!(e.inspect_len(0, b"missing"), None);
+        assert_eq!(e.inspect_len(99, b"s"), None);
+    }
+
+    #[test]
     fn string_values_are_laid_out() {
         let (mut e, c) = engine();
         e.run(c, &["SET", "s", "hello"], 0);
