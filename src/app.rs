@@ -10,6 +10,7 @@ use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use crate::components::{
+    advisor::AdvisorCard,
     clock::ClockBar,
     cluster::{ClusterEvents, ClusterNodes, ClusterReplication, ClusterSlots, ClusterToggle},
     console::Consoles,
@@ -371,6 +372,7 @@ pub fn app(props: &AppProps) -> Html {
                     }
                     <Keyspace />
                     <Consoles />
+                    <AdvisorCard />
                     <EventsPanel />
                 </main>
                 }

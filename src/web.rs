@@ -11,6 +11,8 @@ pub const THEME_KEY: &str = "cachelab.theme";
 pub const LOADING_KEY: &str = "cachelab.loading";
 /// Where a session whose replay did not finish is set aside.
 pub const CRASHED_KEY: &str = "cachelab.session.crashed";
+/// "off" when the learner turned the advisor off.
+pub const ADVISOR_KEY: &str = "cachelab.advisor";
 
 pub fn window() -> Option<web_sys::Window> {
     web_sys::window()

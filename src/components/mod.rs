@@ -2,6 +2,7 @@
 //! by dispatching `Action`s; the heavy lists (consoles, event log, timeline marks) are split
 //! into components with small props so they redraw only when their part of the model changed.
 
+pub mod advisor;
 pub mod clock;
 pub mod cluster;
 pub mod console;

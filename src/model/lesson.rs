@@ -4,10 +4,12 @@
 
 use std::collections::BTreeSet;
 
+use cachelab_engine::Reply;
 use cachelab_scenario::format::ActionKind;
-use cachelab_scenario::run::START_MS;
+use cachelab_scenario::run::{ActionOutcome, START_MS};
 use cachelab_scenario::{parse, CheckResult, Player, Scenario, Step, StepKind, SHIPPED};
 
+use super::advisor::{self, Advisor};
 use super::events::EventLog;
 use super::keys::KeyIndex;
 use super::{LineKind, Pane};
@@ -111,6 +113,11 @@ pub struct Lesson {
     /// Real milliseconds spent playing at the current position (the learner's turn at a try
     /// step not counted).
     pub dwell_ms: f64,
+    /// Notes on the learner's own commands. Unlike the playground's, a log of what was said:
+    /// the lesson's history is the player's, rebuilt on every move, and the learner's commands
+    /// are only part of it; moving between steps forgets the reads waiting for a write, since
+    /// the lesson's own commands ran in between.
+    pub advisor: Advisor,
 }
 
 impl Lesson {
@@ -150,6 +157,7 @@ impl Lesson {
             playing: false,
             speed: 1.0,
             dwell_ms: 0.0,
+            advisor: Advisor::default(),
         };
         lesson.refresh();
         lesson
@@ -166,11 +174,13 @@ impl Lesson {
     }
 
     pub fn next(&mut self) {
+        self.advisor.forget_reads();
         self.player.step_forward();
         self.moved();
     }
 
     pub fn prev(&mut self) {
+        self.advisor.forget_reads();
         self.player.step_back();
         self.moved();
     }
@@ -294,13 +304,45 @@ impl Lesson {
             client,
             instance: self.instance,
         };
-        if let Err(e) = self.player.run_own_on(sender, line) {
-            let p = &mut self.panes[pane];
-            p.push(LineKind::Input, format!("{} {line}", p.prompt()));
-            p.push(LineKind::Error, format!("(error) {e}"));
-            return;
+        match self.player.run_own_on(sender, line) {
+            Ok(outcome) => self.advise(&outcome),
+            Err(e) => {
+                let p = &mut self.panes[pane];
+                p.push(LineKind::Input, format!("{} {line}", p.prompt()));
+                p.push(LineKind::Error, format!("(error) {e}"));
+                return;
+            }
         }
         self.refresh();
+    }
+
+    /// Feeds the commands a line of the learner's sent to the advisor, each client known by its
+    /// index among the scenario's clients.
+    fn advise(&mut self, outcome: &ActionOutcome) {
+        let clients = &self.player.scenario().clients;
+        let last = outcome.sent.len().saturating_sub(1);
+        for (i, sent) in outcome.sent.iter().enumerate() {
+            let instance = sent.sender.instance;
+            let Some(engine) = self.player.engine(instance) else {
+                continue;
+            };
+            let client = clients.iter().position(|c| *c == sent.sender.client);
+            let client = client.unwrap_or(clients.len()) as u64 + (instance as u64) * 1000;
+            // The action's events are not split by command; they go with its last one.
+            let events: Vec<_> = (outcome.events.iter())
+                .filter(|(n, _)| i == last && *n == instance)
+                .map(|(_, e)| e.clone())
+                .collect();
+            let reply = sent.frames.last().cloned().unwrap_or(Reply::Nil);
+            advisor::observe(
+                &mut self.advisor,
+                engine,
+                client,
+                &sent.argv,
+                &reply,
+                &events,
+            );
+        }
     }
 
     /// Whether every try step of the lesson has been passed.

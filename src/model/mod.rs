@@ -6,6 +6,7 @@
 //! Time moves only through actions (a button, a key, or the play loop's frames), and every move
 //! calls `Engine::advance` with the new virtual time.
 
+pub mod advisor;
 pub mod cluster;
 pub mod cluster_views;
 pub mod console;
@@ -127,6 +128,7 @@ pub struct Snapshot {
     ttl_origin: HashMap<(usize, Vec<u8>), (i64, i64)>,
     settings_client: Option<ClientId>,
     last_cycle: Option<ExpireCycleReport>,
+    advisor: advisor::Advisor,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -243,6 +245,12 @@ pub struct Model {
     pub lesson: Option<lesson::Lesson>,
     /// Cluster mode, shown instead of the single instance while open.
     pub cluster: Option<cluster::ClusterModel>,
+    /// Notes on anti-patterns in what was typed. Part of the timeline, not a log beside it: it
+    /// is snapshotted with the engine and fed again when steps are replayed, because what it
+    /// remembers (a read waiting for its write, the latest key accesses, what it has said)
+    /// belongs to the history at the cursor. A rewind that undid a GET must not let a later SET
+    /// be called a check-then-set, and a reload or a share link gives the same notes.
+    pub advisor: advisor::Advisor,
 }
 
 impl Default for Model {
@@ -276,6 +284,7 @@ impl Model {
             ttl_origin: HashMap::new(),
             settings_client: None,
             last_cycle: None,
+            advisor: advisor::Advisor::default(),
         };
         Model {
             engine,
@@ -299,6 +308,7 @@ impl Model {
             defer_snapshots: false,
             lesson: None,
             cluster: None,
+            advisor: advisor::Advisor::default(),
         }
     }
 
@@ -319,6 +329,11 @@ impl Model {
     /// The event log the events panel shows.
     pub fn view_log(&self) -> &EventLog {
         self.lesson.as_ref().map_or(&self.log, |l| &l.log)
+    }
+
+    /// The advisor whose notes the views show (the open lesson's, else the playground's).
+    pub fn view_advisor(&self) -> &advisor::Advisor {
+        self.lesson.as_ref().map_or(&self.advisor, |l| &l.advisor)
     }
 
     /// The clock the views show.
@@ -626,6 +641,7 @@ impl Model {
             ttl_origin: self.keys.ttl_origin.clone(),
             settings_client: self.settings_client,
             last_cycle: self.last_cycle.clone(),
+            advisor: self.advisor.clone(),
         }
     }
 
@@ -636,6 +652,7 @@ impl Model {
         self.keys.ttl_origin = s.ttl_origin.clone();
         self.settings_client = s.settings_client;
         self.last_cycle = s.last_cycle.clone();
+        self.advisor = s.advisor.clone();
         self.panes_rev += 1;
         self.log_rev += 1;
     }
@@ -671,11 +688,12 @@ impl Model {
     /// Runs one step against the engine and takes in what it produced.
     fn apply(&mut self, step: &Step, index: usize) {
         let mut rebuild = false;
+        let mut ran = None;
         if !matches!(step, Step::Advance { .. }) {
             self.panes_rev += 1;
         }
         match step {
-            Step::Command { pane, line } => rebuild = self.run_line(*pane, line),
+            Step::Command { pane, line } => (rebuild, ran) = self.run_line(*pane, line),
             Step::Advance { to } => {
                 // Tick by tick, so that each event carries the virtual time it happened at and
                 // a long jump runs the same cron and expire cycles as the same time played.
@@ -715,6 +733,17 @@ impl Model {
         }
         self.collect_outputs();
         self.absorb_events(rebuild);
+        if let Some((client, argv, reply)) = ran {
+            let events: Vec<Event> = self.pending_events.iter().map(|(_, e)| e.clone()).collect();
+            advisor::observe(
+                &mut self.advisor,
+                &self.engine,
+                client,
+                &argv,
+                &reply,
+                &events,
+            );
+        }
         self.log_pending(index);
     }
 
@@ -743,11 +772,12 @@ impl Model {
         self.log.record(index, &events, &namer);
     }
 
-    /// Runs a console line; returns true when the key list must be re-read (SWAPDB).
-    fn run_line(&mut self, pane: usize, line: &str) -> bool {
+    /// Runs a console line; returns true when the key list must be re-read (SWAPDB), and the
+    /// command the engine ran (client, argv, reply), if it ran one, for the advisor.
+    fn run_line(&mut self, pane: usize, line: &str) -> (bool, Option<advisor::Ran>) {
         let now = self.now;
         let Some(p) = self.panes.get_mut(pane) else {
-            return false;
+            return (false, None);
         };
         let prompt = p.prompt();
         p.push(LineKind::Input, format!("{prompt} {line}"));
@@ -755,11 +785,11 @@ impl Model {
             Ok(argv) => argv,
             Err(e) => {
                 p.push(LineKind::Info, e.to_string());
-                return false;
+                return (false, None);
             }
         };
         let Some(first) = argv.first() else {
-            return false;
+            return (false, None);
         };
         if first.eq_ignore_ascii_case(b"help") {
             let args: Vec<String> = argv[1..]
@@ -767,11 +797,11 @@ impl Model {
                 .map(|a| String::from_utf8_lossy(a).into_owned())
                 .collect();
             p.push(LineKind::Info, console::help_text(&args));
-            return false;
+            return (false, None);
         }
         if first.eq_ignore_ascii_case(b"clear") && argv.len() == 1 {
             p.lines.clear();
-            return false;
+            return (false, None);
         }
         // redis-cli's --bigkeys / --memkeys, as console commands: the biggest key of each type,
         // by element count or by memory.
@@ -779,7 +809,7 @@ impl Model {
         if argv.len() == 1 && (by_memory || first.eq_ignore_ascii_case(b":bigkeys")) {
             let report = self.engine.big_keys(by_memory).to_text(by_memory);
             self.panes[pane].push(LineKind::Info, report);
-            return false;
+            return (false, None);
         }
         if self.engine.is_blocked(p.client) {
             p.push(
@@ -788,7 +818,7 @@ impl Model {
                  its timeout passes. Use another client, or move the clock."
                     .into(),
             );
-            return false;
+            return (false, None);
         }
         let client = p.client;
         let args: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
@@ -809,7 +839,8 @@ impl Model {
         }
         let p = &mut self.panes[pane];
         p.db = self.engine.client(p.client).map_or(0, |c| c.db);
-        first.eq_ignore_ascii_case(b"swapdb")
+        let swapdb = first.eq_ignore_ascii_case(b"swapdb");
+        (swapdb, Some((client, argv, reply)))
     }
 
     /// Moves replies that arrived outside of a command (served or timed-out blocking commands,

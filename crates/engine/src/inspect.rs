@@ -155,6 +155,14 @@ impl Engine {
         Some(self.key_view(k, entry))
     }
 
+    /// A key's size as redis-cli's `--bigkeys` ranks it: a string's length in bytes, an
+    /// aggregate's element count (fields, members, entries); `None` when the key is absent.
+    /// O(1): every type keeps its count.
+    pub fn inspect_len(&self, db: usize, key: &[u8]) -> Option<u64> {
+        let entry = self.dbs.get(db)?.keys.get(key)?;
+        Some(crate::memory::value_len(&entry.value))
+    }
+
     /// One key's view and its value laid out by type.
     pub fn inspect_value(&self, db: usize, key: &[u8]) -> Option<ValueView> {
         let (k, entry) = self.dbs.get(db)?.keys.get_key_value(key)?;
@@ -409,6 +417,19 @@ mod tests {
         assert_eq!(e.inspect_keys(0, None, None, 0, 10).0, 1);
         e.run(c, &["GET", "k"], 101);
         assert!(e.inspect_key(0, b"k").is_none());
+    }
+
+    #[test]
+    fn len_is_bytes_for_strings_and_elements_for_aggregates() {
+        let (mut e, c) = engine();
+        e.run(c, &["SET", "s", "hello"], 0);
+        e.run(c, &["RPUSH", "l", "a", "b", "c"], 0);
+        e.run(c, &["HSET", "h", "f", "v", "g", "w"], 0);
+        assert_eq!(e.inspect_len(0, b"s"), Some(5));
+        assert_eq!(e.inspect_len(0, b"l"), Some(3));
+        assert_eq!(e.inspect_len(0, b"h"), Some(2));
+        assert_eq!(e.inspect_len(0, b"missing"), None);
+        assert_eq!(e.inspect_len(99, b"s"), None);
     }
 
     #[test]

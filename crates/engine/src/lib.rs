@@ -12,6 +12,7 @@
 //! randomness comes from one seeded generator, so the same seed, commands and times give the same
 //! replies and the same events on every machine and in the browser.
 
+pub mod advisor;
 pub mod args;
 pub mod blocking;
 pub mod cli;

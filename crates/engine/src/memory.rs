@@ -599,7 +599,7 @@ impl Engine {
 }
 
 /// Strings by length, collections by element count (what `--bigkeys` ranks by).
-fn value_len(v: &Value) -> u64 {
+pub(crate) fn value_len(v: &Value) -> u64 {
     match v {
         Value::Str(s) => s.len() as u64,
         Value::List(l) => l.len() as u64,

@@ -40,7 +40,8 @@ Options:
 The console reads commands as redis-cli does (quotes and escapes included) and prints replies
 the same way; quit, exit or end of input leave it. Time is the wall clock in both modes.
 In the console, :bigkeys and :memkeys print the biggest key of each type (by element count,
-by memory), as redis-cli --bigkeys and --memkeys summarize them.";
+by memory), as redis-cli --bigkeys and --memkeys summarize them. At a terminal, the console
+also points out Redis anti-patterns (a cache key without a TTL, KEYS on a large keyspace...).";
 
 #[derive(Debug, PartialEq)]
 enum Command {

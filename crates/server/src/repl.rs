@@ -7,20 +7,28 @@
 //! Two console commands are not Redis commands, hence the colon: `:bigkeys` and `:memkeys` print
 //! the summary `redis-cli --bigkeys` / `--memkeys` prints, the biggest key of each type by
 //! element count or by memory, computed over the whole keyspace of the engine in this process.
+//!
+//! At a terminal the console also gives the playground's advice (`cachelab_engine::advisor`):
+//! after a reply, a note when the command showed an anti-pattern (a cache key without a TTL,
+//! KEYS on a large keyspace, a check-then-set...). Fed from a pipe it stays quiet, so that its
+//! output is exactly redis-cli's.
 
 use std::io::{self, BufRead, IsTerminal, Write};
 
 use std::time::Duration;
 
+use cachelab_engine::advisor::{Advice, Advisor, Seen};
 use cachelab_engine::{to_cli_text, ClientId, Config, Engine};
 
 use crate::resp::split_inline;
 use crate::server::now_ms;
 
 pub fn run(seed: u64) -> io::Result<()> {
+    let interactive = io::stdin().is_terminal();
+    // The advisor reads the events a command caused; a pipe, which gets no advice, pays nothing.
     let config = Config {
         seed,
-        record_events: false,
+        record_events: interactive,
         ..Config::default()
     };
     let mut engine = Engine::new_at(config, now_ms());
@@ -28,7 +36,7 @@ pub fn run(seed: u64) -> io::Result<()> {
     if let Some(c) = engine.client_mut(client) {
         c.addr = "console".into();
     }
-    let interactive = io::stdin().is_terminal();
+    let mut advisor = Advisor::new();
     let mut input = io::stdin().lock();
     let mut stdout = io::stdout().lock();
     let mut line = Vec::new();
@@ -66,19 +74,44 @@ pub fn run(seed: u64) -> io::Result<()> {
         let now = now_ms();
         // Time has passed since the last line: let the cron catch up before the command runs.
         engine.advance(now);
+        // What the cron did is not the command's doing.
+        engine.drain_events();
         let argv: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
         let reply = engine.execute(client, &argv, now);
+        let events = engine.drain_events();
         // Messages this client published to itself come first, as on a socket.
         for pushed in engine.take_output(client) {
             stdout.write_all(to_cli_text(&pushed).as_bytes())?;
         }
         stdout.write_all(to_cli_text(&reply).as_bytes())?;
+        if interactive {
+            let seen = Seen {
+                client,
+                argv: &args,
+                reply: &reply,
+                events: &events,
+            };
+            if let Some(advice) = advisor.observe(&engine, seen) {
+                stdout.write_all(advice_text(&advice).as_bytes())?;
+            }
+        }
         stdout.flush()?;
         wait_while_blocked(&mut engine, client, &mut stdout)?;
         if engine.should_close(client) {
             return Ok(());
         }
     }
+}
+
+/// A note as the console prints it, set off from the replies.
+fn advice_text(a: &Advice) -> String {
+    format!(
+        "  advice ({}): {}\n    {}\n    Better: {}\n",
+        a.kind.name(),
+        a.title,
+        a.detail,
+        a.better
+    )
 }
 
 /// The console's own commands (a leading colon keeps them apart from Redis's names); `None`
@@ -126,4 +159,43 @@ fn wait_while_blocked(
         out.flush()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cachelab_engine::Reply;
+
+    #[test]
+    fn advice_reads_as_a_note_after_the_reply() {
+        let mut engine = Engine::new(Config {
+            record_events: true,
+            ..Config::default()
+        });
+        let client = engine.connect(0);
+        let mut advisor = Advisor::new();
+        let args: Vec<Vec<u8>> = ["SET", "x", "1"]
+            .iter()
+            .map(|a| a.as_bytes().to_vec())
+            .collect();
+        let argv: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+        let reply = engine.execute(client, &argv, 0);
+        assert_eq!(reply, Reply::OK);
+        let events = engine.drain_events();
+        let seen = Seen {
+            client,
+            argv: &args,
+            reply: &reply,
+            events: &events,
+        };
+        let advice = advisor
+            .observe(&engine, seen)
+            .expect("a note on the bare name");
+        let text = advice_text(&advice);
+        assert!(
+            text.starts_with("  advice (namespace): Key 'x' has no namespace\n"),
+            "{text}"
+        );
+        assert!(text.contains("    Better: "), "{text}");
+    }
 }
