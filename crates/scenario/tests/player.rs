@@ -279,3 +279,49 @@ expect A@2: (nil)
     assert!(note.contains("came back empty"), "{note}");
     assert!(p.instance(2).is_some_and(|i| i.up));
 }
+
+#[test]
+fn a_crash_loses_what_was_not_durable_and_reports_it() {
+    let text = "cachelab-scenario 1
+id: crash
+title: Crash
+summary: s
+view: persistence
+clients: A
+requires: persistence
+
+step: Everysec loses the last write
+A: CONFIG SET appendonly yes
+A: SET a 1
+wait 1s
+A: SET b 2
+wait 300ms
+engine-only: crash-restart
+A: GET a
+expect A: \"1\"
+A: GET b
+expect A: (nil)
+";
+    let config = Config {
+        record_events: true,
+        ..Config::default()
+    };
+    let mut p = Player::new(load("crash.scn", text), config);
+    let out = p.step_forward().unwrap().clone();
+    assert!(out.passed(), "{:?}", out.failures());
+    let lost: Vec<_> = out
+        .events()
+        .filter_map(|(_, e)| match e {
+            cachelab_engine::Event::Restarted(r) => Some(r.lost.clone()),
+            _ => None,
+        })
+        .flatten()
+        .map(|w| w.argv)
+        .collect();
+    assert_eq!(lost, [vec![b"SET".to_vec(), b"b".to_vec(), b"2".to_vec()]]);
+    let note = out.actions[5].note.clone().unwrap_or_default();
+    assert!(
+        note.contains("append-only file") && note.contains("1 write lost"),
+        "{note}"
+    );
+}
