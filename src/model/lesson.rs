@@ -48,6 +48,17 @@ pub fn progress_from_text(text: &str) -> BTreeSet<usize> {
         .collect()
 }
 
+/// The engine configuration a lesson plays on: events recorded for the views, and for the
+/// eviction lesson the exact-LRU shadow, so that its view can set each round's victim beside the
+/// one a true LRU would have picked.
+pub fn engine_config(scenario: &Scenario) -> cachelab_engine::Config {
+    cachelab_engine::Config {
+        record_events: true,
+        eviction_true_lru: scenario.view == "eviction",
+        ..cachelab_engine::Config::default()
+    }
+}
+
 pub struct Lesson {
     pub id: String,
     pub player: Player,
@@ -67,10 +78,7 @@ impl Lesson {
     /// Opens a shipped lesson by id, at its start.
     pub fn open(id: &str, passed: BTreeSet<usize>) -> Option<Lesson> {
         let scenario = shipped().into_iter().find(|s| s.id == id)?;
-        let config = cachelab_engine::Config {
-            record_events: true,
-            ..cachelab_engine::Config::default()
-        };
+        let config = engine_config(&scenario);
         let panes = scenario
             .clients
             .iter()
