@@ -73,9 +73,11 @@ test("the Lua view steps back through the calls and the eviction view through th
   {
     const { context, page, errors, view } = await stepLesson("lua", 2, "Lua view");
     await view.getByText("Call 3 of 3").waitFor();
+    assert.match(await view.locator(".pv-source li.current").innerText(), /redis\.call\('SET'/, "the SET is on line 3");
     await view.getByRole("button", { name: "◀ Previous call" }).click();
     await view.getByText("Call 2 of 3").waitFor();
     assert.match(await view.locator(".pv-calls li.current").innerText(), /INCRBY counter 6/);
+    assert.match(await view.locator(".pv-source li.current").innerText(), /INCRBY/, "the INCRBY is on line 1");
     await view.getByRole("button", { name: "◀ Previous call" }).click();
     await view.getByText("Call 1 of 3").waitFor();
     assert.ok(await view.getByRole("button", { name: "◀ Previous call" }).isDisabled());
@@ -84,7 +86,7 @@ test("the Lua view steps back through the calls and the eviction view through th
   }
   {
     const { context, page, errors, view } = await stepLesson("eviction", 2, "Eviction view");
-    await view.getByRole("button", { name: "⏮ First round" }).click();
+    await view.getByRole("button", { name: "First round" }).click();
     await view.getByText(/^Round 1 of \d+/).waitFor();
     await view.getByRole("button", { name: "Later round ▶" }).click();
     await view.getByText(/^Round 2 of \d+/).waitFor();

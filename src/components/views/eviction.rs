@@ -130,15 +130,15 @@ pub fn eviction() -> Html {
     });
     let body = html! {
         <>
-            <p class="pv-facts">{format!("Policy: {}. {n} eviction round{}, {} write{} refused with OOM.",
+            <p class="pv-facts">{format!("Policy: {}. Since the lesson began: {n} eviction round{}, {} write{} refused with OOM.",
                 v.policy.clone().unwrap_or_else(|| "noeviction".into()), if n == 1 { "" } else { "s" }, v.refused, if v.refused == 1 { "" } else { "s" })}</p>
             {gauge}
             if n > 0 {
                 <div class="pv-controls">
-                    <button type="button" onclick={pick(Some(0))} disabled={shown == Some(0)}>{"⏮ First round"}</button>
+                    <button type="button" onclick={pick(Some(0))} disabled={shown == Some(0)}>{"First round"}</button>
                     <button type="button" onclick={pick(shown.and_then(|i| i.checked_sub(1)))} disabled={shown == Some(0)}>{"◀ Earlier round"}</button>
                     <button type="button" onclick={pick(shown.map(|i| i + 1).filter(|&i| i + 1 < n))} disabled={shown.is_none_or(|i| i + 1 >= n)}>{"Later round ▶"}</button>
-                    <button type="button" onclick={pick(None)} disabled={chosen.is_none()}>{"Latest ⏭"}</button>
+                    <button type="button" onclick={pick(None)} disabled={chosen.is_none()}>{"Latest round"}</button>
                 </div>
             }
             { round.unwrap_or_default() }

@@ -82,7 +82,7 @@ pub fn lua_script() -> Html {
         <>
             <p class="pv-facts">{format!(
                 "{} by {} at {} (sha {}…): KEYS [{}], ARGV [{}] → {}",
-                run.how, run.client, at(run.at), &run.sha[..run.sha.len().min(8)], run.keys.join(", "), run.args.join(", "), run.reply,
+                run.how, run.client, at(run.at), run.sha.chars().take(8).collect::<String>(), run.keys.join(", "), run.args.join(", "), run.reply,
             )}</p>
             {source}
             if n > 0 {

@@ -192,7 +192,7 @@ mod tests {
         assert_eq!(second[1].command, "SET flag over");
         assert_eq!(second[1].keys, ["flag"]);
         assert_eq!(second[1].changed, [("flag".to_string(), "set")]);
-        assert_eq!(second[1].line, Some(1));
+        assert_eq!((second[0].line, second[1].line), (Some(1), Some(3)));
     }
 
     #[test]

@@ -78,7 +78,8 @@ fn is_write(argv: &[Vec<u8>]) -> bool {
 
 pub fn derive(played: &[Played]) -> PersistenceView {
     let mut v = PersistenceView {
-        save: Some("3600 1 300 100 60 10000".into()),
+        // The engine's default until the lesson sets its own.
+        save: Some(cachelab_engine::Config::default().save).filter(|s| !s.is_empty()),
         ..PersistenceView::default()
     };
     let mut fsync = "everysec".to_string();
