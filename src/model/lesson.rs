@@ -93,6 +93,17 @@ pub struct OutlineEntry {
     pub passed: bool,
 }
 
+/// The engine configuration a lesson plays on: events recorded for the views, and for the
+/// eviction lesson the exact-LRU shadow, so that its view can set each round's victim beside the
+/// one a true LRU would have picked.
+pub fn engine_config(scenario: &Scenario) -> cachelab_engine::Config {
+    cachelab_engine::Config {
+        record_events: true,
+        eviction_true_lru: scenario.view == "eviction",
+        ..cachelab_engine::Config::default()
+    }
+}
+
 pub struct Lesson {
     pub id: String,
     pub player: Player,
@@ -130,10 +141,7 @@ impl Lesson {
     /// Opens any scenario, at its start.
     pub fn from_scenario(scenario: Scenario, passed: BTreeSet<usize>) -> Lesson {
         let id = scenario.id.clone();
-        let config = cachelab_engine::Config {
-            record_events: true,
-            ..cachelab_engine::Config::default()
-        };
+        let config = engine_config(&scenario);
         let panes = scenario
             .clients
             .iter()

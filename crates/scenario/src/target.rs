@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use cachelab_engine::{to_resp, ClientId, Config, Engine, Event, Reply};
+use cachelab_engine::{to_resp, ClientId, Config, Engine, Event, Reply, RestartKind};
 
 use crate::cluster::ClusterTarget;
 use crate::format::{Capability, EngineAction, Scenario, Sender};
@@ -135,8 +135,8 @@ pub struct Instance {
     /// How far this instance's clock is ahead of the scenario's.
     pub clock_offset: i64,
     clients: BTreeMap<String, ClientId>,
-    /// The state written by the last successful SAVE or BGSAVE: what a restart comes back to.
-    saved: Option<Engine>,
+    /// What the instance came back with after its crash, told when it is brought up.
+    down_note: Option<String>,
 }
 
 impl Instance {
@@ -212,46 +212,34 @@ impl EngineTarget {
         Ok(engine)
     }
 
-    fn restart(&mut self, instance: usize, now: i64) -> Result<String, String> {
-        let i = instance - 1;
-        let inst = &self.instances[i];
+    /// The instance loses power at `now`: the engine comes back from what its persistence had
+    /// made durable by then (`Engine::restart`, whose `Restarted` event lists the lost writes),
+    /// and every connection to it is closed. Says what it came back with.
+    fn crash(&mut self, instance: usize, now: i64) -> String {
+        let inst = &mut self.instances[instance - 1];
         let t = now + inst.clock_offset;
-        let (mut engine, note) = if inst.engine.config().appendonly {
-            (
-                inst.engine.clone(),
-                "came back with every write: appendonly was on".to_string(),
-            )
-        } else if let Some(saved) = &inst.saved {
-            (
-                saved.clone(),
-                format!(
-                    "came back with its last snapshot ({} keys)",
-                    saved.dbsize(0)
-                ),
-            )
-        } else {
-            (
-                self.fresh(i, self.base_seed(), t)?,
-                "came back empty: nothing was ever saved".to_string(),
-            )
-        };
-        let ids: Vec<ClientId> = engine.clients().map(|c| c.id).collect();
+        let report = inst.engine.restart(RestartKind::Crash, t);
+        let ids: Vec<ClientId> = inst.clients.values().copied().collect();
         for id in ids {
-            engine.disconnect(id);
+            inst.engine.disconnect(id);
         }
-        engine.advance(t);
-        engine.drain_events();
-        let inst = &mut self.instances[i];
-        inst.engine = engine;
         inst.clients.clear();
-        inst.up = true;
-        Ok(format!("instance {instance} {note}"))
-    }
-
-    fn base_seed(&self) -> u64 {
-        self.instances
-            .first()
-            .map_or(self.base.seed, |i| i.engine.config().seed)
+        let lost = match report.lost_count {
+            0 => String::new(),
+            1 => "; 1 write lost".to_string(),
+            n => format!("; {n} writes lost"),
+        };
+        match report.loaded_from {
+            "aof" => format!(
+                "came back from its append-only file ({} keys){lost}",
+                report.keys_loaded
+            ),
+            "rdb" => format!(
+                "came back with its last snapshot ({} keys){lost}",
+                report.keys_loaded
+            ),
+            _ => format!("came back empty: nothing was ever saved{lost}"),
+        }
     }
 
     fn get(&mut self, instance: usize) -> Result<&mut Instance, CallError> {
@@ -296,7 +284,7 @@ impl Target for EngineTarget {
                 up: true,
                 clock_offset: 0,
                 clients: BTreeMap::new(),
-                saved: None,
+                down_note: None,
             });
         }
         Ok(())
@@ -324,10 +312,6 @@ impl Target for EngineTarget {
         let args: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
         let reply = inst.engine.execute(id, &args, t);
         let frames = wire_frames(&reply, &inst.engine, id);
-        let name = argv.first().map(|n| n.to_ascii_lowercase());
-        if matches!(name.as_deref(), Some(b"save" | b"bgsave")) && !reply.is_error() {
-            inst.saved = Some(inst.engine.clone());
-        }
         if inst.engine.should_close(id) {
             inst.engine.disconnect(id);
             inst.clients.remove(&sender.client);
@@ -409,28 +393,37 @@ impl Target for EngineTarget {
         match action {
             EngineAction::CrashRestart { instance } => {
                 check(*instance, len)?;
-                let note = self.restart(*instance, now)?;
-                Ok(format!("instance {instance} crashed; {note}"))
+                if !self.instances[instance - 1].up {
+                    return Err(format!("instance {instance} is down"));
+                }
+                let note = self.crash(*instance, now);
+                Ok(format!("instance {instance} crashed; it {note}"))
             }
             EngineAction::InstanceDown { instance } => {
                 check(*instance, len)?;
+                if !self.instances[instance - 1].up {
+                    return Err(format!("instance {instance} is already down"));
+                }
+                // It loses what was not durable when it goes down, not when it comes back.
+                let note = self.crash(*instance, now);
                 let inst = &mut self.instances[instance - 1];
                 inst.up = false;
-                let ids: Vec<ClientId> = inst.clients.values().copied().collect();
-                for id in ids {
-                    inst.engine.disconnect(id);
-                }
-                inst.clients.clear();
+                inst.down_note = Some(note);
                 Ok(format!(
                     "instance {instance} is down: it refuses connections"
                 ))
             }
             EngineAction::InstanceUp { instance } => {
                 check(*instance, len)?;
-                if self.instances[instance - 1].up {
+                let inst = &mut self.instances[instance - 1];
+                if inst.up {
                     return Err(format!("instance {instance} is already up"));
                 }
-                self.restart(*instance, now)
+                inst.up = true;
+                let t = now + inst.clock_offset;
+                inst.engine.advance(t);
+                let note = inst.down_note.take().unwrap_or_default();
+                Ok(format!("instance {instance} {note}"))
             }
             EngineAction::InstanceClock { instance, ms } => {
                 check(*instance, len)?;

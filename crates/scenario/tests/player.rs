@@ -341,3 +341,49 @@ fn a_cluster_lesson_plays_node_by_node() {
     let (_, _, target) = p.rebuilt();
     assert_eq!(fingerprint(&target, 3, p.now()), state(&p));
 }
+
+#[test]
+fn a_crash_loses_what_was_not_durable_and_reports_it() {
+    let text = "cachelab-scenario 1
+id: crash
+title: Crash
+summary: s
+view: persistence
+clients: A
+requires: persistence
+
+step: Everysec loses the last write
+A: CONFIG SET appendonly yes
+A: SET a 1
+wait 1s
+A: SET b 2
+wait 300ms
+engine-only: crash-restart
+A: GET a
+expect A: \"1\"
+A: GET b
+expect A: (nil)
+";
+    let config = Config {
+        record_events: true,
+        ..Config::default()
+    };
+    let mut p = Player::new(load("crash.scn", text), config);
+    let out = p.step_forward().unwrap().clone();
+    assert!(out.passed(), "{:?}", out.failures());
+    let lost: Vec<_> = out
+        .events()
+        .filter_map(|(_, e)| match e {
+            cachelab_engine::Event::Restarted(r) => Some(r.lost.clone()),
+            _ => None,
+        })
+        .flatten()
+        .map(|w| w.argv)
+        .collect();
+    assert_eq!(lost, [vec![b"SET".to_vec(), b"b".to_vec(), b"2".to_vec()]]);
+    let note = out.actions[5].note.clone().unwrap_or_default();
+    assert!(
+        note.contains("append-only file") && note.contains("1 write lost"),
+        "{note}"
+    );
+}

@@ -16,6 +16,14 @@ use yew::prelude::*;
 use crate::app::AppContext;
 use crate::components::inspector::Inspector;
 
+pub mod cache_aside;
+pub mod eviction;
+pub mod expiry;
+pub mod kit;
+pub mod lua;
+pub mod persistence;
+pub mod pubsub_streams;
+
 #[component(PatternView)]
 pub fn pattern_view() -> Html {
     let ctx = use_context::<AppContext>().expect("AppContext");
@@ -34,6 +42,12 @@ pub fn pattern_view() -> Html {
         "redlock" => html! { <redlock::RedlockPanel /> },
         "leaderboard" => html! { <leaderboard::LeaderboardPanel /> },
         "session" => html! { <session::SessionPanel /> },
+        "cache-aside" => html! { <cache_aside::CacheAside /> },
+        "expiry" => html! { <expiry::Expiry /> },
+        "eviction" => html! { <eviction::Eviction /> },
+        "persistence" => html! { <persistence::Persistence /> },
+        "pubsub-streams" => html! { <pubsub_streams::PubSubStreams /> },
+        "lua" => html! { <lua::LuaScript /> },
         _ => html! { <Inspector /> },
     }
 }

@@ -41,3 +41,11 @@ pub fn played(player: &Player) -> Vec<Played<'_>> {
     }
     out
 }
+
+pub mod cache_aside;
+pub mod eviction;
+pub mod expiry;
+pub mod kit;
+pub mod lua;
+pub mod persistence;
+pub mod pubsub_streams;
