@@ -5,7 +5,10 @@
 use std::collections::VecDeque;
 use std::rc::Rc;
 
+use cachelab_engine::event::ScriptStop;
 use cachelab_engine::reply::cli_quote;
+use cachelab_engine::to_cli_text;
+use cachelab_engine::types::stream::StreamId;
 use cachelab_engine::{CycleKind, Event, ExpiredBy};
 
 /// The log keeps this many entries; older ones scroll away.
@@ -24,10 +27,14 @@ pub enum EventKind {
     Client,
     Flushed,
     Encoding,
+    Stream,
+    Eviction,
+    Persistence,
+    Script,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 11] = [
+    pub const ALL: [EventKind; 15] = [
         EventKind::Keyspace,
         EventKind::Expired,
         EventKind::ExpireCycle,
@@ -39,6 +46,10 @@ impl EventKind {
         EventKind::Client,
         EventKind::Flushed,
         EventKind::Encoding,
+        EventKind::Stream,
+        EventKind::Eviction,
+        EventKind::Persistence,
+        EventKind::Script,
     ];
 
     pub fn label(self) -> &'static str {
@@ -54,6 +65,10 @@ impl EventKind {
             EventKind::Client => "client",
             EventKind::Flushed => "flushed",
             EventKind::Encoding => "encoding",
+            EventKind::Stream => "stream",
+            EventKind::Eviction => "eviction",
+            EventKind::Persistence => "persistence",
+            EventKind::Script => "script",
         }
     }
 
@@ -87,6 +102,16 @@ pub struct EventLog {
 
 /// How a client is named in sentences: its pane letter when it has one.
 pub type ClientNamer<'a> = &'a dyn Fn(u64) -> String;
+
+/// Stream entry IDs, the first few of them.
+fn ids_text(ids: &[StreamId]) -> String {
+    let shown: Vec<String> = ids.iter().take(3).map(|i| i.to_string()).collect();
+    match ids.len() {
+        0 => "no entries".into(),
+        n if n > 3 => format!("{} and {} more", shown.join(", "), n - 3),
+        _ => shown.join(", "),
+    }
+}
 
 fn key_text(k: &[u8]) -> String {
     match std::str::from_utf8(k) {
@@ -322,8 +347,202 @@ impl EventLog {
                     format!("config {param} = {value}"),
                     None,
                 ),
-                #[allow(unreachable_patterns)]
-                other => self.push(step, at, EventKind::Keyspace, format!("{other:?}"), None),
+                Event::StreamDelivered {
+                    db,
+                    key,
+                    group,
+                    consumer,
+                    ids,
+                    history,
+                    noack,
+                } => self.push(
+                    step,
+                    at,
+                    EventKind::Stream,
+                    format!(
+                        "{} {} of {} to {}/{}{}",
+                        if *history { "re-read" } else { "delivered" },
+                        ids_text(ids),
+                        key_text(key),
+                        key_text(group),
+                        key_text(consumer),
+                        if *noack {
+                            " (NOACK: nothing pending)"
+                        } else {
+                            ""
+                        }
+                    ),
+                    Some((*db, key.clone())),
+                ),
+                Event::StreamAcked {
+                    db,
+                    key,
+                    group,
+                    ids,
+                } => self.push(
+                    step,
+                    at,
+                    EventKind::Stream,
+                    format!(
+                        "{} acknowledged {} of {}",
+                        key_text(group),
+                        ids_text(ids),
+                        key_text(key)
+                    ),
+                    Some((*db, key.clone())),
+                ),
+                Event::StreamClaimed {
+                    db,
+                    key,
+                    group,
+                    consumer,
+                    ids,
+                    dropped,
+                } => self.push(
+                    step,
+                    at,
+                    EventKind::Stream,
+                    format!(
+                        "{}/{} claimed {} of {}{}",
+                        key_text(group),
+                        key_text(consumer),
+                        ids_text(ids),
+                        key_text(key),
+                        if dropped.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; {} deleted, dropped from pending", ids_text(dropped))
+                        }
+                    ),
+                    Some((*db, key.clone())),
+                ),
+                Event::Eviction(round) => self.push(
+                    step,
+                    at,
+                    EventKind::Eviction,
+                    match &round.victim {
+                        Some((_, victim)) => format!(
+                            "evicted {} ({}; {} keys sampled; used memory {} → {} of {})",
+                            key_text(victim),
+                            round.policy,
+                            round.sampled.len(),
+                            round.used_before,
+                            round.used_after,
+                            round.maxmemory
+                        ),
+                        None => format!(
+                            "nothing to evict under {} (used memory {} of {})",
+                            round.policy, round.used_before, round.maxmemory
+                        ),
+                    },
+                    round.victim.clone(),
+                ),
+                Event::RdbSaved {
+                    keys, background, ..
+                } => self.push(
+                    step,
+                    at,
+                    EventKind::Persistence,
+                    if *background {
+                        format!("background RDB saved: {keys} keys, as they were at the fork")
+                    } else {
+                        format!("RDB saved: {keys} keys")
+                    },
+                    None,
+                ),
+                Event::BgsaveStarted { .. } => self.push(
+                    step,
+                    at,
+                    EventKind::Persistence,
+                    "background save started: the fork snapshots the data now".into(),
+                    None,
+                ),
+                Event::AofRewritten { keys } => self.push(
+                    step,
+                    at,
+                    EventKind::Persistence,
+                    format!("append-only file rewritten from {keys} keys"),
+                    None,
+                ),
+                Event::Restarted(report) => self.push(
+                    step,
+                    at,
+                    EventKind::Persistence,
+                    report.summary.clone(),
+                    None,
+                ),
+                Event::ScriptCall {
+                    sha,
+                    line,
+                    argv,
+                    reply,
+                } => self.push(
+                    step,
+                    at,
+                    EventKind::Script,
+                    format!(
+                        "script {}{} called {} → {}",
+                        sha.get(..8).unwrap_or(sha),
+                        line.map(|l| format!(" line {l}")).unwrap_or_default(),
+                        argv.iter()
+                            .map(|a| key_text(a))
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                        to_cli_text(reply).trim_end().replace('\n', " ⏎ ")
+                    ),
+                    None,
+                ),
+                Event::ScriptLog { level, message } => self.push(
+                    step,
+                    at,
+                    EventKind::Script,
+                    format!(
+                        "script log ({}): {}",
+                        ["debug", "verbose", "notice", "warning"]
+                            .get(usize::from(*level))
+                            .unwrap_or(&"notice"),
+                        cli_quote(message)
+                    ),
+                    None,
+                ),
+                Event::ScriptBusy {
+                    sha,
+                    elapsed_ms,
+                    wrote,
+                } => self.push(
+                    step,
+                    at,
+                    EventKind::Script,
+                    format!(
+                        "script {} busy after {elapsed_ms} ms: other clients get BUSY{}",
+                        sha.get(..8).unwrap_or(sha),
+                        if *wrote {
+                            " (it wrote: SCRIPT KILL cannot stop it)"
+                        } else {
+                            ""
+                        }
+                    ),
+                    None,
+                ),
+                Event::ScriptStopped {
+                    sha,
+                    elapsed_ms,
+                    reason,
+                } => self.push(
+                    step,
+                    at,
+                    EventKind::Script,
+                    format!(
+                        "script {} stopped after {elapsed_ms} ms ({})",
+                        sha.get(..8).unwrap_or(sha),
+                        match reason {
+                            ScriptStop::Killed => "killed",
+                            ScriptStop::HardLimit => "past the hard limit",
+                            ScriptStop::LoadTimeout => "library load timed out",
+                        }
+                    ),
+                    None,
+                ),
             }
         }
         if idle_cycles > 0 {

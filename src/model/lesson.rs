@@ -794,6 +794,23 @@ step: Last
     }
 
     #[test]
+    fn every_lesson_logs_sentences_not_debug_text() {
+        for (id, _) in catalogue() {
+            let mut l = Lesson::open(&id, BTreeSet::new()).expect("opens");
+            while !l.player.at_end() {
+                l.next();
+                for e in &l.log.entries {
+                    assert!(
+                        !e.text.contains("{ ") && !e.text.contains("(["),
+                        "{id}: {}",
+                        e.text
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn unknown_lesson_is_a_notice() {
         let mut m = Model::default();
         m.dispatch(Action::OpenLesson {
