@@ -152,7 +152,7 @@ test("embed.html?scenario=lock opens the lesson framed at 720×420", async () =>
   assert.ok(await next.isVisible());
   await next.click();
   await lesson.getByRole("status").filter({ hasText: /^Step 1 of/ }).waitFor();
-  await page.getByRole("region", { name: "Keyspace" }).waitFor();
+  await page.getByRole("region", { name: "Lock view" }).waitFor();
   assert.equal(await page.getByRole("combobox", { name: "Scenario" }).count(), 0, "no top bar");
   const size = await page.evaluate(() => ({
     width: document.documentElement.scrollWidth,
