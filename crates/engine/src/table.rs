@@ -274,8 +274,40 @@ impl std::hash::Hasher for NameHasher {
 type NameMap =
     HashMap<&'static str, &'static CommandSpec, std::hash::BuildHasherDefault<NameHasher>>;
 
+/// Names of up to 16 bytes (all but a few) as one number: their bytes, little-endian, with
+/// zeros after the end. Looking one up hashes two words and compares one number, where a
+/// string key would hash the bytes, then compare them.
+type ShortNameMap =
+    HashMap<u128, &'static CommandSpec, std::hash::BuildHasherDefault<ShortNameHasher>>;
+
+#[derive(Default)]
+struct ShortNameHasher(u64);
+
+impl std::hash::Hasher for ShortNameHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = crate::dict::hash_bytes(self.0, bytes);
+    }
+    fn write_u128(&mut self, n: u128) {
+        const K: u64 = 0x9E37_79B9_7F4A_7C15;
+        let h = ((n as u64) ^ ((n >> 64) as u64).rotate_left(29)).wrapping_mul(K);
+        self.0 = h ^ (h >> 29);
+    }
+}
+
+/// `name` lower-cased and packed as `ShortNameMap` keys it, if it is short enough.
+fn short_name(name: &[u8]) -> Option<u128> {
+    let mut buf = [0u8; 16];
+    buf.get_mut(..name.len())?.copy_from_slice(name);
+    buf.make_ascii_lowercase();
+    Some(u128::from_le_bytes(buf))
+}
+
 struct Index {
     by_name: NameMap,
+    by_short_name: ShortNameMap,
     all: Vec<&'static CommandSpec>,
 }
 
@@ -283,15 +315,23 @@ fn index() -> &'static Index {
     static INDEX: OnceLock<Index> = OnceLock::new();
     INDEX.get_or_init(|| {
         let mut by_name = NameMap::default();
+        let mut by_short_name = ShortNameMap::default();
         let mut all = Vec::new();
         for family in crate::cmd::FAMILIES {
             for spec in family.iter() {
                 by_name.insert(spec.name, spec);
+                if let Some(short) = short_name(spec.name.as_bytes()) {
+                    by_short_name.insert(short, spec);
+                }
                 all.push(spec);
             }
         }
         all.sort_by_key(|s| s.name);
-        Index { by_name, all }
+        Index {
+            by_name,
+            by_short_name,
+            all,
+        }
     })
 }
 
@@ -302,6 +342,13 @@ pub fn all() -> &'static [&'static CommandSpec] {
 
 /// A command by its (case-insensitive) top-level name.
 pub fn get(name: &[u8]) -> Option<&'static CommandSpec> {
+    if let Some(short) = short_name(name) {
+        // A NUL byte in the name would pack like a shorter name; no command has one.
+        if name.contains(&0) {
+            return None;
+        }
+        return index().by_short_name.get(&short).copied();
+    }
     let mut buf = [0u8; 32];
     if name.len() > buf.len() {
         return None;
