@@ -1,7 +1,8 @@
 // The engine compiled to WebAssembly against ioredis-mock, in one Node process, on the same
 // command streams. Part of `bench/run`; runs on its own too:
 //
-//   node bench/node.mjs <wasm-bindgen nodejs out dir> [--quick] [--json out.json]
+//   node --expose-gc bench/node.mjs <wasm-bindgen nodejs out dir> [--quick] [--json out.json]
+//     [--only <regex of workload names>]
 //
 // Every workload is built as a list of argv arrays before any clock starts. Each side runs it
 // in two ways, on a fresh instance after the same untimed setup, as a user of each library
@@ -150,11 +151,17 @@ const workloads = [
   },
 ];
 
+// Each timed loop starts on a collected heap (when node runs with --expose-gc, as bench/run
+// starts it), so that neither side pays for garbage the other side's setup left behind.
+const collect = () => globalThis.gc?.();
+
 // ---- the engine ----------------------------------------------------------------------------
 
 const engineHas = (cmd) => {
   // COMMAND INFO of an unknown command answers a nil entry.
-  const [info] = open(wasmDir).call('COMMAND', 'INFO', cmd);
+  const db = open(wasmDir);
+  const [info] = db.call('COMMAND', 'INFO', cmd);
+  db.close();
   return info !== null;
 };
 
@@ -171,6 +178,7 @@ function engineSetup(w) {
 function engineCall(w, stream) {
   const db = engineSetup(w);
   let done = 0;
+  collect();
   const start = performance.now();
   const cpu0 = process.cpuUsage();
   const stop = start + BUDGET_MS;
@@ -181,12 +189,14 @@ function engineCall(w, stream) {
     // An error reply throws: the row then says n/a with the error instead of a rate.
     for (; done < end; done++) db.call(...stream[done]);
   }
+  db.close();
   return { ops: done, secs: (performance.now() - start) / 1000, cpu: cpuSecs(cpu0) };
 }
 
 function enginePipeline(w, stream) {
   const db = engineSetup(w);
   let done = 0;
+  collect();
   const start = performance.now();
   const cpu0 = process.cpuUsage();
   const stop = start + BUDGET_MS;
@@ -197,6 +207,7 @@ function enginePipeline(w, stream) {
     if (done === 0 && replies[0] instanceof Error) throw replies[0];
     done = end;
   }
+  db.close();
   return { ops: done, secs: (performance.now() - start) / 1000, cpu: cpuSecs(cpu0) };
 }
 
@@ -227,6 +238,7 @@ async function mockAwait(w, stream) {
   const r = await mockSetup(w);
   const cmds = stream.map(mockCommand);
   let done = 0;
+  collect();
   const start = performance.now();
   const cpu0 = process.cpuUsage();
   const stop = start + BUDGET_MS;
@@ -243,6 +255,7 @@ async function mockPipeline(w, stream) {
   const r = await mockSetup(w);
   const cmds = stream.map(mockCommand);
   let done = 0;
+  collect();
   const start = performance.now();
   const cpu0 = process.cpuUsage();
   const stop = start + BUDGET_MS;

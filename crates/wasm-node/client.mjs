@@ -26,7 +26,6 @@ import path from 'node:path';
 
 const require = createRequire(import.meta.url);
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 const TWO_32 = 4294967296;
 
 export function open(bindgenDir, { seed = 1, now = Date.now() } = {}) {
@@ -35,6 +34,7 @@ export function open(bindgenDir, { seed = 1, now = Date.now() } = {}) {
   const memory = glue.wasm_memory();
   let u8 = new Uint8Array(memory.buffer);
   let dv = new DataView(memory.buffer);
+  let buf = Buffer.from(memory.buffer);
   let inAt = 0;
   let inCap = 0;
 
@@ -42,6 +42,7 @@ export function open(bindgenDir, { seed = 1, now = Date.now() } = {}) {
   const refresh = () => {
     u8 = new Uint8Array(memory.buffer);
     dv = new DataView(memory.buffer);
+    buf = Buffer.from(memory.buffer);
   };
   const view = () => {
     if (u8.byteLength === 0) refresh();
@@ -128,17 +129,23 @@ export function open(bindgenDir, { seed = 1, now = Date.now() } = {}) {
     return neg ? -n : n;
   }
 
+  // Short ASCII is cheapest built by hand; anything else goes through Buffer's UTF-8 decoder
+  // (a single native call, cheaper than TextDecoder on a subarray).
   function bulk(m, start, len) {
-    if (len <= 32) {
+    if (len <= 8) {
       let s = '';
       for (let i = start; i < start + len; i++) {
         const c = m[i];
-        if (c >= 0x80) return decoder.decode(m.subarray(start, start + len));
+        if (c >= 0x80) return text(start, len);
         s += String.fromCharCode(c);
       }
       return s;
     }
-    return decoder.decode(m.subarray(start, start + len));
+    return text(start, len);
+  }
+
+  function text(start, len) {
+    return buf.toString('utf8', start, start + len);
   }
 
   function value(m) {
@@ -213,6 +220,11 @@ export function open(bindgenDir, { seed = 1, now = Date.now() } = {}) {
     advance(t) {
       this.now = t;
       engine.advance(t);
+    },
+
+    /// Frees the engine's memory inside the module (the instance is unusable after).
+    close() {
+      engine.free();
     },
   };
   return db;
