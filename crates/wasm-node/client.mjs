@@ -189,6 +189,9 @@ export function open(bindgenDir, { seed = 1, now = Date.now() } = {}) {
 
   const db = {
     now,
+    // The wasm-bindgen object, for what this wrapper does not cover (dbsize, free). Its
+    // `input` and `run_input` belong to this wrapper: `input` may move the buffer whose
+    // address the wrapper keeps, and writing through a stale address corrupts the module.
     engine,
 
     /// Runs one command; returns its reply, or throws an error reply.
