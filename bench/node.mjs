@@ -1,32 +1,42 @@
 // The engine compiled to WebAssembly against ioredis-mock, in one Node process, on the same
 // command streams. Part of `bench/run`; runs on its own too:
 //
-//   node bench/node.mjs <wasm-bindgen nodejs out dir> [--quick] [--json out.json]
+//   node --expose-gc bench/node.mjs <wasm-bindgen nodejs out dir> [--quick] [--json out.json]
+//     [--only <regex of workload names>]
 //
-// Every workload is built as a list of argv arrays before any clock starts. Each engine runs it
-// in two ways, on a fresh instance after the same untimed setup:
-//   - one command per call: `await redis[cmd](...)` for ioredis-mock, `execute(argv)` for the
-//     engine (one JS<->wasm crossing per command);
-//   - batched, 1,000 commands per call: `redis.pipeline(cmds).exec()` for ioredis-mock, and
-//     `run_batch(frame)` for the engine, where the frame is the batch already encoded (as a
-//     socket buffer would hold it) and the result is the RESP replies.
-// The ratio column is the engine's better mode over ioredis-mock's better mode.
+// Every workload is built as a list of argv arrays before any clock starts. Each side runs it
+// in two ways, on a fresh instance after the same untimed setup, as a user of each library
+// would write it:
+//   - one command per call: `await redis[name](...args)` for ioredis-mock (its API is a promise
+//     per command), `db.call(...argv)` for the engine (crates/wasm-node/client.mjs: a
+//     synchronous call per command that writes the arguments into the module's memory, runs
+//     the command, and decodes the reply into a string, number, null or array);
+//   - batched, 1,000 commands per call: `await redis.pipeline(cmds).exec()` for ioredis-mock,
+//     `db.pipeline(cmds)` for the engine (the same encoding and decoding, one crossing for the
+//     lot). Both take the argv arrays and return every reply decoded.
+// Two ratios: per command (engine call / ioredis-mock await) and batched (pipeline / pipeline);
+// neither side is ever batched against the other unbatched. Each is given by the wall clock and
+// by process CPU time (commands per CPU second), which moves much less when other work shares
+// the machine; the row ends with the one-minute load average.
 // Every loop is bounded by a command count and by a time budget, whichever ends first; a setup
 // that runs out of its budget marks the row "n/a" with the reason.
 
 import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import path from 'node:path';
 
-const require = createRequire(import.meta.url);
 const argv = process.argv.slice(2);
-const wasmDir = path.resolve(argv.find((a) => !a.startsWith('--')) ?? 'target/wasm-node');
+const positional = argv.filter((a, i) => !a.startsWith('--') && !['--json', '--only'].includes(argv[i - 1]));
+const wasmDir = path.resolve(positional[0] ?? 'target/wasm-node');
 const quick = argv.includes('--quick');
 const jsonAt = argv.indexOf('--json');
 const jsonOut = jsonAt >= 0 ? argv[jsonAt + 1] : null;
+// `--only <regex>`: the rows whose workload name matches, for looking at a few rows at a time.
+const onlyAt = argv.indexOf('--only');
+const only = onlyAt >= 0 ? new RegExp(argv[onlyAt + 1]) : null;
 
-const { new_engine } = require(path.join(wasmDir, 'cachelab_wasm_node.js'));
+const { open } = await import(new URL('../crates/wasm-node/client.mjs', import.meta.url));
 let Redis;
 try {
   Redis = (await import('ioredis-mock')).default;
@@ -141,80 +151,64 @@ const workloads = [
   },
 ];
 
+// Each timed loop starts on a collected heap (when node runs with --expose-gc, as bench/run
+// starts it), so that neither side pays for garbage the other side's setup left behind.
+const collect = () => globalThis.gc?.();
+
 // ---- the engine ----------------------------------------------------------------------------
 
-const enc = new TextEncoder();
-function frame(cmds) {
-  const parts = cmds.map((c) => c.map((a) => enc.encode(a)));
-  let len = 0;
-  for (const c of parts) len += 4 + c.reduce((s, a) => s + 4 + a.length, 0);
-  const buf = new Uint8Array(len);
-  const view = new DataView(buf.buffer);
-  let p = 0;
-  for (const c of parts) {
-    view.setUint32(p, c.length, true);
-    p += 4;
-    for (const a of c) {
-      view.setUint32(p, a.length, true);
-      p += 4;
-      buf.set(a, p);
-      p += a.length;
-    }
-  }
-  return buf;
-}
-
-const dec = new TextDecoder();
 const engineHas = (cmd) => {
-  const e = new_engine(1);
   // COMMAND INFO of an unknown command answers a nil entry.
-  return !/^\*1\r\n[*$]-1\r\n$/.test(dec.decode(e.execute(['COMMAND', 'INFO', cmd], 0)));
+  const db = open(wasmDir);
+  const [info] = db.call('COMMAND', 'INFO', cmd);
+  db.close();
+  return info !== null;
 };
 
 // Virtual time follows the wall clock, so time to live means the same for both engines.
-const t0 = Date.now();
 const clock = () => Date.now();
 
 function engineSetup(w) {
-  const e = new_engine(1);
+  const db = open(wasmDir, { now: clock() });
   const cmds = w.setup();
-  for (let i = 0; i < cmds.length; i += BATCH) e.run_batch(frame(cmds.slice(i, i + BATCH)), clock());
-  return e;
+  for (let i = 0; i < cmds.length; i += BATCH) db.pipeline(cmds.slice(i, i + BATCH));
+  return db;
 }
 
-function engineExecute(w, stream) {
-  const e = engineSetup(w);
+function engineCall(w, stream) {
+  const db = engineSetup(w);
   let done = 0;
+  collect();
   const start = performance.now();
+  const cpu0 = process.cpuUsage();
   const stop = start + BUDGET_MS;
   while (done < stream.length && performance.now() < stop) {
-    const now = clock();
+    // The clock is read every 100 commands, as the other loops read theirs.
+    db.advance(clock());
     const end = Math.min(stream.length, done + 100);
-    for (; done < end; done++) {
-      const reply = e.execute(stream[done], now);
-      // An error reply means the row measures nothing: say so instead of printing a rate.
-      if (done === 0 && reply[0] === 45) throw new Error(dec.decode(reply).trim());
-    }
-    e.advance(now);
+    // An error reply throws: the row then says n/a with the error instead of a rate.
+    for (; done < end; done++) db.call(...stream[done]);
   }
-  return { ops: done, secs: (performance.now() - start) / 1000 };
+  db.close();
+  return { ops: done, secs: (performance.now() - start) / 1000, cpu: cpuSecs(cpu0) };
 }
 
-function engineBatch(w, stream) {
-  const e = engineSetup(w);
-  const frames = [];
-  for (let i = 0; i < stream.length; i += BATCH) frames.push([i, frame(stream.slice(i, i + BATCH))]);
+function enginePipeline(w, stream) {
+  const db = engineSetup(w);
   let done = 0;
+  collect();
   const start = performance.now();
+  const cpu0 = process.cpuUsage();
   const stop = start + BUDGET_MS;
-  for (const [i, f] of frames) {
-    if (performance.now() >= stop) break;
-    const now = clock();
-    e.run_batch(f, now);
-    e.advance(now);
-    done = Math.min(stream.length, i + BATCH);
+  while (done < stream.length && performance.now() < stop) {
+    db.advance(clock());
+    const end = Math.min(stream.length, done + BATCH);
+    const replies = db.pipeline(stream.slice(done, end));
+    if (done === 0 && replies[0] instanceof Error) throw replies[0];
+    done = end;
   }
-  return { ops: done, secs: (performance.now() - start) / 1000 };
+  db.close();
+  return { ops: done, secs: (performance.now() - start) / 1000, cpu: cpuSecs(cpu0) };
 }
 
 // ---- ioredis-mock --------------------------------------------------------------------------
@@ -244,7 +238,9 @@ async function mockAwait(w, stream) {
   const r = await mockSetup(w);
   const cmds = stream.map(mockCommand);
   let done = 0;
+  collect();
   const start = performance.now();
+  const cpu0 = process.cpuUsage();
   const stop = start + BUDGET_MS;
   // The clock is read after every command: on a big sorted set one command can take a second.
   while (done < cmds.length && performance.now() < stop) {
@@ -252,14 +248,16 @@ async function mockAwait(w, stream) {
     await r[name](...args);
   }
   r.disconnect();
-  return { ops: done, secs: (performance.now() - start) / 1000 };
+  return { ops: done, secs: (performance.now() - start) / 1000, cpu: cpuSecs(cpu0) };
 }
 
 async function mockPipeline(w, stream) {
   const r = await mockSetup(w);
   const cmds = stream.map(mockCommand);
   let done = 0;
+  collect();
   const start = performance.now();
+  const cpu0 = process.cpuUsage();
   const stop = start + BUDGET_MS;
   // Pipelines grow from one command to BATCH while they stay short, so that a slow command
   // cannot overrun the budget by a whole batch.
@@ -272,45 +270,70 @@ async function mockPipeline(w, stream) {
     if (performance.now() - t < BUDGET_MS / 50) size = Math.min(BATCH, size * 2);
   }
   r.disconnect();
-  return { ops: done, secs: (performance.now() - start) / 1000 };
+  return { ops: done, secs: (performance.now() - start) / 1000, cpu: cpuSecs(cpu0) };
 }
 
 // ---- the table -----------------------------------------------------------------------------
 
-const rate = (m) => (m && m.ops > 0 ? m.ops / m.secs : null);
+// Process CPU time (user and system, every thread: the collector's helpers too) since `since`.
+function cpuSecs(since) {
+  const u = process.cpuUsage(since);
+  return (u.user + u.system) / 1e6;
+}
+
 const fmt = (v) => (typeof v === 'number' ? Math.round(v).toLocaleString('en-US') : v);
 
-async function measure(label, f) {
+// Commands per wall-clock second and per second of CPU time: on a machine shared with other
+// work the first moves with the scheduler, the second much less.
+async function measure(f) {
   try {
-    return rate(await f());
+    const m = await f();
+    if (!(m.ops > 0)) return { rate: 'n/a: no command ran', cpuRate: null };
+    return { rate: m.ops / m.secs, cpuRate: m.cpu > 0 ? m.ops / m.cpu : null };
   } catch (e) {
-    return `n/a: ${e.message.split('\n')[0]}`;
+    const why = `n/a: ${e.message.split('\n')[0]}`;
+    return { rate: why, cpuRate: null };
   }
 }
 
 const rows = [];
-const head = ['workload', 'mock await', 'mock pipeline', 'wasm execute', 'wasm batch', 'wasm/mock'];
-console.log(`cachelab wasm (Node ${process.version}) vs ioredis-mock, up to ${N} commands or ${BUDGET_MS} ms per cell, ops/s`);
+const head = ['workload', 'mock await', 'wasm call', 'ratio', 'CPU ratio',
+  'mock pipeline', 'wasm pipeline', 'ratio', 'CPU ratio', 'load'];
+console.log(`cachelab wasm (Node ${process.version}) vs ioredis-mock, up to ${N} commands or ${BUDGET_MS} ms per cell`);
+console.log('ops/s by the wall clock; CPU ratio: the same ratio of commands per CPU second');
 console.log(head.join(' | '));
+const ratio = (ours, theirs) =>
+  typeof ours === 'number' && typeof theirs === 'number' && theirs > 0 ? ours / theirs : null;
+const fmtRatio = (r) => (r === null ? 'n/a' : r.toFixed(r < 10 ? 2 : 0));
 for (const w of workloads) {
+  if (only && !only.test(w.name)) continue;
   const stream = w.stream(N);
   const row = { workload: w.name };
-  row.mock_await = await measure('mock await', () => mockAwait(w, stream));
-  row.mock_pipeline = await measure('mock pipeline', () => mockPipeline(w, stream));
+  const cells = {};
+  cells.mock_await = await measure(() => mockAwait(w, stream));
+  cells.mock_pipeline = await measure(() => mockPipeline(w, stream));
   if (w.needs && !engineHas(w.needs)) {
-    row.wasm_execute = row.wasm_batch = `n/a: engine lacks ${w.needs.toUpperCase()}`;
+    const why = { rate: `n/a: engine lacks ${w.needs.toUpperCase()}`, cpuRate: null };
+    cells.wasm_call = cells.wasm_pipeline = why;
   } else {
-    row.wasm_execute = await measure('wasm execute', () => engineExecute(w, stream));
-    row.wasm_batch = await measure('wasm batch', () => engineBatch(w, stream));
+    cells.wasm_call = await measure(() => engineCall(w, stream));
+    cells.wasm_pipeline = await measure(() => enginePipeline(w, stream));
   }
-  const best = (a, b) => Math.max(...[a, b].filter((x) => typeof x === 'number'), -1);
-  const mock = best(row.mock_await, row.mock_pipeline);
-  const wasm = best(row.wasm_execute, row.wasm_batch);
-  row.ratio = mock > 0 && wasm > 0 ? wasm / mock : null;
+  for (const [k, v] of Object.entries(cells)) {
+    row[k] = v.rate;
+    row[`${k}_cpu`] = v.cpuRate;
+  }
+  row.ratio_per_command = ratio(row.wasm_call, row.mock_await);
+  row.ratio_per_command_cpu = ratio(row.wasm_call_cpu, row.mock_await_cpu);
+  row.ratio_batched = ratio(row.wasm_pipeline, row.mock_pipeline);
+  row.ratio_batched_cpu = ratio(row.wasm_pipeline_cpu, row.mock_pipeline_cpu);
+  // The machine's one-minute load average when the row was done: other work running.
+  row.load = loadavg()[0];
   rows.push(row);
   console.log(
-    [w.name, fmt(row.mock_await), fmt(row.mock_pipeline), fmt(row.wasm_execute), fmt(row.wasm_batch),
-      row.ratio === null ? 'n/a' : row.ratio.toFixed(row.ratio < 10 ? 2 : 0)].join(' | '),
+    [w.name, fmt(row.mock_await), fmt(row.wasm_call), fmtRatio(row.ratio_per_command),
+      fmtRatio(row.ratio_per_command_cpu), fmt(row.mock_pipeline), fmt(row.wasm_pipeline),
+      fmtRatio(row.ratio_batched), fmtRatio(row.ratio_batched_cpu), row.load.toFixed(1)].join(' | '),
   );
 }
 if (jsonOut) {

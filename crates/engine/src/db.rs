@@ -82,17 +82,25 @@ impl Db {
         }
     }
 
+    /// Adds an entry under a key the caller has just found missing (Redis's `dbAdd`).
+    pub fn put_new(&mut self, key: Key, mut entry: Entry) {
+        entry.mem = crate::memory::entry_bytes(&key, &entry);
+        self.mem += entry.mem;
+        if entry.expire_at.is_some() {
+            self.expires.insert(key.clone(), ());
+        }
+        self.keys.insert_absent(key, entry);
+    }
+
     /// Counts `key` again after its value changed in place; returns the bytes freed (0 when
     /// the key grew or is gone).
     pub fn recost(&mut self, key: &[u8]) -> u64 {
-        let Some((k, e)) = self.keys.get_key_value(key) else {
+        let Some((k, e)) = self.keys.get_key_value_mut(key) else {
             return 0;
         };
         let cost = crate::memory::entry_bytes(k, e);
         let old = e.mem;
-        if let Some(e) = self.keys.get_mut(key) {
-            e.mem = cost;
-        }
+        e.mem = cost;
         self.mem = self.mem - old + cost;
         old.saturating_sub(cost)
     }

@@ -28,6 +28,10 @@ const MIN_FILL_PERCENT: usize = 10;
 
 pub type Key = Box<[u8]>;
 
+/// An entry's place in a `Dict`, from `Dict::position`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Position(u32);
+
 #[derive(Clone, Debug)]
 struct Node<V> {
     key: Key,
@@ -153,12 +157,48 @@ impl<V> Dict<V> {
         self.find(key).is_some()
     }
 
+    /// Where `key`'s entry is, for `at`/`at_mut`: one probe of the table for a caller that
+    /// must read an entry, do other work, then change it. A position is only good until the
+    /// table next changes (an insert or a removal).
+    pub fn position(&self, key: &[u8]) -> Option<Position> {
+        self.find(key).map(Position)
+    }
+
+    /// The entry at `pos`; `None` if the slot is free (a position kept past a change).
+    pub fn at(&self, pos: Position) -> Option<&V> {
+        match self.nodes.get(pos.0 as usize) {
+            Some(Slot::Used(n)) => Some(&n.value),
+            _ => None,
+        }
+    }
+
+    pub fn at_mut(&mut self, pos: Position) -> Option<&mut V> {
+        match self.nodes.get_mut(pos.0 as usize) {
+            Some(Slot::Used(n)) => Some(&mut n.value),
+            _ => None,
+        }
+    }
+
+    /// The stored key and its value, mutable, in one probe.
+    pub fn get_key_value_mut(&mut self, key: &[u8]) -> Option<(&Key, &mut V)> {
+        let i = self.find(key)?;
+        let n = self.node_mut(i);
+        Some((&n.key, &mut n.value))
+    }
+
     /// Inserts or replaces; returns the previous value. A new entry goes to the head of its
     /// chain, as in Redis (recently added keys are found first).
     pub fn insert(&mut self, key: Key, value: V) -> Option<V> {
         if let Some(i) = self.find(&key) {
             return Some(std::mem::replace(&mut self.node_mut(i).value, value));
         }
+        self.insert_absent(key, value);
+        None
+    }
+
+    /// Inserts a key the caller has just looked for and not found, without looking again.
+    pub fn insert_absent(&mut self, key: Key, value: V) {
+        debug_assert!(self.find(&key).is_none(), "insert_absent of a present key");
         self.grow_if_needed();
         let h = hash_bytes(self.seed, &key);
         let b = h as usize & self.mask();
@@ -181,7 +221,6 @@ impl<V> Dict<V> {
         };
         self.buckets[b] = idx;
         self.len += 1;
-        None
     }
 
     pub fn remove(&mut self, key: &[u8]) -> Option<(Key, V)> {

@@ -53,21 +53,20 @@ impl Engine {
 
     /// Finds a live key, applying lazy expiry and the access rules of `mode`.
     pub(crate) fn lookup(&mut self, db: usize, key: &[u8], mode: Lookup) -> Option<&mut Entry> {
-        self.expire_if_needed(db, key);
+        // One probe of the table: the entry found carries its deadline, and nothing below
+        // changes the table before the entry is handed out (unless it is expired and removed).
+        let pos = self.live_position(db, key);
         let now = self.now;
         let lfu = self.config.maxmemory_policy.is_lfu();
         let (log_factor, decay) = (self.config.lfu_log_factor, self.config.lfu_decay_time);
-        let found = self.dbs[db].keys.contains_key(key);
         if matches!(mode, Lookup::Read | Lookup::ReadNoTouch) {
-            if found {
+            if pos.is_some() {
                 self.stats.keyspace_hits += 1;
             } else {
                 self.stats.keyspace_misses += 1;
             }
         }
-        if !found {
-            return None;
-        }
+        let found = pos?;
         let touch = !matches!(mode, Lookup::NoTouch | Lookup::ReadNoTouch);
         let r = if touch && lfu {
             Some(self.rng.next_f64())
@@ -77,7 +76,7 @@ impl Engine {
         if touch && self.evict.shadow.is_some() {
             self.shadow_access(db, key, false);
         }
-        let entry = self.dbs[db].keys.get_mut(key)?;
+        let entry = self.dbs[db].keys.at_mut(found)?;
         if touch {
             if let Some(r) = r {
                 lfu_touch(entry, now, log_factor, decay, r);
@@ -88,9 +87,29 @@ impl Engine {
         Some(entry)
     }
 
+    /// Where `key` is in `db`, after lazy expiry: `None` when it is missing or has just been
+    /// expired (as `expire_if_needed` would, with one probe of the table instead of two).
+    fn live_position(&mut self, db: usize, key: &[u8]) -> Option<crate::dict::Position> {
+        let keys = &self.dbs[db].keys;
+        let pos = keys.position(key)?;
+        let at = keys.at(pos).and_then(|e| e.expire_at);
+        if at.is_some_and(|at| self.now > at) {
+            self.delete_expired(db, key, ExpiredBy::Lazy);
+            return None;
+        }
+        Some(pos)
+    }
+
     /// The value under a live key, for a read.
     pub(crate) fn read(&mut self, db: usize, key: &[u8]) -> Option<&mut Entry> {
         self.lookup(db, key, Lookup::Read)
+    }
+
+    /// Whether a write lookup does anything beyond what overwriting the key with `set_value`
+    /// does anyway (expire it if due, stamp its access time): bump an LFU counter, which draws
+    /// from the engine's random numbers, or feed the eviction shadow.
+    pub(crate) fn write_lookup_matters(&self) -> bool {
+        self.config.maxmemory_policy.is_lfu() || self.evict.shadow.is_some()
     }
 
     /// The value under a live key, for a write.
@@ -102,11 +121,11 @@ impl Engine {
     /// overwritten. Its TTL is dropped unless `keep_ttl`. Under an LFU policy an overwritten key
     /// keeps its access counter, as `dbSetValue` does.
     pub(crate) fn set_value(&mut self, db: usize, key: &[u8], value: Value, keep_ttl: bool) {
-        self.expire_if_needed(db, key);
+        let pos = self.live_position(db, key);
         let now = self.now;
         let lfu = self.config.maxmemory_policy.is_lfu();
         let d = &mut self.dbs[db];
-        match d.keys.get_mut(key) {
+        match pos.and_then(|p| d.keys.at_mut(p)) {
             Some(entry) => {
                 entry.value = value;
                 if !lfu {
@@ -116,7 +135,7 @@ impl Engine {
                     d.remove_expire(key);
                 }
             }
-            None => d.put(Key::from(key), Entry::new(value, now)),
+            None => d.put_new(Key::from(key), Entry::new(value, now)),
         }
     }
 

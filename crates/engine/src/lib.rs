@@ -209,7 +209,17 @@ impl Engine {
 
     pub(crate) fn execute_inner(&mut self, client: ClientId, argv: &[&[u8]], now_ms: i64) -> Reply {
         self.now = now_ms;
-        let Some(db) = self.clients.get(&client).map(|c| c.db) else {
+        // What the checks below need to know about the client, read in one lookup: nothing
+        // before the command runs changes it.
+        let Some((db, resp2_subscribed, in_multi)) = self.clients.get(&client).map(|c| {
+            let subscribed =
+                !(c.channels.is_empty() && c.patterns.is_empty() && c.shard_channels.is_empty());
+            (
+                c.db,
+                subscribed && c.protocol == Protocol::Resp2,
+                c.multi.is_some(),
+            )
+        }) else {
             return Reply::error("ERR unknown client");
         };
         if argv.is_empty() {
@@ -245,10 +255,7 @@ impl Engine {
         if let Some(reply) = self.maxmemory_gate(client, spec) {
             return reply;
         }
-        if self.protocol(client) == Protocol::Resp2
-            && self.is_subscribed(client)
-            && !cmd::pubsub::allowed_while_subscribed(spec.name)
-        {
+        if resp2_subscribed && !cmd::pubsub::allowed_while_subscribed(spec.name) {
             self.stats.total_error_replies += 1;
             self.stats.rejected_calls += 1;
             self.stats.record_rejected(spec.name);
@@ -257,8 +264,10 @@ impl Engine {
             self.stats.record_error(&err);
             return Reply::error_owned(err);
         }
-        if let Some(reply) = self.try_queue(client, spec, argv) {
-            return reply;
+        if in_multi {
+            if let Some(reply) = self.try_queue(client, spec, argv) {
+                return reply;
+            }
         }
         let call = Call {
             client,

@@ -411,11 +411,10 @@ fn zset_cost(z: &ZSet, m: Measure, s: Sampling) -> u64 {
             (total as f64 / take.max(1) as f64 * len as f64) as u64
         }
         Sampling::Spread(n) => {
-            let (mut total, mut seen) = (0u64, 0u64);
-            for member in z.sample_members(if n == 0 { len } else { n }) {
-                total += element(member);
-                seen += 1;
-            }
+            // The same sum as adding `element` over the sample, from the set's remembered
+            // member sizes (a rescore, the common ZADD, leaves them as they were).
+            let (seen, sds) = z.sampled_member_sds(if n == 0 { len } else { n });
+            let total = seen * (m.fixed(DICT_ENTRY) + NODE) + sds;
             (total as f64 / seen.max(1) as f64 * len as f64) as u64
         }
     };

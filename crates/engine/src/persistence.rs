@@ -149,6 +149,10 @@ pub struct Persist {
     pub aof_rewrite_scheduled: bool,
     /// The `save` parameter last parsed, and its points (checked after every write).
     save_parsed: (String, Vec<(i64, u64)>),
+    /// The earliest moment any save point can fall due whatever the change count, with the
+    /// last save and the last save attempt it was worked out from: before then a write needs
+    /// no look at the points (this is checked after every write).
+    save_not_before: Option<(i64, i64, i64)>,
 }
 
 fn snapshot_of(e: &Engine) -> Snapshot {
@@ -361,23 +365,40 @@ impl Engine {
     fn save_point_due(&mut self, now: i64) -> Option<i64> {
         if self.persist.save_parsed.0 != self.config.save {
             self.persist.save_parsed = (self.config.save.clone(), save_points(&self.config.save));
+            self.persist.save_not_before = None;
+        }
+        let last_s = self.persist.last_save_ms.div_euclid(1000);
+        let last_try = self.persist.last_bgsave_try_ms;
+        // Redis saves once more than `seconds` have passed since the last save.
+        let due_at = |secs: i64| {
+            last_s
+                .saturating_add(secs)
+                .saturating_add(1)
+                .saturating_mul(1000)
+                .max(last_try)
+        };
+        let from = (self.persist.last_save_ms, last_try);
+        let not_before = match self.persist.save_not_before {
+            Some((save, try_ms, at)) if (save, try_ms) == from => at,
+            _ => {
+                let points = &self.persist.save_parsed.1;
+                let at = points.iter().map(|&(secs, _)| due_at(secs)).min();
+                let at = at.unwrap_or(i64::MAX);
+                self.persist.save_not_before = Some((from.0, from.1, at));
+                at
+            }
+        };
+        if now < not_before {
+            return None;
         }
         let changes = self.stats.dirty.saturating_sub(self.persist.dirty_at_save);
-        let last_s = self.persist.last_save_ms.div_euclid(1000);
         self.persist
             .save_parsed
             .1
             .iter()
             .copied()
             .filter(|&(_, n)| changes >= n)
-            // Redis saves once more than `seconds` have passed since the last save.
-            .map(|(secs, _)| {
-                last_s
-                    .saturating_add(secs)
-                    .saturating_add(1)
-                    .saturating_mul(1000)
-                    .max(self.persist.last_bgsave_try_ms)
-            })
+            .map(|(secs, _)| due_at(secs))
             .filter(|&at| at <= now)
             .min()
             // The save starts when the engine notices it is due. Starting it at the (possibly
@@ -847,6 +868,26 @@ mod tests {
         assert_eq!(e.changes_since_save(), 0);
         assert_eq!(e.persist.rdb_saves, 1);
         assert_eq!(e.last_save(), 11);
+    }
+
+    #[test]
+    fn a_save_point_whose_time_has_passed_fires_on_the_write_that_reaches_its_count() {
+        let (mut e, c) = engine("10 2", None);
+        e.run(c, &["SET", "a", "1"], 0);
+        e.advance(20_000);
+        assert_eq!(e.changes_since_save(), 1);
+        e.run(c, &["SET", "b", "1"], 20_000);
+        e.advance(30_000);
+        assert_eq!(e.persist.rdb_saves, 1);
+        assert_eq!(e.last_save(), 19);
+        // A new setting brings its own points, read again on the next write.
+        e.run(c, &["CONFIG", "SET", "save", "100 1"], 30_000);
+        e.run(c, &["SET", "c", "1"], 30_000);
+        e.advance(120_000);
+        assert_eq!(e.persist.rdb_saves, 1);
+        e.run(c, &["SET", "d", "1"], 121_500);
+        e.advance(122_000);
+        assert_eq!(e.persist.rdb_saves, 2);
     }
 
     #[test]

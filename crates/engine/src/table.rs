@@ -148,8 +148,78 @@ impl std::hash::Hasher for NameHasher {
 type NameMap =
     HashMap<&'static str, &'static CommandSpec, std::hash::BuildHasherDefault<NameHasher>>;
 
+/// Names of up to 16 bytes (all but a few) as one number, in an open-addressed table of their
+/// own: looking one up multiplies once and compares a number or two, where a string-keyed map
+/// would hash the bytes, then compare them (this runs for every command).
+struct ShortNames {
+    slots: Vec<(u128, Option<&'static CommandSpec>)>,
+    mask: usize,
+}
+
+impl ShortNames {
+    fn new(count: usize) -> ShortNames {
+        // At most a quarter full, so that a probe rarely goes past its first slot.
+        let size = (count * 4).next_power_of_two().max(16);
+        ShortNames {
+            slots: vec![(0, None); size],
+            mask: size - 1,
+        }
+    }
+
+    fn home(&self, key: u128) -> usize {
+        const K: u64 = 0x9E37_79B9_7F4A_7C15;
+        let h = ((key as u64) ^ ((key >> 64) as u64).rotate_left(29)).wrapping_mul(K);
+        (h >> 40) as usize & self.mask
+    }
+
+    fn insert(&mut self, key: u128, spec: &'static CommandSpec) {
+        let mut i = self.home(key);
+        while let (k, Some(_)) = self.slots[i] {
+            if k == key {
+                break;
+            }
+            i = (i + 1) & self.mask;
+        }
+        self.slots[i] = (key, Some(spec));
+    }
+
+    fn get(&self, key: u128) -> Option<&'static CommandSpec> {
+        let mut i = self.home(key);
+        loop {
+            match self.slots[i] {
+                (_, None) => return None,
+                (k, Some(spec)) if k == key => return Some(spec),
+                _ => i = (i + 1) & self.mask,
+            }
+        }
+    }
+}
+
+/// `name` lower-cased and packed as `ShortNames` keys it, if it is short enough. Zeros pad it,
+/// so a name with a NUL byte packs like a shorter one: `get` checks the length of what it finds.
+fn short_name(name: &[u8]) -> Option<u128> {
+    let mut buf = [0u8; 16];
+    buf.get_mut(..name.len())?.copy_from_slice(name);
+    let lo = u64::from_le_bytes(buf[..8].try_into().ok()?);
+    let hi = u64::from_le_bytes(buf[8..].try_into().ok()?);
+    Some(u128::from(lower8(lo)) | (u128::from(lower8(hi)) << 64))
+}
+
+/// ASCII lower case of the eight bytes of `x` at once (bytes that are not A-Z are kept).
+fn lower8(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = ONES * 0x80;
+    let low7 = x & !HIGH;
+    // Per byte, no carry into the next: the high bit says low7 >= 'A', then low7 > 'Z'.
+    let from_a = low7 + ONES * (0x80 - b'A' as u64);
+    let past_z = low7 + ONES * (0x7f - b'Z' as u64);
+    let upper = from_a & !past_z & !x & HIGH;
+    x | (upper >> 2)
+}
+
 struct Index {
     by_name: NameMap,
+    by_short_name: ShortNames,
     all: Vec<&'static CommandSpec>,
 }
 
@@ -157,15 +227,24 @@ fn index() -> &'static Index {
     static INDEX: OnceLock<Index> = OnceLock::new();
     INDEX.get_or_init(|| {
         let mut by_name = NameMap::default();
+        let count = crate::cmd::FAMILIES.iter().map(|f| f.len()).sum();
+        let mut by_short_name = ShortNames::new(count);
         let mut all = Vec::new();
         for family in crate::cmd::FAMILIES {
             for spec in family.iter() {
                 by_name.insert(spec.name, spec);
+                if let Some(short) = short_name(spec.name.as_bytes()) {
+                    by_short_name.insert(short, spec);
+                }
                 all.push(spec);
             }
         }
         all.sort_by_key(|s| s.name);
-        Index { by_name, all }
+        Index {
+            by_name,
+            by_short_name,
+            all,
+        }
     })
 }
 
@@ -176,6 +255,12 @@ pub fn all() -> &'static [&'static CommandSpec] {
 
 /// A command by its (case-insensitive) top-level name.
 pub fn get(name: &[u8]) -> Option<&'static CommandSpec> {
+    if let Some(short) = short_name(name) {
+        return index()
+            .by_short_name
+            .get(short)
+            .filter(|spec| spec.name.len() == name.len());
+    }
     let mut buf = [0u8; 32];
     if name.len() > buf.len() {
         return None;
@@ -208,4 +293,36 @@ pub fn lookup(argv: &[&[u8]]) -> Result<&'static CommandSpec, String> {
     }
     get_sub(base, argv[1])
         .ok_or_else(|| error::unknown_subcommand(argv[1], &String::from_utf8_lossy(argv[0])))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lower8_lowers_ascii_letters_only() {
+        let all: Vec<u8> = (0..=255).collect();
+        for chunk in all.chunks(8) {
+            let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+            let want = u64::from_le_bytes(chunk.to_ascii_lowercase().try_into().expect("8"));
+            assert_eq!(lower8(x), want, "{chunk:?}");
+        }
+    }
+
+    #[test]
+    fn names_are_found_in_any_case_and_only_at_their_length() {
+        assert_eq!(get(b"GeT").map(|s| s.name), Some("get"));
+        assert_eq!(
+            get(b"ZREVRANGEBYSCORE").map(|s| s.name),
+            Some("zrevrangebyscore")
+        );
+        assert_eq!(
+            get(b"georadiusbymember").map(|s| s.name),
+            Some("georadiusbymember")
+        );
+        assert!(get(b"get\0").is_none());
+        assert!(get(b"ge").is_none());
+        assert!(get(b"").is_none());
+        assert!(get("gét".as_bytes()).is_none());
+    }
 }

@@ -1,12 +1,16 @@
-//! The engine for Node: a thin wasm-bindgen wrapper used by `bench/node.mjs`.
+//! The engine for Node: a thin wasm-bindgen wrapper, used through `client.mjs` (next to this
+//! crate's Cargo.toml) by `bench/node.mjs`.
 //!
 //! Build: `cargo build --release --target wasm32-unknown-unknown -p cachelab-wasm-node`, then
-//! `wasm-bindgen --target nodejs --out-dir bench/results/wasm-node
+//! `wasm-bindgen --target nodejs --out-dir target/wasm-node
 //! target/wasm32-unknown-unknown/release/cachelab_wasm_node.wasm`.
 //!
-//! `execute` runs one command per call (one JS↔wasm crossing per command); `run_batch` runs a
-//! whole buffer of commands per call, which is what a pipeline is, so that a benchmark can keep
-//! the crossing out of the per-command cost.
+//! `input` and `run_input` are what `client.mjs` calls: it writes commands into the input
+//! buffer in this module's memory and reads the replies where they were encoded, one call per
+//! command (or per pipeline) with numbers only crossing the boundary. `execute` takes a JS array
+//! of strings and returns a copy of the reply (wasm-bindgen converts every argument, which costs
+//! several crossings each); `run_batch` takes a framed buffer of commands and returns their
+//! replies concatenated.
 
 use cachelab_engine::{encode_resp, ClientId, Config, Engine, Protocol};
 use wasm_bindgen::prelude::*;
@@ -16,6 +20,15 @@ pub struct NodeEngine {
     engine: Engine,
     client: ClientId,
     out: Vec<u8>,
+    /// Commands framed as in `run_batch`, written by JavaScript straight into this module's
+    /// memory (see `input`), so that a call passes two numbers instead of a JS array of strings.
+    input: Vec<u8>,
+}
+
+/// Reply buffers are handed to JavaScript as one number: address * 2^32 + length (both fit in
+/// 32 bits on wasm32, so the f64 is exact).
+fn pack(buf: &[u8]) -> f64 {
+    (buf.as_ptr() as usize as f64) * 4_294_967_296.0 + buf.len() as f64
 }
 
 /// An engine seeded with `seed`, with one connected client, recording no events (nobody reads
@@ -32,7 +45,14 @@ pub fn new_engine(seed: f64) -> NodeEngine {
         engine,
         client,
         out: Vec::with_capacity(1 << 16),
+        input: vec![0; 1 << 12],
     }
+}
+
+/// This module's memory, for `client.mjs` to write commands into and read replies from.
+#[wasm_bindgen]
+pub fn wasm_memory() -> JsValue {
+    wasm_bindgen::memory()
 }
 
 #[wasm_bindgen]
@@ -46,28 +66,34 @@ impl NodeEngine {
         out
     }
 
-    /// Runs every command framed in `batch` (see `decode_batch`) at virtual time `now_ms`, and
+    /// Runs every command framed in `batch` at virtual time `now_ms` (per command: the argument
+    /// count as a u32 little-endian, then each argument as a u32 little-endian length and its
+    /// bytes), and
     /// returns the RESP2 replies concatenated, as a server would write them for a pipeline.
     /// A malformed frame ends the batch with an error reply instead of running a partial command.
     pub fn run_batch(&mut self, batch: &[u8], now_ms: f64) -> Vec<u8> {
         self.out.clear();
-        let mut argv: Vec<&[u8]> = Vec::with_capacity(16);
-        let mut pos = 0;
-        while pos < batch.len() {
-            argv.clear();
-            match decode_command(batch, pos, &mut argv) {
-                Some(next) => {
-                    pos = next;
-                    let reply = self.engine.execute(self.client, &argv, now_ms as i64);
-                    encode_resp(&reply, Protocol::Resp2, &mut self.out);
-                }
-                None => {
-                    self.out.extend_from_slice(b"-ERR malformed batch\r\n");
-                    break;
-                }
-            }
-        }
+        run_frames(&mut self.engine, self.client, batch, now_ms, &mut self.out);
         self.out.clone()
+    }
+
+    /// The address of the input buffer, grown first to hold at least `bytes` bytes. The
+    /// address stays valid until the next call to `input` (running commands does not move it).
+    pub fn input(&mut self, bytes: usize) -> usize {
+        if self.input.len() < bytes {
+            self.input.resize(bytes.next_power_of_two(), 0);
+        }
+        self.input.as_ptr() as usize
+    }
+
+    /// Runs the commands framed (as in `run_batch`) in the first `len` bytes of the input
+    /// buffer at virtual time `now_ms`. Returns where their RESP2 replies are, packed as
+    /// address * 2^32 + length; they stay there until the next call.
+    pub fn run_input(&mut self, len: usize, now_ms: f64) -> f64 {
+        self.out.clear();
+        let frames = self.input.get(..len).unwrap_or(&[]);
+        run_frames(&mut self.engine, self.client, frames, now_ms, &mut self.out);
+        pack(&self.out)
     }
 
     /// Lets virtual time pass to `now_ms` (the active expire cycle runs here).
@@ -80,23 +106,57 @@ impl NodeEngine {
     }
 }
 
-fn read_u32(buf: &[u8], pos: usize) -> Option<usize> {
-    let bytes = buf.get(pos..pos + 4)?;
-    Some(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize)
+/// Runs every command framed in `batch` and appends the RESP2 replies to `out`. A malformed
+/// frame ends the batch with an error reply instead of running a partial command.
+fn run_frames(engine: &mut Engine, client: ClientId, batch: &[u8], now_ms: f64, out: &mut Vec<u8>) {
+    // Most commands have a handful of arguments: their slices live on the stack, and only a
+    // longer command allocates a vector for them.
+    const SMALL: usize = 16;
+    let mut small: [&[u8]; SMALL] = [&[]; SMALL];
+    let mut long: Vec<&[u8]> = Vec::new();
+    let mut pos = 0;
+    while pos < batch.len() {
+        let decoded = match read_u32(batch, pos) {
+            Some(argc) if argc <= SMALL => {
+                decode_args(batch, pos + 4, &mut small[..argc]).map(|next| (next, argc))
+            }
+            Some(argc) => {
+                long.clear();
+                long.resize(argc, &[]);
+                decode_args(batch, pos + 4, &mut long).map(|next| (next, argc))
+            }
+            None => None,
+        };
+        let Some((next, argc)) = decoded else {
+            out.extend_from_slice(b"-ERR malformed batch\r\n");
+            break;
+        };
+        pos = next;
+        let argv = if argc <= SMALL {
+            &small[..argc]
+        } else {
+            &long[..]
+        };
+        let reply = engine.execute(client, argv, now_ms as i64);
+        encode_resp(&reply, Protocol::Resp2, out);
+    }
 }
 
-/// One command of a batch: argc as u32 little-endian, then each argument as a u32 little-endian
-/// length and its bytes. Returns the position after the command.
-fn decode_command<'a>(buf: &'a [u8], mut pos: usize, argv: &mut Vec<&'a [u8]>) -> Option<usize> {
-    let argc = read_u32(buf, pos)?;
-    pos += 4;
-    for _ in 0..argc {
+/// Fills `args` with the arguments framed from `pos` on (each a u32 little-endian length and
+/// its bytes); returns the position after the last.
+fn decode_args<'a>(buf: &'a [u8], mut pos: usize, args: &mut [&'a [u8]]) -> Option<usize> {
+    for arg in args.iter_mut() {
         let len = read_u32(buf, pos)?;
         pos += 4;
-        argv.push(buf.get(pos..pos.checked_add(len)?)?);
+        *arg = buf.get(pos..pos.checked_add(len)?)?;
         pos += len;
     }
     Some(pos)
+}
+
+fn read_u32(buf: &[u8], pos: usize) -> Option<usize> {
+    let bytes = buf.get(pos..pos + 4)?;
+    Some(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize)
 }
 
 #[cfg(test)]

@@ -437,7 +437,9 @@ fn set_generic(
     } else {
         None
     };
-    let found = e.write(c.db, key).is_some();
+    // Redis looks the key up for every SET; a plain SET that overwrites needs no answer, and
+    // the lookup would only repeat what `set_value` does.
+    let found = (o.nx || o.xx || e.write_lookup_matters()) && e.write(c.db, key).is_some();
     if (o.nx && found) || (o.xx && !found) {
         return match old {
             Some(old) => Reply::bulk_opt(old),

@@ -18,6 +18,7 @@
 //! Scores are never NaN here: the commands reject NaN before it reaches the set. `-0.0` and
 //! `0.0` compare equal, so two members with those scores are ordered by their bytes.
 
+use std::cell::Cell;
 use std::cmp::Ordering;
 use std::fmt;
 
@@ -609,6 +610,10 @@ pub struct ZSet {
     free_head: u32,
     buckets: Vec<u32>,
     tree: Tree,
+    /// `sampled_member_sds`'s last answer and its sample size. The memory model asks after
+    /// every ZADD, and a rescored member leaves the members (and so the answer) as they were:
+    /// only adding or removing a member clears it.
+    sampled: Cell<Option<(usize, u64, u64)>>,
 }
 
 impl Default for ZSet {
@@ -655,6 +660,7 @@ impl ZSet {
             free_head: NIL,
             buckets: Vec::new(),
             tree: Tree::new(),
+            sampled: Cell::new(None),
         }
     }
 
@@ -874,6 +880,7 @@ impl ZSet {
     }
 
     fn insert_new(&mut self, member: &[u8], score: f64) {
+        self.sampled.set(None);
         let score = self.stored(score);
         if self.tree.len >= self.buckets.len() {
             let size = (self.buckets.len() * 2).max(INITIAL_BUCKETS);
@@ -972,6 +979,7 @@ impl ZSet {
 
     /// Unlinks slot `id` from the member index and frees it; returns the member's bytes.
     fn release(&mut self, id: u32) -> Box<[u8]> {
+        self.sampled.set(None);
         let b = self.slots[id as usize].hash as usize & (self.buckets.len() - 1);
         let next = self.slots[id as usize].next;
         if self.buckets[b] == id {
@@ -1012,6 +1020,7 @@ impl ZSet {
     /// the tree over the new ids. Runs after at least three quarters of the slots were freed,
     /// so its O(n) cost is paid for by the removals.
     fn compact(&mut self) {
+        self.sampled.set(None);
         let mut slots = Vec::with_capacity(self.len());
         let mut items = Vec::with_capacity(self.len());
         let old = &mut self.slots;
@@ -1077,6 +1086,23 @@ impl ZSet {
             .filter(|s| !s.member.is_empty())
             .map(|s| &s.member[..])
             .take(n)
+    }
+
+    /// Over `sample_members(n)`: how many members it yields and the sum of
+    /// `memory::sds_alloc` of their lengths. Remembered until a member is added or removed.
+    pub fn sampled_member_sds(&self, n: usize) -> (u64, u64) {
+        if let Some((for_n, seen, sds)) = self.sampled.get() {
+            if for_n == n {
+                return (seen, sds);
+            }
+        }
+        let (mut seen, mut sds) = (0u64, 0u64);
+        for member in self.sample_members(n) {
+            sds += crate::memory::sds_alloc(member.len());
+            seen += 1;
+        }
+        self.sampled.set(Some((n, seen, sds)));
+        (seen, sds)
     }
 
     pub fn heap_bytes(&self) -> usize {
