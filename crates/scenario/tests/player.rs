@@ -341,3 +341,49 @@ fn a_cluster_lesson_plays_node_by_node() {
     let (_, _, target) = p.rebuilt();
     assert_eq!(fingerprint(&target, 3, p.now()), state(&p));
 }
+
+#[test]
+fn a_cluster_records_the_commands_each_node_ran_and_when_events_came() {
+    let (name, text) = SHIPPED
+        .iter()
+        .find(|(n, _)| *n == "cluster-hashtags.scn")
+        .expect("shipped");
+    let mut p = Player::new(load(name, text), Config::default());
+    assert!(p.cluster_served().is_empty());
+    // "Following MOVED": SET user:1000 runs on node 1; SET cart:1000 is refused by node 1 and
+    // runs on node 2; GET user:1000 is refused by node 2 and runs on node 1.
+    p.jump_to(2);
+    let ran: Vec<(usize, String)> = p
+        .cluster_served()
+        .iter()
+        .map(|s| {
+            (
+                s.node,
+                String::from_utf8_lossy(&s.argv.join(&b' ')).into_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ran[2..],
+        [
+            (0, "SET user:1000 alice".to_string()),
+            (1, "SET cart:1000 3".to_string()),
+            (0, "GET user:1000".to_string()),
+        ]
+    );
+    let redirects = |p: &Player| {
+        p.cluster_timed_events()
+            .into_iter()
+            .filter(|(_, e)| matches!(e, ClusterEvent::Redirected { .. }))
+            .count()
+    };
+    assert_eq!(redirects(&p), 2);
+    assert!(p
+        .cluster_timed_events()
+        .iter()
+        .all(|(t, _)| *t >= cachelab_scenario::run::START_MS));
+    // Both are part of the snapshots: stepping back forgets what came after.
+    p.step_back();
+    assert_eq!(p.cluster_served().len(), 2);
+    assert_eq!(redirects(&p), 0);
+}
