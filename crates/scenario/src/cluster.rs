@@ -57,6 +57,8 @@ pub struct ClusterTarget {
     event_times: Vec<i64>,
     /// The commands the nodes ran for clients, oldest first (bounded as `events` is).
     served: Vec<Served>,
+    /// How many commands the nodes ran in all (`served` forgets the oldest; this does not).
+    served_total: u64,
     /// The nodes' own events not yet taken by the runner, by node (1-based).
     node_events: Vec<(usize, Event)>,
 }
@@ -106,6 +108,7 @@ impl ClusterTarget {
             events: Vec::new(),
             event_times: Vec::new(),
             served: Vec::new(),
+            served_total: 0,
             node_events: Vec::new(),
         })
     }
@@ -137,6 +140,11 @@ impl ClusterTarget {
     /// The commands the nodes ran for clients (at most the last 10,000).
     pub fn served(&self) -> &[Served] {
         &self.served
+    }
+
+    /// How many commands the nodes ran since the cluster started, the forgotten ones included.
+    pub fn served_total(&self) -> u64 {
+        self.served_total
     }
 
     /// The node (1-based) a client's connection is on, once it has sent something.
@@ -227,6 +235,7 @@ impl ClusterTarget {
                     node,
                     argv: argv.to_vec(),
                 });
+                self.served_total += 1;
                 if self.served.len() > MAX_EVENTS {
                     let extra = self.served.len() - MAX_EVENTS;
                     self.served.drain(..extra);

@@ -194,6 +194,20 @@ impl Player {
             .map_or(&[], ClusterTarget::served)
     }
 
+    /// The commands the cluster's nodes ran at the current position: the current step's and
+    /// the learner's own there (everything so far before the first step).
+    pub fn cluster_served_here(&self) -> &[Served] {
+        let all = self.cluster_served();
+        let total = |sim: &Sim| sim.target.cluster().map_or(0, ClusterTarget::served_total);
+        let before = self
+            .pos
+            .checked_sub(1)
+            .and_then(|p| self.snapshots.get(p))
+            .map_or(0, total);
+        let here = usize::try_from(total(&self.live).saturating_sub(before)).unwrap_or(usize::MAX);
+        &all[all.len().saturating_sub(here)..]
+    }
+
     /// The node (1-based) a client's connection is on in a cluster, once it has sent something.
     pub fn client_node(&self, client: &str) -> Option<usize> {
         self.live.target.cluster()?.client_node(client)

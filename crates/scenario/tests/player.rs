@@ -378,6 +378,13 @@ fn a_cluster_records_the_commands_each_node_ran_and_when_events_came() {
             .count()
     };
     assert_eq!(redirects(&p), 2);
+    assert_eq!(p.cluster_served_here(), &p.cluster_served()[2..]);
+    // The learner's commands at a try step count as that position's.
+    p.jump_to(5);
+    assert!(p.cluster_served_here().is_empty());
+    p.run_own("A", "GET user:1000").expect("runs");
+    assert_eq!(p.cluster_served_here().len(), 1);
+    p.jump_to(2);
     assert!(p
         .cluster_timed_events()
         .iter()
