@@ -3,6 +3,8 @@
 //! DESIGN.md invariant 5), by a pure function from the played actions to a plain struct, so
 //! that what a view shows is tested natively and the component only draws it.
 
+pub mod cluster;
+
 use cachelab_scenario::{ActionOutcome, Player};
 
 /// One action the lesson has played, in order: the scenario's own and the learner's.
