@@ -2,6 +2,8 @@
 //! drawn from `crate::model::views`. A lesson whose view has no picture of its own shows the
 //! keyspace's inspector instead.
 
+pub mod cluster;
+
 use yew::prelude::*;
 
 use crate::app::AppContext;
@@ -18,6 +20,7 @@ pub fn pattern_view() -> Html {
         l.player.scenario().view.clone()
     };
     match view.as_str() {
+        "cluster" => html! { <cluster::LessonCluster /> },
         _ => html! { <Inspector /> },
     }
 }
