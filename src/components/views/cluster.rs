@@ -31,17 +31,17 @@ pub fn lesson_cluster() -> Html {
         <section class="lesson-cluster region" aria-label="Cluster">
             <header>
                 <h2>{"Cluster"}</h2>
-                <span class="dim">{format!("t={} · CRC16(key) mod 16384 · a {{tag}} hashes only the tag", fmt_time(v.now))}</span>
+                <span class="dim" title="A key's slot is CRC16(key) mod 16384; a {tag} hashes only the tag">{format!("t={}", fmt_time(v.now))}</span>
             </header>
             <div class="lesson-cluster-body">
                 <SlotsView strip={v.strip} addrs={v.addrs.clone()} />
-                <RedirectsView redirects={v.redirects} addrs={v.addrs.clone()} {nodes} now={v.now} />
                 <h3>{"Nodes"}<span class="dim">{" · load: the commands of this step"}</span></h3>
                 <NodesView stats={v.stats} hot={v.hot} />
                 if show_repl {
                     <h3>{"Replication"}</h3>
                     <ReplicationView view={v.repl} addrs={v.addrs.clone()} now={v.now} />
                 }
+                <RedirectsView redirects={v.redirects} addrs={v.addrs.clone()} {nodes} now={v.now} />
                 <h3>{"Cluster events"}</h3>
                 <ClusterLog lines={v.log} />
             </div>
