@@ -166,7 +166,7 @@ pub fn lesson_panel() -> Html {
         let d = d.clone();
         Callback::from(move |_| d.dispatch(Action::LessonJump(position)))
     };
-    let instances = p.scenario().instances;
+    let instances = l.instance_choices();
     let failures: Vec<String> = p
         .current_outcome()
         .map(|o| {
@@ -182,10 +182,10 @@ pub fn lesson_panel() -> Html {
         <section class="narration lesson region" aria-label="Lesson">
             <header>
                 <h2>{l.title()}</h2>
-                if instances > 1 {
+                if instances.len() > 1 {
                     <select aria-label="Instance" onchange={on_instance}>
-                        { for (1..=instances).map(|i| html! {
-                            <option value={i.to_string()} selected={i == l.instance}>{format!("instance {i}")}</option>
+                        { for instances.into_iter().map(|(i, label)| html! {
+                            <option value={i.to_string()} selected={i == l.instance}>{label}</option>
                         }) }
                     </select>
                 }

@@ -486,6 +486,24 @@ impl ClusterRecords {
         }
     }
 
+    /// The records of a whole history at once: each event with the time it came, and the
+    /// commands the nodes served, oldest first. A guided lesson derives them afresh from its
+    /// player at every step, so that stepping back shows them as they were.
+    pub fn from_history<'a>(
+        events: impl IntoIterator<Item = (i64, &'a ClusterEvent)>,
+        commands: impl IntoIterator<Item = CommandRecord>,
+        addr: &[String],
+    ) -> ClusterRecords {
+        let mut records = ClusterRecords::default();
+        for (at, ev) in events {
+            records.absorb(std::slice::from_ref(ev), at, addr);
+        }
+        for c in commands {
+            records.record_command(c);
+        }
+        records
+    }
+
     /// Notes a command that `node` served (for the load per node).
     pub fn record_command(&mut self, record: CommandRecord) {
         push_bounded(&mut self.commands, record, COMMANDS_KEPT);

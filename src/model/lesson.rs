@@ -283,6 +283,18 @@ impl Lesson {
             .collect()
     }
 
+    /// What the instance selector offers: every instance, or every node of a cluster (by its
+    /// address), as (number, label).
+    pub fn instance_choices(&self) -> Vec<(usize, String)> {
+        let count = self.player.scenario().instances;
+        match self.player.cluster() {
+            Some(c) => (1..=count.min(c.len()))
+                .map(|i| (i, format!("node {i} · {}", c.addr(i - 1))))
+                .collect(),
+            None => (1..=count).map(|i| (i, format!("instance {i}"))).collect(),
+        }
+    }
+
     pub fn set_instance(&mut self, instance: usize) {
         if (1..=self.player.scenario().instances).contains(&instance) {
             self.instance = instance;
@@ -320,6 +332,12 @@ impl Lesson {
                 p.push(LineKind::Error, format!("(error) {e}"));
                 return;
             }
+        }
+        // In a cluster the console's connection follows redirections, as `redis-cli -c` does;
+        // the views follow it to the node it ended on, so the next command goes on from there.
+        let client = &self.player.scenario().clients[pane];
+        if let Some(node) = self.player.client_node(client) {
+            self.instance = node;
         }
         self.refresh();
     }
@@ -377,6 +395,7 @@ impl Lesson {
         self.log = EventLog::default();
         let namer = |c: u64| format!("#{c}");
         let played = super::views::played(&self.player);
+        let cluster = self.player.cluster().is_some();
         for group in played.chunk_by(|x, y| x.position == y.position) {
             let p = group[0].position;
             for a in group.iter().map(|x| x.action) {
@@ -392,7 +411,13 @@ impl Lesson {
                 let Some(pane) = self.panes.iter_mut().find(|x| x.name == sender.client) else {
                     continue;
                 };
-                let prefix = if sender.instance == 1 {
+                let prefix = if cluster {
+                    // `A:` goes on the client's connection; `A@3:` to node 3 first.
+                    match sender.instance {
+                        0 => String::new(),
+                        n => format!("[node {n}] "),
+                    }
+                } else if sender.instance == 1 {
                     String::new()
                 } else {
                     format!("[instance {}] ", sender.instance)
@@ -784,6 +809,55 @@ step: Last
             typed.iter().any(|t| t.starts_with("[instance 3] ")),
             "{typed:?}"
         );
+    }
+
+    #[test]
+    fn a_cluster_lessons_selector_offers_its_nodes_and_the_console_follows_redirects() {
+        let mut m = open("cluster-failover");
+        let l = lesson(&m);
+        let choices = l.instance_choices();
+        assert_eq!(choices.len(), 6);
+        assert_eq!(choices[4], (5, "node 5 · 127.0.0.1:7004".to_string()));
+        // Step 1 writes order:2 on node 1; node 4, its replica, has it too.
+        m.dispatch(Action::LessonNext);
+        for node in [1, 4] {
+            m.dispatch(Action::LessonInstance(node));
+            assert_eq!(lesson(&m).instance, node);
+            assert_eq!(lesson(&m).keys.total(), 1, "node {node}");
+        }
+        m.dispatch(Action::LessonInstance(2));
+        assert_eq!(lesson(&m).keys.total(), 0);
+        m.dispatch(Action::LessonInstance(7));
+        assert_eq!(lesson(&m).instance, 2, "no node 7");
+        let typed: Vec<String> = (lesson(&m).panes[0].lines.iter())
+            .filter(|x| x.kind == LineKind::Input)
+            .map(|x| x.text.clone())
+            .collect();
+        assert!(
+            typed.iter().any(|t| t.starts_with("[node 4] ")),
+            "{typed:?}"
+        );
+        assert!(!typed.iter().any(|t| t.contains("[instance")), "{typed:?}");
+        // At the try step, a command typed with node 1 shown is redirected to node 2, where
+        // order:42 lives; the views follow, and WAIT goes on the same connection.
+        let len = lesson(&m).player.len();
+        m.dispatch(Action::LessonJump(len));
+        m.dispatch(Action::LessonInstance(1));
+        m.dispatch(Action::LessonRun {
+            pane: 0,
+            line: "SET order:42 paid".into(),
+        });
+        assert_eq!(lesson(&m).instance, 2);
+        m.dispatch(Action::LessonRun {
+            pane: 0,
+            line: "WAIT 1 1000".into(),
+        });
+        let l = lesson(&m);
+        assert_eq!(
+            l.panes[0].lines.last().map(|x| x.text.as_str()),
+            Some("(integer) 1")
+        );
+        assert!(l.checks.iter().all(|c| c.passed), "{:?}", l.checks);
     }
 
     #[test]

@@ -31,6 +31,17 @@ pub fn node_unreachable_text(node: usize) -> String {
     )
 }
 
+/// A command a node ran for a client (rather than refusing it with a redirect or CROSSSLOT),
+/// for views of the load per node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Served {
+    /// The scenario's clock when it ran.
+    pub at: i64,
+    /// The node that ran it, numbered from 0 as the cluster and its events number them.
+    pub node: usize,
+    pub argv: Vec<Vec<u8>>,
+}
+
 /// The engine's cluster, as a scenario plays on it.
 #[derive(Clone)]
 pub struct ClusterTarget {
@@ -42,6 +53,12 @@ pub struct ClusterTarget {
     redirects: Vec<String>,
     /// Everything the cluster reported, for views (bounded).
     events: Vec<ClusterEvent>,
+    /// When each of `events` was reported, on the scenario's clock (same length).
+    event_times: Vec<i64>,
+    /// The commands the nodes ran for clients, oldest first (bounded as `events` is).
+    served: Vec<Served>,
+    /// How many commands the nodes ran in all (`served` forgets the oldest; this does not).
+    served_total: u64,
     /// The nodes' own events not yet taken by the runner, by node (1-based).
     node_events: Vec<(usize, Event)>,
 }
@@ -89,6 +106,9 @@ impl ClusterTarget {
             clients: BTreeMap::new(),
             redirects: Vec::new(),
             events: Vec::new(),
+            event_times: Vec::new(),
+            served: Vec::new(),
+            served_total: 0,
             node_events: Vec::new(),
         })
     }
@@ -110,6 +130,21 @@ impl ClusterTarget {
     /// The events the cluster reported so far (at most the last 10,000).
     pub fn events(&self) -> &[ClusterEvent] {
         &self.events
+    }
+
+    /// The events with the time each was reported at.
+    pub fn timed_events(&self) -> impl Iterator<Item = (i64, &ClusterEvent)> {
+        self.event_times.iter().copied().zip(&self.events)
+    }
+
+    /// The commands the nodes ran for clients (at most the last 10,000).
+    pub fn served(&self) -> &[Served] {
+        &self.served
+    }
+
+    /// How many commands the nodes ran since the cluster started, the forgotten ones included.
+    pub fn served_total(&self) -> u64 {
+        self.served_total
     }
 
     /// The node (1-based) a client's connection is on, once it has sent something.
@@ -191,9 +226,24 @@ impl ClusterTarget {
             if hop.is_some_and(|h| h.ask) {
                 self.cluster.execute(node, id, &[b"ASKING"], now);
             }
-            Ok(self.cluster.execute(node, id, &args, now))
+            let reply = self.cluster.execute(node, id, &args, now);
+            // A node that redirects or refuses a command reports it; one that reports nothing
+            // of the kind ran it.
+            if !self.collect_events(now) {
+                self.served.push(Served {
+                    at: now,
+                    node,
+                    argv: argv.to_vec(),
+                });
+                self.served_total += 1;
+                if self.served.len() > MAX_EVENTS {
+                    let extra = self.served.len() - MAX_EVENTS;
+                    self.served.drain(..extra);
+                }
+            }
+            Ok(reply)
         });
-        self.collect_events();
+        self.collect_events(now);
         let followed = followed?;
         let reply = followed.reply;
         self.redirects = followed.hops.iter().map(Hop::cli_line).collect();
@@ -232,7 +282,7 @@ impl ClusterTarget {
 
     pub fn wait(&mut self, now: i64) {
         self.cluster.advance(now);
-        self.collect_events();
+        self.collect_events(now);
     }
 
     /// A check's command, on a copy of the cluster: node `node` itself, or with 0, from the
@@ -329,21 +379,31 @@ impl ClusterTarget {
             }
             other => return Err(format!("'{other}' does not apply to a cluster")),
         };
-        self.collect_events();
+        self.collect_events(now);
         Ok(note)
     }
 
-    fn collect_events(&mut self) {
+    /// Takes the cluster's new events, reported at `now`; true when one of them is a node
+    /// refusing a command for where its keys live (a redirect, CROSSSLOT, TRYAGAIN...).
+    fn collect_events(&mut self, now: i64) -> bool {
+        let mut refused = false;
         for e in self.cluster.drain_events() {
-            if let ClusterEvent::Node { node, event } = &e {
-                self.node_events.push((node + 1, event.clone()));
+            match &e {
+                ClusterEvent::Node { node, event } => {
+                    self.node_events.push((node + 1, event.clone()))
+                }
+                ClusterEvent::Redirected { .. } => refused = true,
+                _ => {}
             }
             self.events.push(e);
+            self.event_times.push(now);
         }
         if self.events.len() > MAX_EVENTS {
             let extra = self.events.len() - MAX_EVENTS;
             self.events.drain(..extra);
+            self.event_times.drain(..extra);
         }
+        refused
     }
 
     /// The nodes' own events since the last call (keyspace changes, expiries), by node

@@ -15,7 +15,7 @@ use cachelab_engine::cli::split_args;
 use cachelab_engine::cluster::{Cluster, ClusterEvent};
 use cachelab_engine::{Config, Engine};
 
-use crate::cluster::ClusterTarget;
+use crate::cluster::{ClusterTarget, Served};
 use crate::format::{Capability, Command, Scenario, Sender, Step, StepKind};
 use crate::run::{
     evaluate_check, missing, play_step, run_command, ActionOutcome, CheckResult, RunState,
@@ -174,6 +174,38 @@ impl Player {
             .target
             .cluster()
             .map_or(&[], ClusterTarget::events)
+    }
+
+    /// The cluster's events, each with the scenario's clock when it was reported.
+    pub fn cluster_timed_events(&self) -> Vec<(i64, &ClusterEvent)> {
+        self.live
+            .target
+            .cluster()
+            .map(|c| c.timed_events().collect())
+            .unwrap_or_default()
+    }
+
+    /// The commands the cluster's nodes ran for clients so far (not the ones they redirected),
+    /// oldest first: the load per node.
+    pub fn cluster_served(&self) -> &[Served] {
+        self.live
+            .target
+            .cluster()
+            .map_or(&[], ClusterTarget::served)
+    }
+
+    /// The commands the cluster's nodes ran at the current position: the current step's and
+    /// the learner's own there (everything so far before the first step).
+    pub fn cluster_served_here(&self) -> &[Served] {
+        let all = self.cluster_served();
+        let total = |sim: &Sim| sim.target.cluster().map_or(0, ClusterTarget::served_total);
+        let before = self
+            .pos
+            .checked_sub(1)
+            .and_then(|p| self.snapshots.get(p))
+            .map_or(0, total);
+        let here = usize::try_from(total(&self.live).saturating_sub(before)).unwrap_or(usize::MAX);
+        &all[all.len().saturating_sub(here)..]
     }
 
     /// The node (1-based) a client's connection is on in a cluster, once it has sent something.

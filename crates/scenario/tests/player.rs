@@ -387,3 +387,56 @@ expect A: (nil)
         "{note}"
     );
 }
+
+#[test]
+fn a_cluster_records_the_commands_each_node_ran_and_when_events_came() {
+    let (name, text) = SHIPPED
+        .iter()
+        .find(|(n, _)| *n == "cluster-hashtags.scn")
+        .expect("shipped");
+    let mut p = Player::new(load(name, text), Config::default());
+    assert!(p.cluster_served().is_empty());
+    // "Following MOVED": SET user:1000 runs on node 1; SET cart:1000 is refused by node 1 and
+    // runs on node 2; GET user:1000 is refused by node 2 and runs on node 1.
+    p.jump_to(2);
+    let ran: Vec<(usize, String)> = p
+        .cluster_served()
+        .iter()
+        .map(|s| {
+            (
+                s.node,
+                String::from_utf8_lossy(&s.argv.join(&b' ')).into_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ran[2..],
+        [
+            (0, "SET user:1000 alice".to_string()),
+            (1, "SET cart:1000 3".to_string()),
+            (0, "GET user:1000".to_string()),
+        ]
+    );
+    let redirects = |p: &Player| {
+        p.cluster_timed_events()
+            .into_iter()
+            .filter(|(_, e)| matches!(e, ClusterEvent::Redirected { .. }))
+            .count()
+    };
+    assert_eq!(redirects(&p), 2);
+    assert_eq!(p.cluster_served_here(), &p.cluster_served()[2..]);
+    // The learner's commands at a try step count as that position's.
+    p.jump_to(5);
+    assert!(p.cluster_served_here().is_empty());
+    p.run_own("A", "GET user:1000").expect("runs");
+    assert_eq!(p.cluster_served_here().len(), 1);
+    p.jump_to(2);
+    assert!(p
+        .cluster_timed_events()
+        .iter()
+        .all(|(t, _)| *t >= cachelab_scenario::run::START_MS));
+    // Both are part of the snapshots: stepping back forgets what came after.
+    p.step_back();
+    assert_eq!(p.cluster_served().len(), 2);
+    assert_eq!(redirects(&p), 0);
+}

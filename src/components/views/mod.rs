@@ -3,6 +3,7 @@
 //! keyspace's inspector instead.
 
 pub mod axis;
+pub mod cluster;
 pub mod fixed_window;
 pub mod leaderboard;
 pub mod lock;
@@ -48,6 +49,7 @@ pub fn pattern_view() -> Html {
         "persistence" => html! { <persistence::Persistence /> },
         "pubsub-streams" => html! { <pubsub_streams::PubSubStreams /> },
         "lua" => html! { <lua::LuaScript /> },
+        "cluster" => html! { <cluster::LessonCluster /> },
         _ => html! { <Inspector /> },
     }
 }

@@ -4,6 +4,7 @@
 //! that what a view shows is tested natively and the component only draws it.
 
 pub mod calls;
+pub mod cluster;
 pub mod fixed_window;
 pub mod leaderboard;
 pub mod lock;
