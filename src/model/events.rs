@@ -8,6 +8,8 @@ use std::rc::Rc;
 use cachelab_engine::event::ScriptStop;
 use cachelab_engine::reply::cli_quote;
 use cachelab_engine::to_cli_text;
+
+use super::fmt::fmt_bytes;
 use cachelab_engine::types::stream::StreamId;
 use cachelab_engine::{CycleKind, Event, ExpiredBy};
 
@@ -422,17 +424,19 @@ impl EventLog {
                     EventKind::Eviction,
                     match &round.victim {
                         Some((_, victim)) => format!(
-                            "evicted {} ({}; {} keys sampled; used memory {} → {} of {})",
+                            "evicted {} ({}, {} keys sampled; memory {} → {} of {})",
                             key_text(victim),
                             round.policy,
                             round.sampled.len(),
-                            round.used_before,
-                            round.used_after,
-                            round.maxmemory
+                            fmt_bytes(round.used_before),
+                            fmt_bytes(round.used_after),
+                            fmt_bytes(round.maxmemory)
                         ),
                         None => format!(
-                            "nothing to evict under {} (used memory {} of {})",
-                            round.policy, round.used_before, round.maxmemory
+                            "nothing to evict under {} (memory {} of {})",
+                            round.policy,
+                            fmt_bytes(round.used_before),
+                            fmt_bytes(round.maxmemory)
                         ),
                     },
                     round.victim.clone(),

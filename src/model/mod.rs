@@ -11,6 +11,7 @@ pub mod cluster;
 pub mod cluster_views;
 pub mod console;
 pub mod events;
+pub mod fmt;
 pub mod keys;
 pub mod lesson;
 pub mod session;
