@@ -17,7 +17,7 @@
 //! down), while `EVAL s 3 a b` has none (the spec runs past the end, and the procedure refuses
 //! a count larger than what follows).
 
-use crate::numfmt::parse_i64;
+use crate::numfmt::{atoi, parse_i64};
 use crate::table::CommandSpec;
 
 /// How a command uses a key, as `COMMAND GETKEYSANDFLAGS` lists it (in Redis's order).
@@ -187,7 +187,7 @@ fn by_count_spec(argv: &[&[u8]], c: &Counted) -> Option<Vec<(usize, KeyFlags)>> 
 /// Redis's `genericGetKeys`: the count read by `atoi`; no keys when it is below one or more
 /// than what follows; the destination after the sources; no flags.
 fn by_count_procedure(argv: &[&[u8]], c: &Counted) -> Vec<(usize, KeyFlags)> {
-    let Some(count) = argv.get(c.count_at).map(|a| atoi(a)) else {
+    let Some(count) = argv.get(c.count_at).map(|a| i64::from(atoi(a))) else {
         return Vec::new();
     };
     let first = c.count_at + 1;
@@ -327,35 +327,6 @@ fn migrate_procedure(argv: &[&[u8]]) -> Vec<KeyRef> {
         i += 1;
     }
     vec![at(3)]
-}
-
-/// C's `atoi`: leading blanks, a sign, digits up to the first non-digit; 0 when there are none.
-fn atoi(a: &[u8]) -> i64 {
-    let mut i = a.iter().take_while(|b| b.is_ascii_whitespace()).count();
-    let neg = match a.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    let mut n: i64 = 0;
-    for &b in a[i.min(a.len())..]
-        .iter()
-        .take_while(|b| b.is_ascii_digit())
-    {
-        n = n.saturating_mul(10).saturating_add((b - b'0') as i64);
-    }
-    let n = n.min(i32::MAX as i64);
-    if neg {
-        -n
-    } else {
-        n
-    }
 }
 
 #[cfg(test)]

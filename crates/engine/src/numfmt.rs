@@ -44,6 +44,47 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
 /// Redis's `getDoubleFromObject` / `string2d`: C's `strtod` over the whole argument, no leading
 /// space, no NaN, and a value that neither overflowed to infinity nor underflowed to zero
 /// (strtod's ERANGE, which Redis refuses; a literal zero such as `0e-400` is fine).
+/// C's `strtoll` in base 10: leading blanks, one sign, then digits, saturating at the ends of
+/// the range. Returns the value and where the digits ended, or None when there are no digits
+/// (strtoll then converts nothing).
+pub fn strtoll_prefix(s: &[u8]) -> Option<(i64, usize)> {
+    let mut i = s.iter().take_while(|c| c.is_ascii_whitespace()).count();
+    let neg = match s.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let digits = s[i.min(s.len())..]
+        .iter()
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    if digits == 0 {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for &c in &s[i..i + digits] {
+        let d = i64::from(c - b'0');
+        v = if neg {
+            v.saturating_mul(10).saturating_sub(d)
+        } else {
+            v.saturating_mul(10).saturating_add(d)
+        };
+    }
+    Some((v, i + digits))
+}
+
+/// C's `atoi` as glibc has it, `(int) strtol(s, NULL, 10)`: whatever follows the digits is
+/// ignored, no digits read as 0, and a value outside an int keeps its low 32 bits.
+pub fn atoi(s: &[u8]) -> i32 {
+    strtoll_prefix(s).map_or(0, |(v, _)| v as i32)
+}
+
 pub fn parse_f64(s: &[u8]) -> Option<f64> {
     let v = strtod(s)?;
     let lower = std::str::from_utf8(s)

@@ -415,36 +415,13 @@ fn parse_notify(s: &[u8]) -> Result<Value, &'static str> {
 /// C's `strtoll` over a whole word: blanks, a sign, digits (saturating); Err unless the digits
 /// reach the end. An empty word reads as 0.
 fn strtoll_whole(w: &[u8]) -> Result<i64, ()> {
-    let mut i = w.iter().take_while(|c| c.is_ascii_whitespace()).count();
-    let neg = match w.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    let digits = w[i..].iter().take_while(|c| c.is_ascii_digit()).count();
-    if digits == 0 {
+    match crate::numfmt::strtoll_prefix(w) {
+        Some((v, end)) if end == w.len() => Ok(v),
+        Some(_) => Err(()),
         // No conversion: strtoll leaves the end pointer at the start of the word.
-        return if w.is_empty() { Ok(0) } else { Err(()) };
+        None if w.is_empty() => Ok(0),
+        None => Err(()),
     }
-    if i + digits != w.len() {
-        return Err(());
-    }
-    let mut v: i64 = 0;
-    for &c in &w[i..i + digits] {
-        let d = i64::from(c - b'0');
-        v = if neg {
-            v.saturating_mul(10).saturating_sub(d)
-        } else {
-            v.saturating_mul(10).saturating_add(d)
-        };
-    }
-    Ok(v)
 }
 
 /// `save`: pairs of `seconds changes` separated by single spaces, seconds at least 1 and changes

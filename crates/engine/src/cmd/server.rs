@@ -314,22 +314,6 @@ fn swapdb(e: &mut Engine, c: &Call) -> Reply {
     Reply::OK
 }
 
-/// C's `atoi`: leading blanks, a sign, digits, and whatever follows ignored; 0 when there are no
-/// digits. Only whether the result is zero matters to its callers.
-fn atoi_nonzero(a: &[u8]) -> bool {
-    let s = a.iter().skip_while(|c| c.is_ascii_whitespace());
-    let mut s = s.skip_while(|&&c| c == b'+' || c == b'-').peekable();
-    let mut nonzero = false;
-    while let Some(&&c) = s.peek() {
-        if !c.is_ascii_digit() {
-            break;
-        }
-        nonzero |= c != b'0';
-        s.next();
-    }
-    nonzero
-}
-
 fn debug(e: &mut Engine, c: &Call) -> Reply {
     let argv = c.argv;
     let sub = argv[1];
@@ -354,7 +338,7 @@ fn debug(e: &mut Engine, c: &Call) -> Reply {
         return Reply::OK;
     }
     if argv.len() == 3 && is(sub, "set-active-expire") {
-        e.config.active_expire_enabled = atoi_nonzero(argv[2]);
+        e.config.active_expire_enabled = crate::numfmt::atoi(argv[2]) != 0;
         return Reply::OK;
     }
     Reply::error_owned(error::subcommand_syntax(sub, argv[0]))
