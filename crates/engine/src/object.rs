@@ -13,8 +13,59 @@ pub const SHARED_INTEGERS: i64 = 10000;
 #[derive(Clone, Debug, PartialEq)]
 pub enum RString {
     Int(i64),
-    Embstr(Box<[u8]>),
+    Embstr(EmbStr),
     Raw(Vec<u8>),
+}
+
+/// Bytes that fit in an `RString` without an allocation of their own.
+pub const EMBSTR_INLINE: usize = 30;
+
+/// The bytes of an `embstr` value. Up to `EMBSTR_INLINE` bytes are kept inside the value itself
+/// (the common `SET key value` case then costs no allocation beyond the key), longer ones in a
+/// boxed slice. Both are the one encoding Redis calls `embstr`; the split is only how this
+/// process stores them, so OBJECT ENCODING and the memory model cannot tell them apart.
+#[derive(Clone)]
+pub enum EmbStr {
+    Inline { len: u8, buf: [u8; EMBSTR_INLINE] },
+    Heap(Box<[u8]>),
+}
+
+impl EmbStr {
+    pub fn new(b: &[u8]) -> EmbStr {
+        if b.len() <= EMBSTR_INLINE {
+            let mut buf = [0u8; EMBSTR_INLINE];
+            buf[..b.len()].copy_from_slice(b);
+            EmbStr::Inline {
+                len: b.len() as u8,
+                buf,
+            }
+        } else {
+            EmbStr::Heap(b.into())
+        }
+    }
+}
+
+impl std::ops::Deref for EmbStr {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            EmbStr::Inline { len, buf } => &buf[..*len as usize],
+            EmbStr::Heap(b) => b,
+        }
+    }
+}
+
+impl PartialEq for EmbStr {
+    fn eq(&self, other: &EmbStr) -> bool {
+        **self == **other
+    }
+}
+
+impl std::fmt::Debug for EmbStr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (**self).fmt(f)
+    }
 }
 
 impl RString {
@@ -26,7 +77,7 @@ impl RString {
             }
         }
         if b.len() <= EMBSTR_SIZE_LIMIT {
-            RString::Embstr(b.into())
+            RString::Embstr(EmbStr::new(b))
         } else {
             RString::Raw(b.to_vec())
         }
@@ -36,7 +87,7 @@ impl RString {
     /// never int (INCRBYFLOAT's result, for instance).
     pub fn from_bytes_no_int(b: Vec<u8>) -> RString {
         if b.len() <= EMBSTR_SIZE_LIMIT {
-            RString::Embstr(b.into_boxed_slice())
+            RString::Embstr(EmbStr::new(&b))
         } else {
             RString::Raw(b)
         }
@@ -91,14 +142,16 @@ impl RString {
     }
 }
 
+/// A key's value. The collection types are boxed so that a value is no bigger than a string
+/// (32 bytes): every key of the keyspace pays for the largest variant, and most keys are strings.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     Str(RString),
-    List(crate::types::list::List),
+    List(Box<crate::types::list::List>),
     Hash(crate::types::hash::Hash),
     Set(crate::types::set::Set),
-    ZSet(crate::types::zset::ZSet),
-    Stream(crate::types::stream::Stream),
+    ZSet(Box<crate::types::zset::ZSet>),
+    Stream(Box<crate::types::stream::Stream>),
 }
 
 impl Value {
