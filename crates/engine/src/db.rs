@@ -68,8 +68,8 @@ impl Db {
 
     /// Adds or overwrites the entry, keeping the expires index in step with `entry.expire_at`.
     pub fn put(&mut self, key: Key, mut entry: Entry) {
-        entry.mem = crate::memory::entry_bytes(&key, &entry);
-        self.mem += entry.mem;
+        entry.set_mem(crate::memory::entry_bytes(&key, &entry));
+        self.mem += entry.mem();
         let has_ttl = entry.expire_at.is_some();
         let had_ttl = self.keys.get(&key).is_some_and(|e| e.expire_at.is_some());
         if has_ttl && !had_ttl {
@@ -78,7 +78,7 @@ impl Db {
             self.expires.remove(&key);
         }
         if let Some(old) = self.keys.insert(key, entry) {
-            self.mem -= old.mem;
+            self.mem -= old.mem();
         }
     }
 
@@ -88,10 +88,10 @@ impl Db {
         let Some((k, e)) = self.keys.get_key_value(key) else {
             return 0;
         };
-        let cost = crate::memory::entry_bytes(k, e);
-        let old = e.mem;
+        let cost = crate::memory::entry_bytes(k, e).min(Entry::MAX_MEM);
+        let old = e.mem();
         if let Some(e) = self.keys.get_mut(key) {
-            e.mem = cost;
+            e.set_mem(cost);
         }
         self.mem = self.mem - old + cost;
         old.saturating_sub(cost)
@@ -99,8 +99,8 @@ impl Db {
 
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         let (_, entry) = self.keys.remove(key)?;
-        self.mem -= entry.mem;
-        self.freed += entry.mem;
+        self.mem -= entry.mem();
+        self.freed += entry.mem();
         if entry.expire_at.is_some() {
             self.expires.remove(key);
         }

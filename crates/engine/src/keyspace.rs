@@ -181,19 +181,21 @@ pub fn lfu_minutes_elapsed(now_ms: i64, last: u16) -> i64 {
 /// The counter after decay: one step down per `lfu-decay-time` minutes since the last access.
 pub fn lfu_decayed(entry: &Entry, now_ms: i64, decay_time: i64) -> u8 {
     let periods = if decay_time > 0 {
-        lfu_minutes_elapsed(now_ms, entry.lfu_minutes) / decay_time
+        lfu_minutes_elapsed(now_ms, entry.lfu_minutes()) / decay_time
     } else {
         0
     };
-    if periods >= entry.lfu_counter as i64 {
+    if periods >= entry.lfu_counter() as i64 {
         0
     } else {
-        entry.lfu_counter - periods as u8
+        entry.lfu_counter() - periods as u8
     }
 }
 
 fn lfu_touch(entry: &mut Entry, now_ms: i64, log_factor: i64, decay_time: i64, r: f64) {
     let c = lfu_decayed(entry, now_ms, decay_time);
-    entry.lfu_counter = lfu_log_incr(c, log_factor, r);
-    entry.lfu_minutes = ((now_ms / 60_000) & 0xffff) as u16;
+    entry.set_lfu(
+        lfu_log_incr(c, log_factor, r),
+        ((now_ms / 60_000) & 0xffff) as u16,
+    );
 }

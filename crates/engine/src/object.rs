@@ -181,6 +181,9 @@ impl Value {
 
 /// What the keyspace holds for one key: the value, its expiry, and the access metadata that
 /// OBJECT IDLETIME/FREQ and eviction read.
+///
+/// Every key pays for this struct in its dict node, so the small fields share one word (as
+/// Redis packs its LRU/LFU bits into the object header): see `meta`.
 #[derive(Clone, Debug)]
 pub struct Entry {
     pub value: Value,
@@ -189,27 +192,105 @@ pub struct Entry {
     /// Last access time in milliseconds (Redis keeps this in the object's 24-bit `lru` field,
     /// at one-second resolution; OBJECT IDLETIME reports whole seconds either way).
     pub last_access_ms: i64,
-    /// Redis's 8-bit logarithmic access counter, used under the LFU policies.
-    pub lfu_counter: u8,
-    /// The minute (of the engine's clock) at which `lfu_counter` was last decremented or bumped.
-    pub lfu_minutes: u16,
-    /// What the key costs in the memory model (`memory::entry_bytes`), as last counted into its
-    /// database's total.
-    pub mem: u64,
+    /// Three fields in one word, read and written through the methods below: the low
+    /// `MEM_BITS` bits hold what the key costs in the memory model (`memory::entry_bytes`) as
+    /// last counted into its database's total; then 16 bits of the minute (of the engine's
+    /// clock) at which the LFU counter was last decremented or bumped; the top 8 bits hold
+    /// Redis's logarithmic access counter, used under the LFU policies.
+    meta: u64,
 }
 
 /// An LFU counter starts here so that new keys are not evicted before they have a chance.
 pub const LFU_INIT_VAL: u8 = 5;
 
+/// Bits of `Entry::meta` that hold the key's memory cost: up to 1 TiB per key.
+const MEM_BITS: u32 = 40;
+const MEM_MASK: u64 = (1 << MEM_BITS) - 1;
+
 impl Entry {
+    /// The largest memory cost an entry records (1 TiB); see `set_mem`.
+    pub const MAX_MEM: u64 = MEM_MASK;
+
     pub fn new(value: Value, now_ms: i64) -> Entry {
-        Entry {
+        let mut e = Entry {
             value,
             expire_at: None,
             last_access_ms: now_ms,
-            lfu_counter: LFU_INIT_VAL,
-            lfu_minutes: ((now_ms / 60_000) & 0xffff) as u16,
-            mem: 0,
+            meta: 0,
+        };
+        e.set_lfu(LFU_INIT_VAL, ((now_ms / 60_000) & 0xffff) as u16);
+        e
+    }
+
+    /// The key's cost in the memory model, as last counted (`Db::put`, `Db::recost`).
+    pub fn mem(&self) -> u64 {
+        self.meta & MEM_MASK
+    }
+
+    /// Records the key's cost. A cost past `MAX_MEM` (a single key of over 1 TiB) is kept as
+    /// `MAX_MEM`; the database total adds and removes the same stored value, so it stays
+    /// consistent.
+    pub fn set_mem(&mut self, bytes: u64) {
+        self.meta = (self.meta & !MEM_MASK) | bytes.min(MEM_MASK);
+    }
+
+    /// Redis's 8-bit logarithmic access counter.
+    pub fn lfu_counter(&self) -> u8 {
+        (self.meta >> 56) as u8
+    }
+
+    /// The minute (of the engine's 16-bit minute clock) of the counter's last change.
+    pub fn lfu_minutes(&self) -> u16 {
+        (self.meta >> MEM_BITS) as u16
+    }
+
+    pub fn set_lfu(&mut self, counter: u8, minutes: u16) {
+        self.meta = (self.meta & MEM_MASK) | (minutes as u64) << MEM_BITS | (counter as u64) << 56;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_entry_stays_small() {
+        // What each key of the keyspace pays, besides its key bytes, inside its dict node.
+        assert_eq!(std::mem::size_of::<Value>(), 32);
+        assert_eq!(std::mem::size_of::<Entry>(), 64);
+    }
+
+    #[test]
+    fn packed_fields_do_not_disturb_each_other() {
+        let mut e = Entry::new(Value::Str(RString::Int(1)), 61 * 60_000);
+        assert_eq!(
+            (e.lfu_counter(), e.lfu_minutes(), e.mem()),
+            (LFU_INIT_VAL, 61, 0)
+        );
+        e.set_mem(123_456_789_012);
+        e.set_lfu(255, 0xffff);
+        assert_eq!(
+            (e.lfu_counter(), e.lfu_minutes(), e.mem()),
+            (255, 0xffff, 123_456_789_012)
+        );
+        e.set_mem(7);
+        e.set_lfu(0, 0);
+        assert_eq!((e.lfu_counter(), e.lfu_minutes(), e.mem()), (0, 0, 7));
+        e.set_mem(u64::MAX);
+        assert_eq!((e.lfu_counter(), e.mem()), (0, MEM_MASK));
+    }
+
+    #[test]
+    fn short_embstr_values_are_inline_and_read_back() {
+        for len in [0, 1, EMBSTR_INLINE, EMBSTR_INLINE + 1, EMBSTR_SIZE_LIMIT] {
+            let bytes: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            let s = RString::from_bytes(&bytes);
+            assert_eq!(s.encoding(), "embstr");
+            assert_eq!(s.to_bytes(), bytes);
+            assert_eq!(s.len(), len);
+            let RString::Embstr(emb) = &s else { panic!() };
+            assert_eq!(matches!(emb, EmbStr::Inline { .. }), len <= EMBSTR_INLINE);
+            assert_eq!(s, RString::from_bytes_no_int(bytes.clone()));
         }
     }
 }
