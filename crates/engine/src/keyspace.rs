@@ -112,7 +112,7 @@ impl Engine {
                 if !lfu {
                     entry.last_access_ms = now;
                 }
-                if !keep_ttl && entry.expire_at.is_some() {
+                if !keep_ttl && entry.expire_at().is_some() {
                     d.remove_expire(key);
                 }
             }

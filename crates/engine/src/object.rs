@@ -187,8 +187,10 @@ impl Value {
 #[derive(Clone, Debug)]
 pub struct Entry {
     pub value: Value,
-    /// Absolute expiry in milliseconds of the engine's clock; `None` means persistent.
-    pub expire_at: Option<i64>,
+    /// Absolute expiry in milliseconds of the engine's clock, `NO_EXPIRE` for a persistent key
+    /// (an `Option<i64>` would take 16 bytes); read and written as an `Option` by `expire_at`
+    /// and `set_expire_at`.
+    expire: i64,
     /// Last access time in milliseconds (Redis keeps this in the object's 24-bit `lru` field,
     /// at one-second resolution; OBJECT IDLETIME reports whole seconds either way).
     pub last_access_ms: i64,
@@ -203,6 +205,10 @@ pub struct Entry {
 /// An LFU counter starts here so that new keys are not evicted before they have a chance.
 pub const LFU_INIT_VAL: u8 = 5;
 
+/// `Entry::expire` of a key without a TTL. No deadline can take this value: a command given one
+/// this far in the past deletes the key instead of setting it.
+const NO_EXPIRE: i64 = i64::MIN;
+
 /// Bits of `Entry::meta` that hold the key's memory cost: up to 1 TiB per key.
 const MEM_BITS: u32 = 40;
 const MEM_MASK: u64 = (1 << MEM_BITS) - 1;
@@ -214,12 +220,23 @@ impl Entry {
     pub fn new(value: Value, now_ms: i64) -> Entry {
         let mut e = Entry {
             value,
-            expire_at: None,
+            expire: NO_EXPIRE,
             last_access_ms: now_ms,
             meta: 0,
         };
         e.set_lfu(LFU_INIT_VAL, ((now_ms / 60_000) & 0xffff) as u16);
         e
+    }
+
+    /// Absolute expiry in milliseconds of the engine's clock; `None` means persistent.
+    pub fn expire_at(&self) -> Option<i64> {
+        (self.expire != NO_EXPIRE).then_some(self.expire)
+    }
+
+    /// Sets or clears the expiry. Only `Db` keeps the `expires` index in step with it: go
+    /// through `Db::set_expire`, `Db::remove_expire` or `Db::put` for a key in the keyspace.
+    pub fn set_expire_at(&mut self, at: Option<i64>) {
+        self.expire = at.unwrap_or(NO_EXPIRE);
     }
 
     /// The key's cost in the memory model, as last counted (`Db::put`, `Db::recost`).
@@ -257,7 +274,23 @@ mod tests {
     fn a_key_entry_stays_small() {
         // What each key of the keyspace pays, besides its key bytes, inside its dict node.
         assert_eq!(std::mem::size_of::<Value>(), 32);
-        assert_eq!(std::mem::size_of::<Entry>(), 64);
+        assert_eq!(std::mem::size_of::<Entry>(), 56);
+    }
+
+    #[test]
+    fn expiry_reads_back_as_set() {
+        let mut e = Entry::new(Value::Str(RString::Int(1)), 0);
+        assert_eq!(e.expire_at(), None);
+        for at in [
+            Some(0),
+            Some(-1),
+            Some(i64::MAX),
+            Some(1_764_000_000_000),
+            None,
+        ] {
+            e.set_expire_at(at);
+            assert_eq!(e.expire_at(), at);
+        }
     }
 
     #[test]
