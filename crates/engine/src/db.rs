@@ -42,23 +42,23 @@ impl Db {
 
     /// The deadline of `key`, if it has one, without any expiry check.
     pub fn expire_of(&self, key: &[u8]) -> Option<i64> {
-        self.keys.get(key).and_then(|e| e.expire_at)
+        self.keys.get(key).and_then(|e| e.expire_at())
     }
 
     pub fn set_expire(&mut self, key: &[u8], at: i64) {
         if let Some(e) = self.keys.get_mut(key) {
-            if e.expire_at.is_none() {
+            if e.expire_at().is_none() {
                 self.expires.insert(Key::from(key), ());
             }
-            e.expire_at = Some(at);
+            e.set_expire_at(Some(at));
         }
     }
 
     /// Returns true when the key had a TTL.
     pub fn remove_expire(&mut self, key: &[u8]) -> bool {
         match self.keys.get_mut(key) {
-            Some(e) if e.expire_at.is_some() => {
-                e.expire_at = None;
+            Some(e) if e.expire_at().is_some() => {
+                e.set_expire_at(None);
                 self.expires.remove(key);
                 true
             }
@@ -66,27 +66,27 @@ impl Db {
         }
     }
 
-    /// Adds or overwrites the entry, keeping the expires index in step with `entry.expire_at`.
+    /// Adds or overwrites the entry, keeping the expires index in step with `entry.expire_at()`.
     pub fn put(&mut self, key: Key, mut entry: Entry) {
-        entry.mem = crate::memory::entry_bytes(&key, &entry);
-        self.mem += entry.mem;
-        let has_ttl = entry.expire_at.is_some();
-        let had_ttl = self.keys.get(&key).is_some_and(|e| e.expire_at.is_some());
+        entry.set_mem(crate::memory::entry_bytes(&key, &entry));
+        self.mem += entry.mem();
+        let has_ttl = entry.expire_at().is_some();
+        let had_ttl = self.keys.get(&key).is_some_and(|e| e.expire_at().is_some());
         if has_ttl && !had_ttl {
             self.expires.insert(key.clone(), ());
         } else if had_ttl && !has_ttl {
             self.expires.remove(&key);
         }
         if let Some(old) = self.keys.insert(key, entry) {
-            self.mem -= old.mem;
+            self.mem -= old.mem();
         }
     }
 
     /// Adds an entry under a key the caller has just found missing (Redis's `dbAdd`).
     pub fn put_new(&mut self, key: Key, mut entry: Entry) {
-        entry.mem = crate::memory::entry_bytes(&key, &entry);
-        self.mem += entry.mem;
-        if entry.expire_at.is_some() {
+        entry.set_mem(crate::memory::entry_bytes(&key, &entry).min(Entry::MAX_MEM));
+        self.mem += entry.mem();
+        if entry.expire_at().is_some() {
             self.expires.insert(key.clone(), ());
         }
         self.keys.insert_absent(key, entry);
@@ -98,18 +98,18 @@ impl Db {
         let Some((k, e)) = self.keys.get_key_value_mut(key) else {
             return 0;
         };
-        let cost = crate::memory::entry_bytes(k, e);
-        let old = e.mem;
-        e.mem = cost;
+        let cost = crate::memory::entry_bytes(k, e).min(Entry::MAX_MEM);
+        let old = e.mem();
+        e.set_mem(cost);
         self.mem = self.mem - old + cost;
         old.saturating_sub(cost)
     }
 
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         let (_, entry) = self.keys.remove(key)?;
-        self.mem -= entry.mem;
-        self.freed += entry.mem;
-        if entry.expire_at.is_some() {
+        self.mem -= entry.mem();
+        self.freed += entry.mem();
+        if entry.expire_at().is_some() {
             self.expires.remove(key);
         }
         Some(entry)

@@ -13,7 +13,10 @@
 //!   chain, which is what makes Redis's sampling slightly non-uniform.
 //!
 //! Entries live in a slab (`nodes`) and chains are linked by index, so a table of a million keys
-//! is two vectors, not a million boxes. The table doubles when it holds as many entries as
+//! is a bucket vector and a few hundred slab chunks, not a million boxes. The slab grows by
+//! whole chunks of `CHUNK` slots (its first chunk grows as a vector does, so a small table stays
+//! small): a vector that doubled would leave up to half of its slots allocated and unused, and
+//! copy every entry each time it grew. The table doubles when it holds as many entries as
 //! buckets and halves when it falls under 10% full, as Redis's does; it rehashes at once rather
 //! than incrementally (the engine never runs a command on a half-moved table, so no cursor can
 //! observe the difference).
@@ -26,6 +29,10 @@ const INITIAL_BUCKETS: usize = 4;
 /// Below this fill percentage the table shrinks (Redis's HASHTABLE_MIN_FILL).
 const MIN_FILL_PERCENT: usize = 10;
 
+/// log2 of the slots in each slab chunk after the first.
+const CHUNK_BITS: u32 = 12;
+const CHUNK: usize = 1 << CHUNK_BITS;
+
 pub type Key = Box<[u8]>;
 
 /// An entry's place in a `Dict`, from `Dict::position`.
@@ -35,9 +42,69 @@ pub struct Position(u32);
 #[derive(Clone, Debug)]
 struct Node<V> {
     key: Key,
-    hash: u64,
+    /// The low 32 bits of the key's hash: all that picks a bucket, since the slab's indices
+    /// (and so the table's size) are 32-bit; kept so that a rehash need not hash keys again.
+    hash: u32,
     next: u32,
     value: V,
+}
+
+/// The slab: slot `i` is `chunks[i >> CHUNK_BITS][i % CHUNK]`.
+#[derive(Clone, Debug)]
+struct Slab<V> {
+    chunks: Vec<Vec<Slot<V>>>,
+    len: usize,
+}
+
+impl<V> Slab<V> {
+    fn new() -> Self {
+        Slab {
+            chunks: Vec::new(),
+            len: 0,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn get(&self, i: u32) -> &Slot<V> {
+        let i = i as usize;
+        &self.chunks[i >> CHUNK_BITS][i & (CHUNK - 1)]
+    }
+
+    fn get_mut(&mut self, i: u32) -> &mut Slot<V> {
+        let i = i as usize;
+        &mut self.chunks[i >> CHUNK_BITS][i & (CHUNK - 1)]
+    }
+
+    /// Appends a slot and returns its index.
+    fn push(&mut self, slot: Slot<V>) -> u32 {
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < CHUNK => chunk.push(slot),
+            _ => {
+                // The first chunk starts empty and doubles like any vector; later ones are
+                // allocated whole, once.
+                let mut chunk = if self.chunks.is_empty() {
+                    Vec::new()
+                } else {
+                    Vec::with_capacity(CHUNK)
+                };
+                chunk.push(slot);
+                self.chunks.push(chunk);
+            }
+        }
+        self.len += 1;
+        (self.len - 1) as u32
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut Slot<V>> {
+        self.chunks.iter_mut().flatten()
+    }
+
+    fn capacity(&self) -> usize {
+        self.chunks.iter().map(Vec::capacity).sum()
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -49,7 +116,7 @@ enum Slot<V> {
 #[derive(Clone, Debug)]
 pub struct Dict<V> {
     buckets: Vec<u32>,
-    nodes: Vec<Slot<V>>,
+    nodes: Slab<V>,
     free_head: u32,
     len: usize,
     seed: u64,
@@ -84,7 +151,7 @@ impl<V> Dict<V> {
     pub fn new(seed: u64) -> Self {
         Dict {
             buckets: Vec::new(),
-            nodes: Vec::new(),
+            nodes: Slab::new(),
             free_head: NIL,
             len: 0,
             seed,
@@ -109,14 +176,14 @@ impl<V> Dict<V> {
     }
 
     fn node(&self, i: u32) -> &Node<V> {
-        match &self.nodes[i as usize] {
+        match self.nodes.get(i) {
             Slot::Used(n) => n,
             Slot::Free { .. } => unreachable!("chain points at a free slot"),
         }
     }
 
     fn node_mut(&mut self, i: u32) -> &mut Node<V> {
-        match &mut self.nodes[i as usize] {
+        match self.nodes.get_mut(i) {
             Slot::Used(n) => n,
             Slot::Free { .. } => unreachable!("chain points at a free slot"),
         }
@@ -126,7 +193,7 @@ impl<V> Dict<V> {
         if self.buckets.is_empty() {
             return None;
         }
-        let h = hash_bytes(self.seed, key);
+        let h = hash_bytes(self.seed, key) as u32;
         let mut i = self.buckets[h as usize & self.mask()];
         while i != NIL {
             let n = self.node(i);
@@ -166,15 +233,21 @@ impl<V> Dict<V> {
 
     /// The entry at `pos`; `None` if the slot is free (a position kept past a change).
     pub fn at(&self, pos: Position) -> Option<&V> {
-        match self.nodes.get(pos.0 as usize) {
-            Some(Slot::Used(n)) => Some(&n.value),
+        if pos.0 as usize >= self.nodes.len() {
+            return None;
+        }
+        match self.nodes.get(pos.0) {
+            Slot::Used(n) => Some(&n.value),
             _ => None,
         }
     }
 
     pub fn at_mut(&mut self, pos: Position) -> Option<&mut V> {
-        match self.nodes.get_mut(pos.0 as usize) {
-            Some(Slot::Used(n)) => Some(&mut n.value),
+        if pos.0 as usize >= self.nodes.len() {
+            return None;
+        }
+        match self.nodes.get_mut(pos.0) {
+            Slot::Used(n) => Some(&mut n.value),
             _ => None,
         }
     }
@@ -200,7 +273,7 @@ impl<V> Dict<V> {
     pub fn insert_absent(&mut self, key: Key, value: V) {
         debug_assert!(self.find(&key).is_none(), "insert_absent of a present key");
         self.grow_if_needed();
-        let h = hash_bytes(self.seed, &key);
+        let h = hash_bytes(self.seed, &key) as u32;
         let b = h as usize & self.mask();
         let node = Node {
             key,
@@ -210,14 +283,13 @@ impl<V> Dict<V> {
         };
         let idx = if self.free_head != NIL {
             let idx = self.free_head;
-            if let Slot::Free { next_free } = self.nodes[idx as usize] {
+            if let Slot::Free { next_free } = *self.nodes.get(idx) {
                 self.free_head = next_free;
             }
-            self.nodes[idx as usize] = Slot::Used(node);
+            *self.nodes.get_mut(idx) = Slot::Used(node);
             idx
         } else {
-            self.nodes.push(Slot::Used(node));
-            (self.nodes.len() - 1) as u32
+            self.nodes.push(Slot::Used(node))
         };
         self.buckets[b] = idx;
         self.len += 1;
@@ -227,7 +299,7 @@ impl<V> Dict<V> {
         if self.buckets.is_empty() {
             return None;
         }
-        let h = hash_bytes(self.seed, key);
+        let h = hash_bytes(self.seed, key) as u32;
         let b = h as usize & self.mask();
         let mut prev = NIL;
         let mut i = self.buckets[b];
@@ -243,7 +315,7 @@ impl<V> Dict<V> {
                     self.node_mut(prev).next = next;
                 }
                 let slot = std::mem::replace(
-                    &mut self.nodes[i as usize],
+                    self.nodes.get_mut(i),
                     Slot::Free {
                         next_free: self.free_head,
                     },
@@ -262,7 +334,7 @@ impl<V> Dict<V> {
 
     pub fn clear(&mut self) {
         self.buckets = Vec::new();
-        self.nodes = Vec::new();
+        self.nodes = Slab::new();
         self.free_head = NIL;
         self.len = 0;
     }
@@ -290,16 +362,14 @@ impl<V> Dict<V> {
         if self.nodes.len() <= self.len * 2 {
             return;
         }
-        let old = std::mem::take(&mut self.nodes);
+        let old = std::mem::replace(&mut self.nodes, Slab::new());
         self.free_head = NIL;
-        let mut fresh = Vec::with_capacity(self.len);
-        for slot in old {
+        for slot in old.chunks.into_iter().flatten() {
             if let Slot::Used(mut n) = slot {
                 n.next = NIL;
-                fresh.push(Slot::Used(n));
+                self.nodes.push(Slot::Used(n));
             }
         }
-        self.nodes = fresh;
         let size = self.buckets.len();
         self.buckets = vec![NIL; size];
         self.relink();
@@ -314,8 +384,8 @@ impl<V> Dict<V> {
     /// pushed at the head of their chain.
     fn relink(&mut self) {
         let mask = self.mask();
-        for i in 0..self.nodes.len() {
-            if let Slot::Used(n) = &mut self.nodes[i] {
+        for (i, slot) in self.nodes.iter_mut().enumerate() {
+            if let Slot::Used(n) = slot {
                 let b = n.hash as usize & mask;
                 n.next = self.buckets[b];
                 self.buckets[b] = i as u32;
@@ -394,7 +464,9 @@ impl<V> Dict<V> {
 
     /// Rough heap footprint of the table itself (buckets and slab), for the memory model.
     pub fn overhead_bytes(&self) -> usize {
-        self.buckets.capacity() * 4 + self.nodes.capacity() * std::mem::size_of::<Slot<V>>()
+        self.buckets.capacity() * 4
+            + self.nodes.capacity() * std::mem::size_of::<Slot<V>>()
+            + self.nodes.chunks.capacity() * std::mem::size_of::<Vec<Slot<V>>>()
     }
 }
 
@@ -424,6 +496,44 @@ mod tests {
         for i in 990..1000 {
             assert!(d.contains_key(&key(i)));
         }
+    }
+
+    #[test]
+    fn entries_survive_across_slab_chunks_reuse_and_compaction() {
+        let n = 3 * CHUNK as u32 + 17;
+        let mut d = Dict::new(3);
+        for i in 0..n {
+            d.insert(key(i), i);
+        }
+        assert_eq!(d.nodes.chunks.len(), 4);
+        // Chunks after the first are allocated whole and never grow.
+        assert!(d.nodes.chunks[1..].iter().all(|c| c.capacity() == CHUNK));
+        // Free every other slot, then refill: the free list hands slots back in every chunk.
+        for i in (0..n).step_by(2) {
+            assert_eq!(d.remove(&key(i)).map(|(_, v)| v), Some(i));
+        }
+        for i in (0..n).step_by(2) {
+            assert!(d.insert(key(i + n), i + n).is_none());
+        }
+        assert_eq!(d.nodes.len(), n as usize, "freed slots were reused");
+        for i in 0..n {
+            let want = if i % 2 == 0 { None } else { Some(&i) };
+            assert_eq!(d.get(&key(i)), want);
+            if i % 2 == 0 {
+                assert_eq!(d.get(&key(i + n)), Some(&(i + n)));
+            }
+        }
+        // Shrinking far enough compacts the slab into fewer chunks.
+        let all: Vec<Key> = d.iter().map(|(k, _)| k.clone()).collect();
+        for k in &all[10..] {
+            d.remove(k);
+        }
+        assert_eq!(d.len(), 10);
+        assert_eq!(d.nodes.chunks.len(), 1);
+        for k in &all[..10] {
+            assert!(d.contains_key(k));
+        }
+        assert_eq!(d.iter().count(), 10);
     }
 
     #[test]

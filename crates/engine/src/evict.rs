@@ -274,7 +274,7 @@ fn evict_score(config: &crate::Config, entry: &Entry, now: i64) -> u64 {
     } else if p.is_lfu() {
         255 - crate::keyspace::lfu_decayed(entry, now, config.lfu_decay_time) as u64
     } else {
-        u64::MAX - entry.expire_at.unwrap_or(i64::MAX) as u64
+        u64::MAX - entry.expire_at().unwrap_or(i64::MAX) as u64
     }
 }
 
@@ -333,7 +333,7 @@ impl Engine {
                 let all = allkeys(policy);
                 round.true_lru_victim = shadow.evict(|d, k| {
                     let e = dbs.get(d)?.keys.get(k)?;
-                    Some(all || e.expire_at.is_some())
+                    Some(all || e.expire_at().is_some())
                 });
                 // The engine's victim is gone for the exact cache too (a miss from now on).
                 shadow.forget(db, &key);

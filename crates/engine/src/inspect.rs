@@ -186,15 +186,15 @@ impl Engine {
 
     fn key_view(&self, key: &Key, entry: &Entry) -> KeyView {
         let now = self.now;
-        let ttl_ms = entry.expire_at.map(|at| at - now);
+        let ttl_ms = entry.expire_at().map(|at| at - now);
         KeyView {
             name: key.to_vec(),
             type_name: entry.value.type_name(),
             encoding: entry.value.encoding(),
-            expire_at: entry.expire_at,
+            expire_at: entry.expire_at(),
             ttl_ms,
             // Redis expires a key only once now is strictly past its deadline.
-            expiring: entry.expire_at.is_some_and(|at| now > at),
+            expiring: entry.expire_at().is_some_and(|at| now > at),
             idle_ms: (now - entry.last_access_ms).max(0),
             lfu: lfu_decayed(entry, now, self.config.lfu_decay_time),
             memory: entry_bytes(key, entry),
@@ -232,7 +232,7 @@ impl Engine {
         let mut scratch = Engine::new_at(config, self.now);
         let mut copy = entry.clone();
         // The copy must not expire while it is read, whatever the real key's deadline.
-        copy.expire_at = None;
+        copy.set_expire_at(None);
         scratch.dbs[0].put(Key::from(key), copy);
         let client = scratch.connect(self.now);
         let reply = scratch.execute(client, &argv, self.now);

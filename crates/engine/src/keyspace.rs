@@ -92,7 +92,7 @@ impl Engine {
     fn live_position(&mut self, db: usize, key: &[u8]) -> Option<crate::dict::Position> {
         let keys = &self.dbs[db].keys;
         let pos = keys.position(key)?;
-        let at = keys.at(pos).and_then(|e| e.expire_at);
+        let at = keys.at(pos).and_then(|e| e.expire_at());
         if at.is_some_and(|at| self.now > at) {
             self.delete_expired(db, key, ExpiredBy::Lazy);
             return None;
@@ -131,7 +131,7 @@ impl Engine {
                 if !lfu {
                     entry.last_access_ms = now;
                 }
-                if !keep_ttl && entry.expire_at.is_some() {
+                if !keep_ttl && entry.expire_at().is_some() {
                     d.remove_expire(key);
                 }
             }
@@ -200,19 +200,21 @@ pub fn lfu_minutes_elapsed(now_ms: i64, last: u16) -> i64 {
 /// The counter after decay: one step down per `lfu-decay-time` minutes since the last access.
 pub fn lfu_decayed(entry: &Entry, now_ms: i64, decay_time: i64) -> u8 {
     let periods = if decay_time > 0 {
-        lfu_minutes_elapsed(now_ms, entry.lfu_minutes) / decay_time
+        lfu_minutes_elapsed(now_ms, entry.lfu_minutes()) / decay_time
     } else {
         0
     };
-    if periods >= entry.lfu_counter as i64 {
+    if periods >= entry.lfu_counter() as i64 {
         0
     } else {
-        entry.lfu_counter - periods as u8
+        entry.lfu_counter() - periods as u8
     }
 }
 
 fn lfu_touch(entry: &mut Entry, now_ms: i64, log_factor: i64, decay_time: i64, r: f64) {
     let c = lfu_decayed(entry, now_ms, decay_time);
-    entry.lfu_counter = lfu_log_incr(c, log_factor, r);
-    entry.lfu_minutes = ((now_ms / 60_000) & 0xffff) as u16;
+    entry.set_lfu(
+        lfu_log_incr(c, log_factor, r),
+        ((now_ms / 60_000) & 0xffff) as u16,
+    );
 }

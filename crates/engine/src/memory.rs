@@ -564,7 +564,7 @@ impl Engine {
         let mut out = BigKeys::default();
         for (dbi, db) in self.dbs.iter().enumerate() {
             for (key, entry) in db.keys.iter() {
-                if entry.expire_at.is_some_and(|at| self.now > at) {
+                if entry.expire_at().is_some_and(|at| self.now > at) {
                     continue;
                 }
                 let type_name = entry.value.type_name();

@@ -644,7 +644,7 @@ impl Engine {
             let gone: Vec<Vec<u8>> = d
                 .keys
                 .iter()
-                .filter(|(_, e)| e.expire_at.is_some_and(|at| at < now))
+                .filter(|(_, e)| e.expire_at().is_some_and(|at| at < now))
                 .map(|(k, _)| k.to_vec())
                 .collect();
             for k in gone {

@@ -18,7 +18,7 @@ fn present(e: &Engine, key: &[u8]) -> bool {
     e.dbs[0]
         .keys
         .get(key)
-        .is_some_and(|entry| entry.expire_at.is_none_or(|at| e.now <= at))
+        .is_some_and(|entry| entry.expire_at().is_none_or(|at| e.now <= at))
 }
 
 /// The commands a request stands for: itself, or for EXEC the queued transaction.

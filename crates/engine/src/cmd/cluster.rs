@@ -1236,7 +1236,7 @@ fn migrate_to_node(
         let Some(entry) = e.dbs[c.db].keys.get(key).cloned() else {
             continue;
         };
-        let ttl = match entry.expire_at {
+        let ttl = match entry.expire_at() {
             Some(at) if at - c.now < 0 => continue,
             Some(at) => Some((at - c.now).max(1)),
             None => None,
@@ -1253,7 +1253,7 @@ fn migrate_to_node(
                 target.delete(0, key);
             }
             let mut restored = crate::object::Entry::new(entry.value.clone(), c.now);
-            restored.expire_at = ttl.map(|t| c.now + t);
+            restored.set_expire_at(ttl.map(|t| c.now + t));
             target.dbs[0].put(Key::from(key), restored);
             target.notify(0, key, "restore");
             None

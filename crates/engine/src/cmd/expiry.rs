@@ -259,7 +259,7 @@ fn ttl_generic(e: &mut Engine, c: &Call, unit: Unit, form: TtlForm) -> Reply {
     let Some(entry) = e.lookup(c.db, c.argv[1], Lookup::ReadNoTouch) else {
         return Reply::Integer(-2);
     };
-    let Some(at) = entry.expire_at else {
+    let Some(at) = entry.expire_at() else {
         return Reply::Integer(-1);
     };
     let ms = match form {

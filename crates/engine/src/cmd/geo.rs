@@ -726,7 +726,7 @@ fn search_generic(e: &mut Engine, c: &Call, src_idx: usize, variant: Variant) ->
                     Encoding::Skiplist
                 };
                 let stored = ZSet::from_items(seed, encoding, items);
-                e.set_value(db, dst, Value::ZSet(stored), false);
+                e.set_value(db, dst, Value::ZSet(Box::new(stored)), false);
                 let op = if variant.is_search() {
                     "geosearchstore"
                 } else {

@@ -278,7 +278,7 @@ fn keys(e: &mut Engine, c: &Call) -> Reply {
         .keys
         .iter()
         .filter(|(k, entry)| {
-            (all || glob::matches(pattern, k)) && entry.expire_at.is_none_or(|at| now <= at)
+            (all || glob::matches(pattern, k)) && entry.expire_at().is_none_or(|at| now <= at)
         })
         .map(|(k, _)| k.to_vec())
         .collect();
@@ -419,7 +419,7 @@ fn copy(e: &mut Engine, c: &Call) -> Reply {
         return Reply::Integer(0);
     };
     // The copy is a new object: same value and encoding, fresh access metadata.
-    let (value, expire_at) = (source.value.clone(), source.expire_at);
+    let (value, expire_at) = (source.value.clone(), source.expire_at());
     if e.write(dst, to).is_some() {
         if !replace {
             return Reply::Integer(0);

@@ -359,7 +359,7 @@ fn push_generic(e: &mut Engine, c: &Call, front: bool, only_existing: bool) -> R
                 l.push(v, front);
             }
             let n = l.len();
-            e.add_value(c.db, key, Value::List(l));
+            e.add_value(c.db, key, Value::List(Box::new(l)));
             n
         }
     };
@@ -681,7 +681,7 @@ fn move_generic(e: &mut Engine, c: &Call, from_front: bool, to_front: bool) -> R
     };
     if !dst_exists {
         let l = new_list(e);
-        e.add_value(c.db, dst, Value::List(l));
+        e.add_value(c.db, dst, Value::List(Box::new(l)));
     }
     if let Some(l) = raw_list(e, c.db, dst) {
         l.push(&value, to_front);

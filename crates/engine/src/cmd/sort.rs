@@ -487,7 +487,7 @@ fn sort_generic(e: &mut Engine, c: &Call, readonly: bool) -> Reply {
                 }
             }
             if outputlen > 0 {
-                e.set_value(db, dst, Value::List(list), false);
+                e.set_value(db, dst, Value::List(Box::new(list)), false);
                 e.notify(db, dst, "sortstore");
             } else if e.delete(db, dst) {
                 e.notify(db, dst, "del");

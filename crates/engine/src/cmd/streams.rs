@@ -709,7 +709,7 @@ fn xadd(e: &mut Engine, c: &Call) -> Reply {
         if args.no_mkstream {
             return Reply::Nil;
         }
-        e.add_value(db, key, Value::Stream(Stream::new()));
+        e.add_value(db, key, Value::Stream(Box::new(Stream::new())));
     }
     let Ok(Some(s)) = lookup_stream(e, db, key, Lookup::NoTouch) else {
         return Reply::error(error::WRONGTYPE);
@@ -1234,7 +1234,7 @@ fn xgroup(e: &mut Engine, c: &Call) -> Reply {
             tri!(parse_id(argv[4], 0, IdSyntax::Strict))
         };
         if !exists {
-            e.add_value(db, key, Value::Stream(Stream::new()));
+            e.add_value(db, key, Value::Stream(Box::new(Stream::new())));
         }
         let Ok(Some(s)) = lookup_stream(e, db, key, Lookup::NoTouch) else {
             return Reply::error(error::WRONGTYPE);

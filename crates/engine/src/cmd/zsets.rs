@@ -536,7 +536,7 @@ fn store_items(
         Encoding::Skiplist
     };
     let z = ZSet::from_items(zset_seed(e), encoding, items);
-    e.set_value(db, dst, Value::ZSet(z), false);
+    e.set_value(db, dst, Value::ZSet(Box::new(z)), false);
     e.notify(db, dst, op);
     Reply::Integer(n as i64)
 }
@@ -732,7 +732,7 @@ fn zadd_generic(e: &mut Engine, c: &Call, incr_command: bool) -> Reply {
             Encoding::Listpack
         };
         let z = ZSet::new(zset_seed(e), encoding);
-        e.add_value(db, key, Value::ZSet(z));
+        e.add_value(db, key, Value::ZSet(Box::new(z)));
     }
     let Some(z) = zset_at(e, db, key) else {
         return Reply::error(error::WRONGTYPE);

@@ -172,15 +172,16 @@ impl Listpack {
     }
 }
 
+/// Both encodings are boxed so that a hash is 16 bytes inside a key's `Value` (see `Value`).
 #[derive(Clone, Debug)]
 pub enum Hash {
-    Listpack(Listpack),
-    Table(Dict<Box<[u8]>>),
+    Listpack(Box<Listpack>),
+    Table(Box<Dict<Box<[u8]>>>),
 }
 
 impl Default for Hash {
     fn default() -> Self {
-        Hash::Listpack(Listpack::default())
+        Hash::Listpack(Box::default())
     }
 }
 
@@ -240,7 +241,7 @@ impl Hash {
             for (f, v) in lp.iter() {
                 d.insert(Box::from(f), Box::from(v));
             }
-            *self = Hash::Table(d);
+            *self = Hash::Table(Box::new(d));
         }
     }
 

@@ -180,14 +180,15 @@ impl IntSet {
 }
 
 #[derive(Clone, Debug)]
+/// Both encodings are boxed so that a set is 16 bytes inside a key's `Value` (see `Value`).
 pub enum Set {
-    Intset(IntSet),
-    Table(Dict<()>),
+    Intset(Box<IntSet>),
+    Table(Box<Dict<()>>),
 }
 
 impl Default for Set {
     fn default() -> Self {
-        Set::Intset(IntSet::default())
+        Set::Intset(Box::default())
     }
 }
 
@@ -210,7 +211,7 @@ impl Set {
         if parse_i64(first).is_some() {
             Set::new_intset()
         } else {
-            Set::Table(Dict::new(lim.seed))
+            Set::Table(Box::new(Dict::new(lim.seed)))
         }
     }
 
@@ -239,7 +240,7 @@ impl Set {
             for v in s.iter() {
                 d.insert(v.to_string().into_bytes().into_boxed_slice(), ());
             }
-            *self = Set::Table(d);
+            *self = Set::Table(Box::new(d));
         }
     }
 
