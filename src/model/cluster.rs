@@ -352,20 +352,8 @@ impl ClusterModel {
     /// Replies that reached consoles outside their own commands (served BLPOPs, messages).
     fn collect_outputs(&mut self) {
         for (p, &node) in self.panes.iter_mut().zip(&self.pane_nodes) {
-            let waiting = p.waiting;
-            for reply in self.cluster.take_output(node, p.client) {
-                self.rev += 1;
-                let kind = if reply.is_error() {
-                    LineKind::Error
-                } else {
-                    LineKind::Pushed
-                };
-                p.push(kind, to_cli_text(&reply));
-            }
-            p.waiting = self.cluster.engine(node).is_blocked(p.client);
-            if p.waiting != waiting {
-                self.rev += 1;
-            }
+            let replies = self.cluster.take_output(node, p.client);
+            self.rev += p.receive(replies, self.cluster.engine(node).is_blocked(p.client));
         }
     }
 
