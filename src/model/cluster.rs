@@ -218,11 +218,7 @@ impl ClusterModel {
             return;
         };
         if first.eq_ignore_ascii_case(b"help") {
-            let args: Vec<String> = argv[1..]
-                .iter()
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect();
-            p.push(LineKind::Info, console::help_text(&args));
+            p.push(LineKind::Info, console::help_for(&argv[1..]));
             return;
         }
         if first.eq_ignore_ascii_case(b"clear") && argv.len() == 1 {

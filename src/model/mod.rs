@@ -814,11 +814,7 @@ impl Model {
             return (false, None);
         };
         if first.eq_ignore_ascii_case(b"help") {
-            let args: Vec<String> = argv[1..]
-                .iter()
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect();
-            p.push(LineKind::Info, console::help_text(&args));
+            p.push(LineKind::Info, console::help_for(&argv[1..]));
             return (false, None);
         }
         if first.eq_ignore_ascii_case(b"clear") && argv.len() == 1 {

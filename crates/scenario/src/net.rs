@@ -15,6 +15,7 @@ use cachelab_engine::{Event, Reply};
 
 use cachelab_engine::cluster::follow::{follow, Hop};
 
+use crate::cluster::start_node;
 use crate::format::{cluster_addr, Capability, ClusterSpec, EngineAction, Scenario, Sender};
 use crate::resp::{encode_command, parse_frame};
 use crate::run::show_argv;
@@ -999,11 +1000,8 @@ impl Target for RedisClusterTarget {
         _now: i64,
     ) -> Result<Vec<Reply>, CallError> {
         self.redirects.clear();
-        let start = match sender.instance {
-            0 => self.clients.get(&sender.client).map_or(0, |(n, _)| *n),
-            n if n <= self.nodes.len() => n - 1,
-            n => return Err(CallError::Fatal(format!("no node {n}"))),
-        };
+        let on = self.clients.get(&sender.client).map(|(n, _)| *n);
+        let start = start_node(sender.instance, on, self.nodes.len())?;
         if is_config_set(argv) {
             self.remember_config(start, &argv[2..])
                 .map_err(CallError::Fatal)?;
