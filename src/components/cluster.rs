@@ -8,9 +8,9 @@
 
 use yew::prelude::*;
 
-use crate::app::AppContext;
+use crate::app::{AppContext, Dispatch};
 use crate::components::{fmt_bytes, fmt_duration};
-use crate::model::cluster::{LAGS, MAX_MASTERS};
+use crate::model::cluster::{ClusterModel, LAGS, MAX_MASTERS};
 use crate::model::cluster_views::{
     addrs, hot_view, node_stats, repl_view, show, slot_strip, HotView, LogKind, LogLine, NodeStat,
     RedirectKind, RedirectRecord, ReplView, SlotStrip, HOT_WINDOW_MS,
@@ -31,6 +31,46 @@ pub fn node_colour(node: usize) -> &'static str {
 
 fn node_style(node: usize) -> String {
     format!("--node: {}", node_colour(node))
+}
+
+/// Node `node`'s address, empty for a node the list does not have.
+fn addr_of(addrs: &[String], node: usize) -> String {
+    addrs.get(node).cloned().unwrap_or_default()
+}
+
+/// The port of a `host:port` address, as `redis-cli -p` takes it.
+fn port_of(addr: &str) -> &str {
+    addr.rsplit(':').next().unwrap_or_default()
+}
+
+/// The redirect's error word, as the reply spells it.
+fn redirect_word(kind: RedirectKind) -> &'static str {
+    match kind {
+        RedirectKind::Moved => "MOVED",
+        RedirectKind::Ask => "ASK",
+    }
+}
+
+/// A select's change handler: dispatches `action` of the chosen option's value, parsed as `T`.
+fn on_select<T: std::str::FromStr + 'static>(
+    d: Dispatch,
+    action: impl Fn(T) -> Action + 'static,
+) -> Callback<Event> {
+    Callback::from(move |e: Event| {
+        let v = e
+            .target_unchecked_into::<web_sys::HtmlSelectElement>()
+            .value();
+        if let Ok(value) = v.parse::<T>() {
+            d.dispatch(action(value));
+        }
+    })
+}
+
+/// Draws a cluster-mode region from the playground's cluster; nothing while cluster mode is
+/// closed.
+fn with_cluster(ctx: &AppContext, draw: impl FnOnce(&ClusterModel) -> Html) -> Html {
+    let m = ctx.model.0.borrow();
+    m.cluster.as_ref().map_or_else(Html::default, draw)
 }
 
 /// The top bar's control: opens cluster mode, and while open sets its shape or closes it.
@@ -59,34 +99,14 @@ pub fn cluster_toggle() -> Html {
         let d = d.clone();
         Callback::from(move |_: MouseEvent| d.dispatch(Action::CloseCluster))
     };
-    let on_masters = {
-        let d = d.clone();
-        Callback::from(move |e: Event| {
-            let v = e
-                .target_unchecked_into::<web_sys::HtmlSelectElement>()
-                .value();
-            if let Ok(n) = v.parse::<usize>() {
-                d.dispatch(Action::OpenCluster {
-                    masters: n,
-                    replicas,
-                });
-            }
-        })
-    };
-    let on_replicas = {
-        let d = d.clone();
-        Callback::from(move |e: Event| {
-            let v = e
-                .target_unchecked_into::<web_sys::HtmlSelectElement>()
-                .value();
-            if let Ok(n) = v.parse::<usize>() {
-                d.dispatch(Action::OpenCluster {
-                    masters,
-                    replicas: n,
-                });
-            }
-        })
-    };
+    let on_masters = on_select(d.clone(), move |n: usize| Action::OpenCluster {
+        masters: n,
+        replicas,
+    });
+    let on_replicas = on_select(d.clone(), move |n: usize| Action::OpenCluster {
+        masters,
+        replicas: n,
+    });
     html! {
         <div class="cluster-toggle" role="group" aria-label="Cluster">
             <button type="button" class="on" aria-pressed="true" title="Back to the single instance (the cluster is discarded)" onclick={close}>{"⬡ Cluster"}</button>
@@ -113,52 +133,42 @@ pub struct NodePickerProps {
 #[component(NodePicker)]
 pub fn node_picker(props: &NodePickerProps) -> Html {
     let ctx = use_context::<AppContext>().expect("AppContext");
-    let m = ctx.model.0.borrow();
-    let Some(c) = m.cluster.as_ref() else {
-        return html! {};
-    };
-    let current = c.pane_nodes.get(props.pane).copied().unwrap_or(0);
-    let pane = props.pane;
-    let d = ctx.dispatcher();
-    let onchange = Callback::from(move |e: Event| {
-        let v = e
-            .target_unchecked_into::<web_sys::HtmlSelectElement>()
-            .value();
-        if let Ok(node) = v.parse::<usize>() {
-            d.dispatch(Action::ClusterConnect { pane, node });
+    with_cluster(&ctx, |c| {
+        let current = c.pane_nodes.get(props.pane).copied().unwrap_or(0);
+        let pane = props.pane;
+        let onchange = on_select(ctx.dispatcher(), move |node: usize| {
+            Action::ClusterConnect { pane, node }
+        });
+        html! {
+            <select class="node-picker" aria-label="Connect to node" title="Connect this console to another node (redis-cli -c -p <port>)" {onchange}>
+                { for (0..c.cluster.len()).map(|i| html! {
+                    <option value={i.to_string()} selected={i == current}>{format!("-p {}", port_of(&c.cluster.addr(i)))}</option>
+                }) }
+            </select>
         }
-    });
-    html! {
-        <select class="node-picker" aria-label="Connect to node" title="Connect this console to another node (redis-cli -c -p <port>)" {onchange}>
-            { for (0..c.cluster.len()).map(|i| html! {
-                <option value={i.to_string()} selected={i == current}>{format!("-p {}", c.cluster.addr(i).rsplit(':').next().unwrap_or_default())}</option>
-            }) }
-        </select>
-    }
+    })
 }
 
 /// Cluster mode's nodes region.
 #[component(ClusterNodes)]
 pub fn cluster_nodes() -> Html {
     let ctx = use_context::<AppContext>().expect("AppContext");
-    let m = ctx.model.0.borrow();
-    let Some(c) = m.cluster.as_ref() else {
-        return html! {};
-    };
-    let stats = node_stats(&c.cluster);
-    let hot = hot_view(&c.records, c.cluster.len(), c.now, HOT_WINDOW_MS);
-    let d = ctx.dispatcher();
-    let on_fail = {
-        let d = d.clone();
-        Callback::from(move |n: usize| d.dispatch(Action::ClusterFailNode(n)))
-    };
-    let on_recover = Callback::from(move |n: usize| d.dispatch(Action::ClusterRecoverNode(n)));
-    html! {
-        <section class="cluster-nodes region" aria-label="Cluster nodes">
-            <header><h2>{"Nodes"}</h2><span class="dim">{format!("load: last {}", fmt_duration(HOT_WINDOW_MS))}</span></header>
-            <NodesView {stats} {hot} {on_fail} {on_recover} />
-        </section>
-    }
+    with_cluster(&ctx, |c| {
+        let stats = node_stats(&c.cluster);
+        let hot = hot_view(&c.records, c.cluster.len(), c.now, HOT_WINDOW_MS);
+        let d = ctx.dispatcher();
+        let on_fail = {
+            let d = d.clone();
+            Callback::from(move |n: usize| d.dispatch(Action::ClusterFailNode(n)))
+        };
+        let on_recover = Callback::from(move |n: usize| d.dispatch(Action::ClusterRecoverNode(n)));
+        html! {
+            <section class="cluster-nodes region" aria-label="Cluster nodes">
+                <header><h2>{"Nodes"}</h2><span class="dim">{format!("load: last {}", fmt_duration(HOT_WINDOW_MS))}</span></header>
+                <NodesView {stats} {hot} {on_fail} {on_recover} />
+            </section>
+        }
+    })
 }
 
 #[derive(Properties, PartialEq)]
@@ -244,34 +254,32 @@ pub fn nodes_view(props: &NodesViewProps) -> Html {
 #[component(ClusterSlots)]
 pub fn cluster_slots() -> Html {
     let ctx = use_context::<AppContext>().expect("AppContext");
-    let m = ctx.model.0.borrow();
-    let Some(c) = m.cluster.as_ref() else {
-        return html! {};
-    };
-    let strip = slot_strip(&c.cluster);
-    let addrs = addrs(&c.cluster);
-    let redirects: Vec<RedirectRecord> = c.records.redirects.iter().cloned().collect();
-    let masters: Vec<usize> = (0..c.cluster.len()).collect();
-    html! {
-        <section class="cluster-centre region" aria-label="Cluster">
-            <header><h2>{"Hash slots"}</h2><span class="dim">{"CRC16(key) mod 16384 · a {tag} hashes only the tag"}</span></header>
-            <SlotsView strip={strip} addrs={addrs.clone()} />
-            <RedirectsView {redirects} {addrs} nodes={masters} now={c.now} />
-            <details class="cluster-tips">
-                <summary>{"Things to try"}</summary>
-                <ul>
-                    <li><code>{"SET foo bar"}</code>{": the console is redirected to the node that owns slot 12182, and stays there."}</li>
-                    <li><code>{"MSET a 1 b 2"}</code>{" is refused (CROSSSLOT); "}<code>{"MSET {user}:a 1 {user}:b 2"}</code>{" is not: only the tag is hashed."}</li>
-                    <li><code>{"100 INCR hits"}</code>{" repeats a command, as redis-cli does: one node takes all the load."}</li>
-                    <li>{"Choose 1 replica and a 5s lag, write, fail that master, then +10s twice: its replica takes over and the write is lost."}</li>
-                    <li>{"Resharding: on the target ("}<code>{"-p"}</code>{" picks a console's node) "}<code>{"CLUSTER SETSLOT <slot> IMPORTING <source id>"}</code>
-                        {", on the source "}<code>{"CLUSTER SETSLOT <slot> MIGRATING <target id>"}</code>{", "}<code>{"CLUSTER GETKEYSINSLOT <slot> 10"}</code>
-                        {", "}<code>{"MIGRATE 127.0.0.1 <port> \"\" 0 5000 KEYS <key>"}</code>{" (a GET now gets ASK), then "}
-                        <code>{"CLUSTER SETSLOT <slot> NODE <target id>"}</code>{" on both."}</li>
-                </ul>
-            </details>
-        </section>
-    }
+    with_cluster(&ctx, |c| {
+        let strip = slot_strip(&c.cluster);
+        let addrs = addrs(&c.cluster);
+        let redirects: Vec<RedirectRecord> = c.records.redirects.iter().cloned().collect();
+        let masters: Vec<usize> = (0..c.cluster.len()).collect();
+        html! {
+            <section class="cluster-centre region" aria-label="Cluster">
+                <header><h2>{"Hash slots"}</h2><span class="dim">{"CRC16(key) mod 16384 · a {tag} hashes only the tag"}</span></header>
+                <SlotsView strip={strip} addrs={addrs.clone()} />
+                <RedirectsView {redirects} {addrs} nodes={masters} now={c.now} />
+                <details class="cluster-tips">
+                    <summary>{"Things to try"}</summary>
+                    <ul>
+                        <li><code>{"SET foo bar"}</code>{": the console is redirected to the node that owns slot 12182, and stays there."}</li>
+                        <li><code>{"MSET a 1 b 2"}</code>{" is refused (CROSSSLOT); "}<code>{"MSET {user}:a 1 {user}:b 2"}</code>{" is not: only the tag is hashed."}</li>
+                        <li><code>{"100 INCR hits"}</code>{" repeats a command, as redis-cli does: one node takes all the load."}</li>
+                        <li>{"Choose 1 replica and a 5s lag, write, fail that master, then +10s twice: its replica takes over and the write is lost."}</li>
+                        <li>{"Resharding: on the target ("}<code>{"-p"}</code>{" picks a console's node) "}<code>{"CLUSTER SETSLOT <slot> IMPORTING <source id>"}</code>
+                            {", on the source "}<code>{"CLUSTER SETSLOT <slot> MIGRATING <target id>"}</code>{", "}<code>{"CLUSTER GETKEYSINSLOT <slot> 10"}</code>
+                            {", "}<code>{"MIGRATE 127.0.0.1 <port> \"\" 0 5000 KEYS <key>"}</code>{" (a GET now gets ASK), then "}
+                            <code>{"CLUSTER SETSLOT <slot> NODE <target id>"}</code>{" on both."}</li>
+                    </ul>
+                </details>
+            </section>
+        }
+    })
 }
 
 #[derive(Properties, PartialEq)]
@@ -284,7 +292,7 @@ pub struct SlotsViewProps {
 #[component(SlotsView)]
 pub fn slots_view(props: &SlotsViewProps) -> Html {
     let s = &props.strip;
-    let addr = |i: usize| props.addrs.get(i).cloned().unwrap_or_default();
+    let addr = |i: usize| addr_of(&props.addrs, i);
     let pct = |slot: u16| f64::from(slot) * 100.0 / 16384.0;
     html! {
         <div class="slots" role="group" aria-label="Cluster slots">
@@ -362,7 +370,7 @@ pub fn redirects_view(props: &RedirectsViewProps) -> Html {
                     let d = format!("M{x1},{y0} Q{mid},{} {x2},{y0}", y0 + dir * lift * 2.0);
                     let label_y = y0 + dir * (lift + 4.0) + if dir > 0.0 { 9.0 } else { 0.0 };
                     let kind = match r.kind { RedirectKind::Moved => "moved", RedirectKind::Ask => "ask" };
-                    let label = format!("{} {}", if r.kind == RedirectKind::Ask { "ASK" } else { "MOVED" }, r.slot);
+                    let label = format!("{} {}", redirect_word(r.kind), r.slot);
                     html! {
                         <g class={classes!("redirect", kind, (age == 0).then_some("latest"))} style={format!("opacity: {}", 1.0 - age as f64 * 0.1)}>
                             <path d={d} fill="none" marker-end="url(#arrow)" />
@@ -371,7 +379,7 @@ pub fn redirects_view(props: &RedirectsViewProps) -> Html {
                     }
                 }) }
                 { for props.nodes.iter().map(|&node| {
-                    let port = props.addrs.get(node).and_then(|a| a.rsplit(':').next()).unwrap_or("");
+                    let port = props.addrs.get(node).map_or("", |a| port_of(a));
                     html! {
                         <g class="map-node" style={node_style(node)}>
                             <circle cx={x(node).to_string()} cy={base.to_string()} r="16" />
@@ -385,9 +393,9 @@ pub fn redirects_view(props: &RedirectsViewProps) -> Html {
             } else {
                 <ol class="redirect-list" reversed=true>
                     { for props.redirects.iter().rev().map(|r| {
-                        let from = props.addrs.get(r.from).cloned().unwrap_or_default();
-                        let to = props.addrs.get(r.to).cloned().unwrap_or_default();
-                        let kind = if r.kind == RedirectKind::Ask { "ASK" } else { "MOVED" };
+                        let from = addr_of(&props.addrs, r.from);
+                        let to = addr_of(&props.addrs, r.to);
+                        let kind = redirect_word(r.kind);
                         html! { <li><span class="dim">{format!("t={} ", fmt_time(r.at))}</span>{format!("{} {from} → {to}: {kind} slot {}", r.command, r.slot)}</li> }
                     }) }
                 </ol>
@@ -400,36 +408,26 @@ pub fn redirects_view(props: &RedirectsViewProps) -> Html {
 #[component(ClusterReplication)]
 pub fn cluster_replication() -> Html {
     let ctx = use_context::<AppContext>().expect("AppContext");
-    let m = ctx.model.0.borrow();
-    let Some(c) = m.cluster.as_ref() else {
-        return html! {};
-    };
-    let view = repl_view(&c.cluster);
-    let addrs = addrs(&c.cluster);
-    let d = ctx.dispatcher();
-    let on_lag = Callback::from(move |e: Event| {
-        let v = e
-            .target_unchecked_into::<web_sys::HtmlSelectElement>()
-            .value();
-        if let Ok(ms) = v.parse::<i64>() {
-            d.dispatch(Action::ClusterSetLag(ms));
+    with_cluster(&ctx, |c| {
+        let view = repl_view(&c.cluster);
+        let addrs = addrs(&c.cluster);
+        let on_lag = on_select(ctx.dispatcher(), Action::ClusterSetLag);
+        let lag = view.lag_ms;
+        html! {
+            <section class="cluster-repl region" aria-label="Cluster replication">
+                <header>
+                    <h2>{"Replication"}</h2>
+                    <label class="dim" for="repl-lag">{"lag"}</label>
+                    <select id="repl-lag" aria-label="Replication lag" title="How long a write takes to reach the replicas" onchange={on_lag}>
+                        { for LAGS.iter().map(|ms| html! {
+                            <option value={ms.to_string()} selected={*ms == lag}>{fmt_duration(*ms)}</option>
+                        }) }
+                    </select>
+                </header>
+                <ReplicationView {view} {addrs} now={c.now} />
+            </section>
         }
-    });
-    let lag = view.lag_ms;
-    html! {
-        <section class="cluster-repl region" aria-label="Cluster replication">
-            <header>
-                <h2>{"Replication"}</h2>
-                <label class="dim" for="repl-lag">{"lag"}</label>
-                <select id="repl-lag" aria-label="Replication lag" title="How long a write takes to reach the replicas" onchange={on_lag}>
-                    { for LAGS.iter().map(|ms| html! {
-                        <option value={ms.to_string()} selected={*ms == lag}>{fmt_duration(*ms)}</option>
-                    }) }
-                </select>
-            </header>
-            <ReplicationView {view} {addrs} now={c.now} />
-        </section>
-    }
+    })
 }
 
 #[derive(Properties, PartialEq)]
@@ -444,7 +442,7 @@ pub struct ReplicationViewProps {
 #[component(ReplicationView)]
 pub fn replication_view(props: &ReplicationViewProps) -> Html {
     let v = &props.view;
-    let addr = |i: usize| props.addrs.get(i).cloned().unwrap_or_default();
+    let addr = |i: usize| addr_of(&props.addrs, i);
     html! {
         <div class="repl-body">
             if v.streams.is_empty() {
@@ -499,17 +497,15 @@ pub fn replication_view(props: &ReplicationViewProps) -> Html {
 #[component(ClusterEvents)]
 pub fn cluster_events() -> Html {
     let ctx = use_context::<AppContext>().expect("AppContext");
-    let m = ctx.model.0.borrow();
-    let Some(c) = m.cluster.as_ref() else {
-        return html! {};
-    };
-    let lines: Vec<LogLine> = c.records.log.iter().rev().take(120).cloned().collect();
-    html! {
-        <section class="events cluster-events region" aria-label="Cluster events">
-            <header><h2>{"Cluster events"}</h2></header>
-            <ClusterLog {lines} />
-        </section>
-    }
+    with_cluster(&ctx, |c| {
+        let lines: Vec<LogLine> = c.records.log.iter().rev().take(120).cloned().collect();
+        html! {
+            <section class="events cluster-events region" aria-label="Cluster events">
+                <header><h2>{"Cluster events"}</h2></header>
+                <ClusterLog {lines} />
+            </section>
+        }
+    })
 }
 
 #[derive(Properties, PartialEq)]

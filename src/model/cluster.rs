@@ -218,11 +218,7 @@ impl ClusterModel {
             return;
         };
         if first.eq_ignore_ascii_case(b"help") {
-            let args: Vec<String> = argv[1..]
-                .iter()
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect();
-            p.push(LineKind::Info, console::help_text(&args));
+            p.push(LineKind::Info, console::help_for(&argv[1..]));
             return;
         }
         if first.eq_ignore_ascii_case(b"clear") && argv.len() == 1 {
@@ -352,20 +348,8 @@ impl ClusterModel {
     /// Replies that reached consoles outside their own commands (served BLPOPs, messages).
     fn collect_outputs(&mut self) {
         for (p, &node) in self.panes.iter_mut().zip(&self.pane_nodes) {
-            let waiting = p.waiting;
-            for reply in self.cluster.take_output(node, p.client) {
-                self.rev += 1;
-                let kind = if reply.is_error() {
-                    LineKind::Error
-                } else {
-                    LineKind::Pushed
-                };
-                p.push(kind, to_cli_text(&reply));
-            }
-            p.waiting = self.cluster.engine(node).is_blocked(p.client);
-            if p.waiting != waiting {
-                self.rev += 1;
-            }
+            let replies = self.cluster.take_output(node, p.client);
+            self.rev += p.receive(replies, self.cluster.engine(node).is_blocked(p.client));
         }
     }
 

@@ -118,6 +118,15 @@ pub fn complete(input: &str) -> Option<String> {
     }
 }
 
+/// `help_text` for the words typed after `HELP`, as the console split them.
+pub fn help_for(args: &[Vec<u8>]) -> String {
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    help_text(&args)
+}
+
 /// redis-cli's `HELP` answered locally: the command's syntax, summary, version and group.
 pub fn help_text(args: &[String]) -> String {
     if args.is_empty() {

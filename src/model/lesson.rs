@@ -489,15 +489,7 @@ mod tests {
             saw_key |= l.keys.total() > 0;
             if l.is_try_step() {
                 // Play the model answer as if typed, so the checks pass.
-                let solution = l.player.current_step().expect("step").solution.clone();
-                let clients = l.player.scenario().clients.clone();
-                for c in solution {
-                    let pane = clients.iter().position(|x| *x == c.sender.client);
-                    m.dispatch(Action::LessonRun {
-                        pane: pane.expect("client"),
-                        line: c.text.clone(),
-                    });
-                }
+                type_solution(&mut m);
                 let l = m.lesson.as_ref().expect("open");
                 assert!(l.checks.iter().all(|c| c.passed), "{:?}", l.checks);
             }

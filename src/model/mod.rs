@@ -87,6 +87,27 @@ fn clip(mut text: String, limit: usize) -> String {
 }
 
 impl Pane {
+    /// Shows replies that reached the console outside its own commands (served or timed-out
+    /// blocking commands, pub/sub messages) and notes whether its client is still blocked.
+    /// Returns how many changes the console saw, for the revision count.
+    fn receive(&mut self, replies: Vec<Reply>, blocked: bool) -> u64 {
+        let mut changes = 0;
+        for reply in replies {
+            changes += 1;
+            let kind = if reply.is_error() {
+                LineKind::Error
+            } else {
+                LineKind::Pushed
+            };
+            self.push(kind, to_cli_text(&reply));
+        }
+        if self.waiting != blocked {
+            self.waiting = blocked;
+            changes += 1;
+        }
+        changes
+    }
+
     fn push(&mut self, kind: LineKind, text: String) {
         let limit = if kind == LineKind::Input {
             ECHO_LIMIT
@@ -793,11 +814,7 @@ impl Model {
             return (false, None);
         };
         if first.eq_ignore_ascii_case(b"help") {
-            let args: Vec<String> = argv[1..]
-                .iter()
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect();
-            p.push(LineKind::Info, console::help_text(&args));
+            p.push(LineKind::Info, console::help_for(&argv[1..]));
             return (false, None);
         }
         if first.eq_ignore_ascii_case(b"clear") && argv.len() == 1 {
@@ -848,20 +865,8 @@ impl Model {
     /// pub/sub messages) into their clients' consoles.
     fn collect_outputs(&mut self) {
         for p in &mut self.panes {
-            let waiting = p.waiting;
-            for reply in self.engine.take_output(p.client) {
-                self.panes_rev += 1;
-                let kind = if reply.is_error() {
-                    LineKind::Error
-                } else {
-                    LineKind::Pushed
-                };
-                p.push(kind, to_cli_text(&reply));
-            }
-            p.waiting = self.engine.is_blocked(p.client);
-            if p.waiting != waiting {
-                self.panes_rev += 1;
-            }
+            let replies = self.engine.take_output(p.client);
+            self.panes_rev += p.receive(replies, self.engine.is_blocked(p.client));
         }
     }
 

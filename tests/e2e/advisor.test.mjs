@@ -1,35 +1,13 @@
 // End-to-end: the advisor points out anti-patterns as they are typed in the built playground.
 // Run alone with: node --test tests/e2e/  (after scripts/web-build.sh)
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
-import { serve, launch, openPlayground, ARTIFACTS } from "./harness.mjs";
+import { useSite, openPlayground, shot, type } from "./harness.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  await mkdir(ARTIFACTS, { recursive: true });
-  server = await serve();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
-
-async function type(page, line, client = 0) {
-  const input = page.getByRole("textbox", { name: "Command" }).nth(client);
-  await input.fill(line);
-  await input.press("Enter");
-}
+const site = useSite();
 
 test("SET x 1 and KEYS * on a filled keyspace bring advice, and the advisor can be turned off", async () => {
-  const { context, page, errors } = await openPlayground(browser, server.url);
+  const { context, page, errors } = await openPlayground(site.browser, site.url);
   const advisor = page.getByRole("complementary", { name: "Advisor" });
   // 1,500 namespaced keys, written by a script in one command.
   await type(page, `EVAL "for i=1,1500 do redis.call('SET','user:'..i,i) end" 0`);

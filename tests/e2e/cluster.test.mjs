@@ -1,35 +1,13 @@
 // End-to-end: cluster mode in the built playground (`?cluster=3`), in headless Chromium.
 // Run alone with: node --test tests/e2e/cluster.test.mjs  (after scripts/web-build.sh)
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
-import { serve, launch, openPlayground, ARTIFACTS } from "./harness.mjs";
+import { useSite, openPlayground, shot, type } from "./harness.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  await mkdir(ARTIFACTS, { recursive: true });
-  server = await serve();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
-
-async function type(page, line, client = 0) {
-  const input = page.getByRole("textbox", { name: "Command" }).nth(client);
-  await input.fill(line);
-  await input.press("Enter");
-}
+const site = useSite();
 
 test("?cluster=3: a console follows MOVED as redis-cli -c does, and the views follow", async () => {
-  const { context, page, errors } = await openPlayground(browser, server.url + "?cluster=3", {
+  const { context, page, errors } = await openPlayground(site.browser, site.url + "?cluster=3", {
     width: 1440,
     height: 900,
   });
@@ -65,7 +43,7 @@ test("?cluster=3: a console follows MOVED as redis-cli -c does, and the views fo
 });
 
 test("with a replica per master and a lag, a failover loses the write and lists it", async () => {
-  const { context, page, errors } = await openPlayground(browser, server.url + "?cluster=3&replicas=1", {
+  const { context, page, errors } = await openPlayground(site.browser, site.url + "?cluster=3&replicas=1", {
     width: 1440,
     height: 900,
   });

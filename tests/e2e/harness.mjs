@@ -1,7 +1,8 @@
 // Shared by the end-to-end tests and bench/web.mjs: a tiny static server for dist/ on a free
 // loopback port, and headless Chromium (Debian's, through playwright-core: no browser download).
+import { after, before } from "node:test";
 import { createServer } from "node:http";
-import { readFile, stat } from "node:fs/promises";
+import { mkdir, readFile, stat } from "node:fs/promises";
 import { extname, join, normalize, resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
@@ -72,4 +73,33 @@ export async function openPlayground(browser, url, viewport = { width: 1280, hei
   await page.goto(url);
   await page.getByRole("textbox", { name: "Command" }).first().waitFor();
   return { context, page, errors };
+}
+
+/**
+ * Registers the test file's before and after hooks: dist/ served and Chromium launched once for
+ * all its tests, both closed at the end. Returns { url, browser }, filled in before the tests run.
+ */
+export function useSite() {
+  const site = { url: null, browser: null, server: null };
+  before(async () => {
+    await mkdir(ARTIFACTS, { recursive: true });
+    site.server = await serve();
+    site.url = site.server.url;
+    site.browser = await launch();
+  });
+  after(async () => {
+    await site.browser?.close();
+    await site.server?.close();
+  });
+  return site;
+}
+
+/** Keeps a screenshot of the page as tests/e2e/artifacts/<name>.png. */
+export const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+
+/** Types `line` into client `client`'s console (0 is A) and presses Enter. */
+export async function type(page, line, client = 0) {
+  const input = page.getByRole("textbox", { name: "Command" }).nth(client);
+  await input.fill(line);
+  await input.press("Enter");
 }

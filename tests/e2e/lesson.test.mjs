@@ -1,29 +1,13 @@
 // End-to-end: a guided lesson in the built playground, and the same lesson embedded.
 // Run alone with: node --test tests/e2e/  (after scripts/web-build.sh)
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
-import { serve, launch, openPlayground, ARTIFACTS } from "./harness.mjs";
+import { useSite, openPlayground, shot } from "./harness.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  await mkdir(ARTIFACTS, { recursive: true });
-  server = await serve();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+const site = useSite();
 
 test("the cache-aside lesson steps through to the end, filling the keyspace", async () => {
-  const { context, page, errors } = await openPlayground(browser, server.url);
+  const { context, page, errors } = await openPlayground(site.browser, site.url);
   await page.getByRole("combobox", { name: "Scenario" }).selectOption("cache-aside");
   const lesson = page.getByRole("region", { name: "Lesson" });
   const narration = lesson.getByLabel("Narration");
@@ -65,7 +49,7 @@ test("the cache-aside lesson steps through to the end, filling the keyspace", as
   // Progress is kept: the picker marks the lesson done, and a reload remembers it.
   const option = page.getByRole("combobox", { name: "Scenario" }).locator('option[value="cache-aside"]');
   assert.match(await option.innerText(), /^✓/);
-  await page.goto(`${server.url}?scenario=cache-aside`);
+  await page.goto(`${site.url}?scenario=cache-aside`);
   await page.getByRole("region", { name: "Lesson" }).waitFor();
   assert.match(await option.innerText(), /^✓/);
 
@@ -77,11 +61,11 @@ test("the cache-aside lesson steps through to the end, filling the keyspace", as
 });
 
 test("a lesson embeds at 720×420 with its panel, pattern view and step controls", async () => {
-  const context = await browser.newContext({ viewport: { width: 720, height: 420 } });
+  const context = await site.browser.newContext({ viewport: { width: 720, height: 420 } });
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
-  await page.goto(`${server.url}?embed=1&scenario=leaderboard`);
+  await page.goto(`${site.url}?embed=1&scenario=leaderboard`);
   const lesson = page.getByRole("region", { name: "Lesson" });
   await lesson.getByRole("button", { name: "Next step" }).click();
   await lesson.getByRole("status").filter({ hasText: /^Step 1 of/ }).waitFor();
@@ -100,7 +84,7 @@ test("a lesson embeds at 720×420 with its panel, pattern view and step controls
 });
 
 test("the lesson player jumps from its outline and plays on its own at a chosen speed", async () => {
-  const { context, page, errors } = await openPlayground(browser, `${server.url}?scenario=lock`);
+  const { context, page, errors } = await openPlayground(site.browser, `${site.url}?scenario=lock`);
   const lesson = page.getByRole("region", { name: "Lesson" });
   const count = lesson.getByRole("status").filter({ hasText: /^Step \d+ of \d+$/ });
   await count.filter({ hasText: /^Step 0 of/ }).waitFor();
@@ -139,11 +123,11 @@ test("the lesson player jumps from its outline and plays on its own at a chosen 
 });
 
 test("embed.html?scenario=lock opens the lesson framed at 720×420", async () => {
-  const context = await browser.newContext({ viewport: { width: 720, height: 420 } });
+  const context = await site.browser.newContext({ viewport: { width: 720, height: 420 } });
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
-  await page.goto(`${server.url}embed.html?scenario=lock`);
+  await page.goto(`${site.url}embed.html?scenario=lock`);
   const lesson = page.getByRole("region", { name: "Lesson" });
   await lesson.getByRole("heading", { name: /lock/i }).waitFor();
   assert.match(page.url(), /index\.html\?embed=1&scenario=lock$/);

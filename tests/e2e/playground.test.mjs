@@ -1,32 +1,11 @@
 // End-to-end: what a learner does in the built playground (dist/), in headless Chromium.
 // Run by scripts/web-test.sh (which builds dist/ first), or alone: node --test tests/e2e/
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { serve, launch, openPlayground, ARTIFACTS } from "./harness.mjs";
+import { useSite, openPlayground, shot, type, ARTIFACTS } from "./harness.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  await mkdir(ARTIFACTS, { recursive: true });
-  server = await serve();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
-
-async function type(page, line, client = 0) {
-  const input = page.getByRole("textbox", { name: "Command" }).nth(client);
-  await input.fill(line);
-  await input.press("Enter");
-}
+const site = useSite();
 
 function keyRow(page, name) {
   return page
@@ -36,7 +15,7 @@ function keyRow(page, name) {
 }
 
 test("a key with a TTL expires, comes back on rewind, and survives a reload", async () => {
-  const { context, page, errors } = await openPlayground(browser, server.url);
+  const { context, page, errors } = await openPlayground(site.browser, site.url);
   await type(page, "SET greeting hello EX 5");
   const output = page.getByRole("log", { name: "Console output" }).first();
   await output.getByText("OK", { exact: true }).waitFor();
@@ -82,7 +61,7 @@ test("a key with a TTL expires, comes back on rewind, and survives a reload", as
 });
 
 test("a garbled share link shows an error and the page still works", async () => {
-  const { context, page, errors } = await openPlayground(browser, server.url + "#s=not-a-session!!");
+  const { context, page, errors } = await openPlayground(site.browser, site.url + "#s=not-a-session!!");
   const alert = page.getByRole("alert");
   await alert.waitFor();
   assert.match(await alert.innerText(), /damaged/);
@@ -94,7 +73,7 @@ test("a garbled share link shows an error and the page still works", async () =>
 });
 
 test("a share link opens the same session elsewhere", async () => {
-  const { context, page } = await openPlayground(browser, server.url);
+  const { context, page } = await openPlayground(site.browser, site.url);
   await type(page, "SET shared:key 42");
   await keyRow(page, "shared:key").waitFor();
   await page.getByRole("button", { name: "Share", exact: true }).click();
@@ -102,14 +81,14 @@ test("a share link opens the same session elsewhere", async () => {
   assert.match(link, /#s=[A-Za-z0-9_-]+$/);
   await context.close();
 
-  const other = await openPlayground(browser, link);
+  const other = await openPlayground(site.browser, link);
   await keyRow(other.page, "shared:key").waitFor();
   assert.equal(await other.page.getByRole("alert").count(), 0);
   await other.context.close();
 });
 
 test("clients are separate connections; messages reach the subscriber's console", async () => {
-  const { context, page } = await openPlayground(browser, server.url);
+  const { context, page } = await openPlayground(site.browser, site.url);
   await page.getByRole("button", { name: "Add client" }).click();
   const consoles = page.getByRole("textbox", { name: "Command" });
   assert.equal(await consoles.count(), 2);
@@ -131,7 +110,7 @@ test("clients are separate connections; messages reach the subscriber's console"
 });
 
 test("the layout stacks on a phone and has a dark theme", async () => {
-  const { context, page } = await openPlayground(browser, server.url, { width: 390, height: 844 });
+  const { context, page } = await openPlayground(site.browser, site.url, { width: 390, height: 844 });
   await type(page, "SET phone:key hi EX 100");
   await keyRow(page, "phone:key").waitFor();
   const consoleBox = await page.getByRole("region", { name: "Client A" }).boundingBox();
@@ -141,9 +120,9 @@ test("the layout stacks on a phone and has a dark theme", async () => {
   await shot(page, "06-phone");
   await context.close();
 
-  const dark = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: "dark" });
+  const dark = await site.browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: "dark" });
   const p = await dark.newPage();
-  await p.goto(server.url);
+  await p.goto(site.url);
   await p.getByRole("textbox", { name: "Command" }).first().waitFor();
   const bg = await p.evaluate(() => getComputedStyle(document.body).backgroundColor);
   assert.equal(bg, "rgb(21, 23, 28)");
@@ -152,7 +131,7 @@ test("the layout stacks on a phone and has a dark theme", async () => {
 });
 
 test("keyboard shortcuts, filters and the value view", async () => {
-  const { context, page, errors } = await openPlayground(browser, server.url);
+  const { context, page, errors } = await openPlayground(site.browser, site.url);
   await type(page, "SET user:1 alice");
   await type(page, "SET page:home '<h1>hi</h1>' PX 1500");
   await keyRow(page, "page:home").waitFor();
@@ -203,7 +182,7 @@ test("keyboard shortcuts, filters and the value view", async () => {
 });
 
 test("a session exported to a file imports elsewhere; a damaged file is refused", async () => {
-  const { context, page, errors } = await openPlayground(browser, server.url);
+  const { context, page, errors } = await openPlayground(site.browser, site.url);
   await type(page, "SET exported yes EX 60");
   await page.getByRole("button", { name: "+10s", exact: true }).click();
   const [download] = await Promise.all([
@@ -214,7 +193,7 @@ test("a session exported to a file imports elsewhere; a damaged file is refused"
   await download.saveAs(file);
   await context.close();
 
-  const other = await openPlayground(browser, server.url);
+  const other = await openPlayground(site.browser, site.url);
   const importer = other.page.getByLabel("Import session");
   await importer.setInputFiles(file);
   await keyRow(other.page, "exported").waitFor();
@@ -231,7 +210,7 @@ test("a session exported to a file imports elsewhere; a damaged file is refused"
 });
 
 test("a saved session whose replay never finished is set aside, not replayed again", async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const context = await site.browser.newContext({ viewport: { width: 1280, height: 800 } });
   await context.addInitScript(() => {
     if (!sessionStorage.getItem("seeded")) {
       sessionStorage.setItem("seeded", "1");
@@ -240,7 +219,7 @@ test("a saved session whose replay never finished is set aside, not replayed aga
     }
   });
   const page = await context.newPage();
-  await page.goto(server.url);
+  await page.goto(site.url);
   const alert = page.getByRole("alert");
   await alert.waitFor();
   assert.match(await alert.innerText(), /could not be replayed last time/);

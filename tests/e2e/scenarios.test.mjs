@@ -5,11 +5,11 @@
 // centre view (whatever region sits in the grid's centre area beside the lesson) is kept as
 // tests/e2e/artifacts/scenarios/<id>/<step>.png at each step, 0 being the introduction.
 // Run alone with: node --test tests/e2e/scenarios.test.mjs  (after scripts/web-build.sh)
-import { test, before, after } from "node:test";
+import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { serve, launch, openPlayground, ROOT, ARTIFACTS } from "./harness.mjs";
+import { useSite, openPlayground, ROOT, ARTIFACTS } from "./harness.mjs";
 
 const SCENARIOS = join(ROOT, "static/scenarios");
 const SHOTS = join(ARTIFACTS, "scenarios");
@@ -42,20 +42,12 @@ function outline(text) {
   return { id, steps };
 }
 
-let server;
-let browser;
+const site = useSite();
 const files = (await readdir(SCENARIOS)).filter((f) => f.endsWith(".scn")).sort();
 
 before(async () => {
   await rm(SHOTS, { recursive: true, force: true });
   await mkdir(SHOTS, { recursive: true });
-  server = await serve();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
 });
 
 test("the scenario files are found and read", async () => {
@@ -90,7 +82,7 @@ for (const file of files) {
     const { id, steps } = outline(await readFile(join(SCENARIOS, file), "utf8"));
     const dir = join(SHOTS, id);
     await mkdir(dir, { recursive: true });
-    const { context, page, errors } = await openPlayground(browser, `${server.url}?scenario=${id}`);
+    const { context, page, errors } = await openPlayground(site.browser, `${site.url}?scenario=${id}`);
     try {
       const lesson = page.getByRole("region", { name: "Lesson" });
       const count = lesson.getByRole("status").filter({ hasText: /^Step \d+ of \d+$/ });

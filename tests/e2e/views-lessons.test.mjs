@@ -2,31 +2,15 @@
 // pub/sub-and-streams and Lua lessons appear in the centre, named by their aria-label, and show
 // what the lesson played.
 // Run alone with: node --test tests/e2e/views-lessons.test.mjs  (after scripts/web-build.sh)
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
-import { serve, launch, openPlayground, ARTIFACTS } from "./harness.mjs";
+import { useSite, openPlayground, shot } from "./harness.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  await mkdir(ARTIFACTS, { recursive: true });
-  server = await serve();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+const site = useSite();
 
 /** Opens lesson `id` and presses Next step `steps` times; returns the page and its view. */
 async function stepLesson(id, steps, label) {
-  const { context, page, errors } = await openPlayground(browser, server.url);
+  const { context, page, errors } = await openPlayground(site.browser, site.url);
   await page.getByRole("combobox", { name: "Scenario" }).selectOption(id);
   const lesson = page.getByRole("region", { name: "Lesson" });
   const count = lesson.getByRole("status");

@@ -1,27 +1,11 @@
 // End-to-end: each rate-limiting, lock, leaderboard and session lesson shows its pattern view
 // in the centre while it is stepped, with what the lesson did drawn in it.
 // Run alone with: node --test tests/e2e/views.test.mjs  (after scripts/web-build.sh)
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
-import { serve, launch, openPlayground, ARTIFACTS } from "./harness.mjs";
+import { useSite, openPlayground, shot } from "./harness.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  await mkdir(ARTIFACTS, { recursive: true });
-  server = await serve();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+const site = useSite();
 
 // (lesson, its view's label, steps to play, text the view then shows)
 const VIEWS = [
@@ -36,7 +20,7 @@ const VIEWS = [
 
 for (const [id, label, steps, shows] of VIEWS) {
   test(`the ${id} lesson shows the ${label}`, async () => {
-    const { context, page, errors } = await openPlayground(browser, `${server.url}?scenario=${id}`);
+    const { context, page, errors } = await openPlayground(site.browser, `${site.url}?scenario=${id}`);
     const lesson = page.getByRole("region", { name: "Lesson" });
     const view = page.getByRole("region", { name: label });
     await view.waitFor();
@@ -57,7 +41,7 @@ for (const [id, label, steps, shows] of VIEWS) {
 }
 
 test("the leaderboard reorders when a score passes another", async () => {
-  const { context, page, errors } = await openPlayground(browser, `${server.url}?scenario=leaderboard`);
+  const { context, page, errors } = await openPlayground(site.browser, `${site.url}?scenario=leaderboard`);
   const lesson = page.getByRole("region", { name: "Lesson" });
   const view = page.getByRole("region", { name: "Leaderboard view" });
   const next = lesson.getByRole("button", { name: "Next step" });

@@ -31,6 +31,16 @@ pub fn node_unreachable_text(node: usize) -> String {
     )
 }
 
+/// The node (0-based) a command of a cluster scenario starts on: instance N is node N-1, and
+/// instance 0 the node the client's connection is on (`on`; node 0 before it has one).
+pub fn start_node(instance: usize, on: Option<usize>, nodes: usize) -> Result<usize, CallError> {
+    match instance {
+        0 => Ok(on.unwrap_or(0)),
+        n if n <= nodes => Ok(n - 1),
+        n => Err(CallError::Fatal(format!("no node {n}"))),
+    }
+}
+
 /// A command a node ran for a client (rather than refusing it with a redirect or CROSSSLOT),
 /// for views of the load per node.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -202,11 +212,8 @@ impl ClusterTarget {
         now: i64,
     ) -> Result<Vec<Reply>, CallError> {
         self.redirects.clear();
-        let start = match sender.instance {
-            0 => self.clients.get(&sender.client).map_or(0, |(n, _)| *n),
-            n if n <= self.cluster.len() => n - 1,
-            n => return Err(CallError::Fatal(format!("no node {n}"))),
-        };
+        let on = self.clients.get(&sender.client).map(|(n, _)| *n);
+        let start = start_node(sender.instance, on, self.cluster.len())?;
         let args: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
         let mut node = start;
         let mut id = ClientId::default();

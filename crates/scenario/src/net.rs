@@ -5,6 +5,7 @@
 //! database N-1 of the one server (several instances only differ in what engine-only steps do
 //! to them, and those are skipped here). `wait` sleeps for real.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -14,6 +15,7 @@ use cachelab_engine::{Event, Reply};
 
 use cachelab_engine::cluster::follow::{follow, Hop};
 
+use crate::cluster::start_node;
 use crate::format::{cluster_addr, Capability, ClusterSpec, EngineAction, Scenario, Sender};
 use crate::resp::{encode_command, parse_frame};
 use crate::run::show_argv;
@@ -146,6 +148,68 @@ fn is_subscription(name: &[u8]) -> bool {
     )
 }
 
+/// Whether `argv` is a `CONFIG SET`, whose parameters replay notes to put back.
+fn is_config_set(argv: &[Vec<u8>]) -> bool {
+    let is = |i: usize, w: &[u8]| argv.get(i).is_some_and(|a| a.eq_ignore_ascii_case(w));
+    is(0, b"config") && is(1, b"set")
+}
+
+/// The connection kept in `conns` under `key`, opened with `open` if there is none yet.
+fn conn_for<'a, K: Ord + Clone>(
+    conns: &'a mut BTreeMap<K, Conn>,
+    key: &K,
+    open: impl FnOnce() -> Result<Conn, String>,
+) -> Result<&'a mut Conn, String> {
+    Ok(match conns.entry(key.clone()) {
+        Entry::Occupied(e) => e.into_mut(),
+        Entry::Vacant(e) => e.insert(open()?),
+    })
+}
+
+/// `argv`'s reply on the connection kept in `conns` under `key` (opened with `open` if
+/// needed); a connection that fails is dropped, so that the next call opens a fresh one.
+fn call_on<K: Ord + Clone>(
+    conns: &mut BTreeMap<K, Conn>,
+    key: &K,
+    open: impl FnOnce() -> Result<Conn, String>,
+    argv: &[Vec<u8>],
+) -> Result<Reply, CallError> {
+    let conn = conn_for(conns, key, open).map_err(CallError::Fatal)?;
+    conn.call(argv).map_err(|e| {
+        conns.remove(key);
+        CallError::Fatal(e)
+    })
+}
+
+/// The current values, read with `CONFIG GET` on a connection from `open` (opened only if
+/// there is any), of the parameters a `CONFIG SET` of `pairs` is about to change and that
+/// `noted` does not hold yet: what `finish` puts back.
+fn config_to_restore(
+    pairs: &[Vec<u8>],
+    noted: impl Fn(&[u8]) -> bool,
+    open: impl FnOnce() -> Result<Conn, String>,
+) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String> {
+    let params: Vec<Vec<u8>> = pairs
+        .chunks(2)
+        .map(|p| p[0].to_ascii_lowercase())
+        .filter(|p| !noted(p))
+        .collect();
+    let mut out = Vec::new();
+    if params.is_empty() {
+        return Ok(out);
+    }
+    let mut admin = open()?;
+    for param in params {
+        let reply = admin.call(&[word("CONFIG"), word("GET"), param.clone()])?;
+        if let Reply::Array(items) = reply {
+            if let Some(Reply::Bulk(v)) = items.get(1) {
+                out.push((param, v.clone()));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// A real Redis server.
 pub struct RedisTarget {
     addr: String,
@@ -178,23 +242,13 @@ impl RedisTarget {
     /// Notes the current values of the parameters a `CONFIG SET` is about to change (those not
     /// noted yet), so that `finish` can put them back.
     fn remember_config(&mut self, pairs: &[Vec<u8>]) -> Result<(), String> {
-        let params: Vec<Vec<u8>> = pairs
-            .chunks(2)
-            .map(|p| p[0].to_ascii_lowercase())
-            .filter(|p| !self.restore.iter().any(|(q, _)| q == p))
-            .collect();
-        if params.is_empty() {
-            return Ok(());
-        }
-        let mut admin = self.admin()?;
-        for param in params {
-            let reply = admin.call(&[word("CONFIG"), word("GET"), param.clone()])?;
-            if let Reply::Array(items) = reply {
-                if let Some(Reply::Bulk(v)) = items.get(1) {
-                    self.restore.push((param, v.clone()));
-                }
-            }
-        }
+        let restore = &self.restore;
+        let values = config_to_restore(
+            pairs,
+            |p| restore.iter().any(|(q, _)| q == p),
+            || self.admin(),
+        )?;
+        self.restore.extend(values);
         Ok(())
     }
 }
@@ -267,12 +321,12 @@ impl Target for RedisTarget {
         argv: &[Vec<u8>],
         _now: i64,
     ) -> Result<Vec<Reply>, CallError> {
-        if !self.conns.contains_key(sender) {
-            let c = Conn::connect(&self.addr, sender.instance - 1).map_err(CallError::Fatal)?;
-            self.conns.insert(sender.clone(), c);
-        }
-        let is = |i: usize, w: &[u8]| argv.get(i).is_some_and(|a| a.eq_ignore_ascii_case(w));
-        if is(0, b"config") && is(1, b"set") {
+        let addr = &self.addr;
+        conn_for(&mut self.conns, sender, || {
+            Conn::connect(addr, sender.instance - 1)
+        })
+        .map_err(CallError::Fatal)?;
+        if is_config_set(argv) {
             self.remember_config(&argv[2..]).map_err(CallError::Fatal)?;
         }
         let subscription = argv.first().is_some_and(|n| is_subscription(n));
@@ -343,15 +397,13 @@ impl Target for RedisTarget {
         if argvs.len() < 2 || self.subscribed.contains(sender) || !argvs.iter().all(plain) {
             return None;
         }
-        if !self.conns.contains_key(sender) {
-            match Conn::connect(&self.addr, sender.instance - 1) {
-                Ok(c) => {
-                    self.conns.insert(sender.clone(), c);
-                }
-                Err(e) => return Some(vec![Err(CallError::Fatal(e))]),
-            }
-        }
-        let conn = self.conns.get_mut(sender)?;
+        let addr = &self.addr;
+        let conn = match conn_for(&mut self.conns, sender, || {
+            Conn::connect(addr, sender.instance - 1)
+        }) {
+            Ok(conn) => conn,
+            Err(e) => return Some(vec![Err(CallError::Fatal(e))]),
+        };
         let mut out = Vec::with_capacity(argvs.len());
         // In slices, so that neither side's socket buffers have to hold everything at once.
         for chunk in argvs.chunks(PIPELINE_CHUNK) {
@@ -400,20 +452,9 @@ impl Target for RedisTarget {
         argv: &[Vec<u8>],
         _now: i64,
     ) -> Result<Vec<Reply>, CallError> {
-        if !self.inspectors.contains_key(&instance) {
-            let c = Conn::connect(&self.addr, instance - 1).map_err(CallError::Fatal)?;
-            self.inspectors.insert(instance, c);
-        }
-        let Some(conn) = self.inspectors.get_mut(&instance) else {
-            return Err(CallError::Fatal("connection vanished".into()));
-        };
-        match conn.call(argv) {
-            Ok(r) => Ok(vec![r]),
-            Err(e) => {
-                self.inspectors.remove(&instance);
-                Err(CallError::Fatal(e))
-            }
-        }
+        let addr = &self.addr;
+        let open = || Conn::connect(addr, instance - 1);
+        Ok(vec![call_on(&mut self.inspectors, &instance, open, argv)?])
     }
 
     fn engine_action(&mut self, action: &EngineAction, _now: i64) -> Result<String, String> {
@@ -800,23 +841,17 @@ impl RedisClusterTarget {
     }
 
     fn remember_config(&mut self, node: usize, pairs: &[Vec<u8>]) -> Result<(), String> {
-        let params: Vec<Vec<u8>> = pairs
-            .chunks(2)
-            .map(|p| p[0].to_ascii_lowercase())
-            .filter(|p| !self.restore.iter().any(|(n, q, _)| *n == node && q == p))
-            .collect();
-        if params.is_empty() {
-            return Ok(());
-        }
-        let mut admin = self.connect(node)?;
-        for param in params {
-            let reply = admin.call(&[word("CONFIG"), word("GET"), param.clone()])?;
-            if let Reply::Array(items) = reply {
-                if let Some(Reply::Bulk(v)) = items.get(1) {
-                    self.restore.push((node, param, v.clone()));
-                }
-            }
-        }
+        let restore = &self.restore;
+        let values = config_to_restore(
+            pairs,
+            |p| restore.iter().any(|(n, q, _)| *n == node && q == p),
+            || self.connect(node),
+        )?;
+        self.restore.extend(
+            values
+                .into_iter()
+                .map(|(param, value)| (node, param, value)),
+        );
         Ok(())
     }
 
@@ -874,13 +909,8 @@ impl RedisClusterTarget {
                     .ok_or_else(|| "connection vanished".to_string())
             }
             None => {
-                if !self.inspectors.contains_key(&node) {
-                    let conn = self.connect(node)?;
-                    self.inspectors.insert(node, conn);
-                }
-                self.inspectors
-                    .get_mut(&node)
-                    .ok_or_else(|| "connection vanished".to_string())
+                let addr = self.addr(node);
+                conn_for(&mut self.inspectors, &node, || Conn::connect(&addr, 0))
             }
         }
     }
@@ -970,13 +1000,9 @@ impl Target for RedisClusterTarget {
         _now: i64,
     ) -> Result<Vec<Reply>, CallError> {
         self.redirects.clear();
-        let start = match sender.instance {
-            0 => self.clients.get(&sender.client).map_or(0, |(n, _)| *n),
-            n if n <= self.nodes.len() => n - 1,
-            n => return Err(CallError::Fatal(format!("no node {n}"))),
-        };
-        let is = |i: usize, w: &[u8]| argv.get(i).is_some_and(|a| a.eq_ignore_ascii_case(w));
-        if is(0, b"config") && is(1, b"set") {
+        let on = self.clients.get(&sender.client).map(|(n, _)| *n);
+        let start = start_node(sender.instance, on, self.nodes.len())?;
+        if is_config_set(argv) {
             self.remember_config(start, &argv[2..])
                 .map_err(CallError::Fatal)?;
         }
@@ -990,7 +1016,10 @@ impl Target for RedisClusterTarget {
                 format!("-> Redirected to slot [{}] located at {shown}", h.slot)
             })
             .collect();
-        if is(0, b"quit") {
+        if argv
+            .first()
+            .is_some_and(|n| n.eq_ignore_ascii_case(b"quit"))
+        {
             self.clients.remove(&sender.client);
         }
         Ok(vec![self.shown(reply)])
@@ -1017,14 +1046,10 @@ impl Target for RedisClusterTarget {
             return Ok(vec![self.follow_from(None, 0, argv)?.0]);
         }
         let node = instance - 1;
-        let conn = self.conn_on(None, node).map_err(CallError::Fatal)?;
-        match conn.call(argv) {
-            Ok(r) => Ok(vec![self.shown(r)]),
-            Err(e) => {
-                self.inspectors.remove(&node);
-                Err(CallError::Fatal(e))
-            }
-        }
+        let addr = self.addr(node);
+        let open = || Conn::connect(&addr, 0);
+        let reply = call_on(&mut self.inspectors, &node, open, argv)?;
+        Ok(vec![self.shown(reply)])
     }
 
     fn engine_action(&mut self, action: &EngineAction, _now: i64) -> Result<String, String> {

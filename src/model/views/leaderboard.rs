@@ -63,6 +63,17 @@ fn set(board: &mut Raw, member: &str, score: f64) {
     }
 }
 
+/// The board a write to `key` lands on: once the old one expired, a new board under its key.
+fn written_board<'a>(boards: &'a mut Vec<Raw>, key: &str) -> &'a mut Raw {
+    let b = board_mut(boards, key);
+    if b.expired {
+        b.scores.clear();
+        b.expires = None;
+        b.expired = false;
+    }
+    b
+}
+
 fn board_mut<'a>(boards: &'a mut Vec<Raw>, key: &str) -> &'a mut Raw {
     let i = match boards.iter().position(|b| b.key == key) {
         Some(i) => i,
@@ -118,13 +129,7 @@ pub fn derive(played: &[Played], now: i64) -> Leaderboard {
                     // read of the board.
                     continue;
                 }
-                let b = board_mut(&mut boards, key);
-                if b.expired {
-                    // A new board under the old key.
-                    b.scores.clear();
-                    b.expires = None;
-                    b.expired = false;
-                }
+                let b = written_board(&mut boards, key);
                 let pairs = zadd_pairs(c);
                 let names: Vec<String> = pairs.iter().map(|(_, m)| m.clone()).collect();
                 for (score, member) in pairs {
@@ -139,13 +144,7 @@ pub fn derive(played: &[Played], now: i64) -> Leaderboard {
                 let Some(score) = c.reply.as_ref().and_then(text).and_then(|t| number(&t)) else {
                     continue;
                 };
-                let b = board_mut(&mut boards, key);
-                if b.expired {
-                    // A new board under the old key.
-                    b.scores.clear();
-                    b.expires = None;
-                    b.expired = false;
-                }
+                let b = written_board(&mut boards, key);
                 set(b, member, score);
                 let by = by.strip_prefix('+').unwrap_or(by);
                 let shown = if by.starts_with('-') {

@@ -58,6 +58,15 @@ impl Group {
         self.states.get(id).cloned().unwrap_or(EntryState::New)
     }
 
+    /// The delivery count entry `id` has once delivered again (a read or a claim): one more
+    /// than a pending entry's, 1 for any other.
+    fn next_delivery(&self, id: &str) -> u32 {
+        match self.state(id) {
+            EntryState::Pending { deliveries, .. } => deliveries + 1,
+            _ => 1,
+        }
+    }
+
     pub fn pending(&self) -> usize {
         (self.states.values())
             .filter(|s| matches!(s, EntryState::Pending { .. }))
@@ -220,10 +229,7 @@ pub fn derive(played: &[Played], clients: &[String]) -> PubSubStreamsView {
                     let g = v.group(&text(key), &text(group));
                     for id in ids {
                         let id = id.to_string();
-                        let deliveries = match g.state(&id) {
-                            EntryState::Pending { deliveries, .. } => deliveries + 1,
-                            _ => 1,
-                        };
+                        let deliveries = g.next_delivery(&id);
                         let state = if *noack {
                             EntryState::Acked {
                                 consumer: text(consumer),
@@ -247,10 +253,7 @@ pub fn derive(played: &[Played], clients: &[String]) -> PubSubStreamsView {
                     let g = v.group(&text(key), &text(group));
                     for id in ids {
                         let id = id.to_string();
-                        let deliveries = match g.state(&id) {
-                            EntryState::Pending { deliveries, .. } => deliveries + 1,
-                            _ => 1,
-                        };
+                        let deliveries = g.next_delivery(&id);
                         g.states.insert(
                             id,
                             EntryState::Pending {
