@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 pub use cluster::RedisCluster;
 pub use runner::{run_transcript, FileReport, Mismatch};
-pub use target::{EngineTarget, RedisServer, StartError, Target, TcpTarget};
+pub use target::{free_ports, EngineTarget, RedisServer, StartError, Target, TcpTarget};
 
 /// The `*.txt` files of a directory, sorted by name.
 pub fn transcript_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {

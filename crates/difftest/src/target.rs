@@ -434,3 +434,16 @@ fn free_port() -> std::io::Result<u16> {
     let l = TcpListener::bind("127.0.0.1:0")?;
     Ok(l.local_addr()?.port())
 }
+
+/// `n` distinct loopback ports the system says are free now (all held open while they are
+/// picked, so none is handed out twice), for servers a test starts: a Redis Cluster's nodes and
+/// their bus ports, without fixed ranges that another program may be using.
+pub fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
+    let listeners = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0"))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    listeners
+        .iter()
+        .map(|l| Ok(l.local_addr()?.port()))
+        .collect()
+}

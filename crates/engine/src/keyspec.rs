@@ -107,10 +107,45 @@ pub fn may_route_by_key(spec: &CommandSpec) -> bool {
     has_keys(spec) || shard_channels(spec.name, 0).is_some()
 }
 
-/// The positions Redis Cluster routes by: the keys, or a sharded command's channels.
+/// The positions Redis Cluster routes by: a sharded command's channels, or the keys as Redis's
+/// `getKeysFromCommand` finds them. That function asks a movable-key command's own procedure
+/// straight away, never its key specs (COMMAND GETKEYS tries the specs first), so the two can
+/// differ: `MIGRATE h p "" 0 100 KEYS` names no key to the router but key `""` to GETKEYS.
 pub fn routing_positions(spec: &CommandSpec, argv: &[&[u8]]) -> Vec<usize> {
-    shard_channels(spec.name, argv.len())
-        .unwrap_or_else(|| find_keys(spec, argv).into_iter().map(|k| k.pos).collect())
+    if let Some(channels) = shard_channels(spec.name, argv.len()) {
+        return channels;
+    }
+    procedure_keys(spec, argv)
+        .unwrap_or_else(|| find_keys(spec, argv))
+        .into_iter()
+        .map(|k| k.pos)
+        .collect()
+}
+
+/// The keys a movable-key command's own getkeys procedure finds; None for other commands.
+fn procedure_keys(spec: &CommandSpec, argv: &[&[u8]]) -> Option<Vec<KeyRef>> {
+    if let Some(c) = counted(spec.name) {
+        return Some(
+            by_count_procedure(argv, &c)
+                .into_iter()
+                .map(|(pos, flags)| KeyRef {
+                    pos,
+                    flags: Some(flags),
+                })
+                .collect(),
+        );
+    }
+    Some(match spec.name {
+        "sort" => sort_keys(argv),
+        "sort_ro" => vec![KeyRef {
+            pos: 1,
+            flags: Some(RO_ACCESS),
+        }],
+        "georadius" | "georadiusbymember" => georadius_procedure(argv),
+        "xread" | "xreadgroup" => xread_procedure(argv),
+        "migrate" => migrate_procedure(argv),
+        _ => return None,
+    })
 }
 
 /// The command's key arguments, in the order Redis lists them.
@@ -367,5 +402,21 @@ mod tests {
         assert_eq!(keys("migrate h 1 k 0 10"), ["k"]);
         assert_eq!(keys("migrate h 1  0 10 KEYS a b"), ["a", "b"]);
         assert_eq!(keys("mset a 1 b 2"), ["a", "b"]);
+    }
+
+    #[test]
+    fn the_router_asks_the_procedure_first() {
+        let route = |line: &str| {
+            let argv: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
+            let spec = table::lookup(&argv).expect("a command");
+            routing_positions(spec, &argv)
+        };
+        // KEYS at the very end: the spec finds key 3, the procedure none.
+        assert_eq!(route("migrate h 1  0 100 KEYS"), Vec::<usize>::new());
+        assert_eq!(keys("migrate h 1  0 100 KEYS"), [""]);
+        // An odd count of stream arguments: the spec rounds down, the procedure refuses.
+        assert!(route("xread STREAMS a b 0").is_empty());
+        assert_eq!(route("zunionstore d 2 a b"), [3, 4, 1]);
+        assert_eq!(route("spublish ch m"), [1]);
     }
 }

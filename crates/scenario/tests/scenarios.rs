@@ -1,15 +1,15 @@
 //! Every file in `static/scenarios/`: it parses, it plays on the engine with every expectation
 //! and check met (what the engine lacks is skipped with a note), and it replays on a real
 //! redis-server, which this test starts on a free loopback port, with real waits. The cluster
-//! lessons (`cluster: N`) replay on a real Redis Cluster that the test builds on loopback
-//! ports 7340-7399 (bus ports 17340-17399) and tears down.
+//! lessons (`cluster: N`) replay on a real Redis Cluster that the test builds on free loopback
+//! ports (and bus ports) and tears down.
 //!
 //! Without `redis-server` on PATH the replay test fails, unless `CACHELAB_SKIP_REDIS=1` says to
 //! skip it.
 
 use std::path::PathBuf;
 
-use cachelab_difftest::{RedisCluster, RedisServer};
+use cachelab_difftest::{free_ports, RedisCluster, RedisServer};
 use cachelab_engine::Config;
 use cachelab_scenario::format::ClusterSpec;
 use cachelab_scenario::net::{RedisClusterTarget, RedisTarget};
@@ -135,9 +135,6 @@ fn every_scenario_replays_on_a_real_redis() {
     fail_on(&reports);
 }
 
-/// Where the test's Redis Clusters listen: one block of ports per cluster shape.
-const CLUSTER_PORTS: std::ops::Range<u16> = 7340..7400;
-
 #[test]
 fn every_cluster_scenario_replays_on_a_real_redis_cluster() {
     if std::env::var("CACHELAB_SKIP_REDIS").is_ok_and(|v| v == "1") {
@@ -157,20 +154,21 @@ fn every_cluster_scenario_replays_on_a_real_redis_cluster() {
     shapes.sort_by_key(|c| (c.masters, c.replicas_per_master));
     shapes.dedup();
     let mut reports = Vec::new();
-    let mut next_port = CLUSTER_PORTS.start;
     for shape in shapes {
-        let n = shape.nodes() as u16;
-        assert!(
-            next_port + n <= CLUSTER_PORTS.end,
-            "not enough ports for the clusters"
-        );
-        let ports: Vec<u16> = (next_port..next_port + n).collect();
-        next_port += 10;
-        let cluster =
-            match RedisCluster::start(shape.masters, shape.replicas_per_master, &ports, &[]) {
-                Ok(c) => c,
-                Err(e) => panic!("the cluster replay test needs redis-server: {e}"),
-            };
+        // Node ports and bus ports the system picks: fixed ranges may be taken on this machine.
+        let n = shape.nodes();
+        let picked = free_ports(2 * n).expect("free loopback ports");
+        let (ports, bus) = picked.split_at(n);
+        let cluster = match RedisCluster::start_with_bus(
+            shape.masters,
+            shape.replicas_per_master,
+            ports,
+            bus,
+            &[],
+        ) {
+            Ok(c) => c,
+            Err(e) => panic!("the cluster replay test needs redis-server: {e}"),
+        };
         for s in all.iter().filter(|s| s.cluster == Some(shape)) {
             let mut target = RedisClusterTarget::new(&cluster.addrs()[..1], true);
             let report = replay::run(s, &mut target);

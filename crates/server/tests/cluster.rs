@@ -160,13 +160,7 @@ fn parse(b: &[u8]) -> Option<(V, usize)> {
 
 /// Ports that were free a moment ago (the listeners are closed again before returning).
 fn free_ports(n: usize) -> Vec<u16> {
-    let listeners: Vec<TcpListener> = (0..n)
-        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind a free port"))
-        .collect();
-    listeners
-        .iter()
-        .map(|l| l.local_addr().expect("address").port())
-        .collect()
+    cachelab_difftest::free_ports(n).expect("free loopback ports")
 }
 
 /// Whether the Redis tests should run: they need redis-server, and say how to skip them.
