@@ -195,9 +195,10 @@ export function open(bindgenDir, { seed = 1, now = Date.now() } = {}) {
   }
 
   function run(len) {
-    const r = engine.run_input(len, db.now);
-    const rlen = r % TWO_32;
-    pos = (r - rlen) / TWO_32;
+    // The replies' address is the high half of the packed number (their length, the low half,
+    // is not needed: every reply says where it ends). Dividing by 2^32 is exact, and floor is
+    // cheaper than `%` on a double, which V8 does in a call out to C.
+    pos = Math.floor(engine.run_input(len, db.now) / TWO_32);
     return view();
   }
 
