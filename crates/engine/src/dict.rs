@@ -120,6 +120,11 @@ pub struct Dict<V> {
     free_head: u32,
     len: usize,
     seed: u64,
+    /// The slot last handed out for a change (`at_mut`, `insert_absent`). A command usually
+    /// changes a key and then has it re-costed, or reads it again, through a `&mut` lookup of
+    /// the same key: checking this slot's key first saves hashing and walking the chain. It is
+    /// only a guess, checked against the key before use, so nothing needs to keep it current.
+    hint: u32,
 }
 
 /// A seeded 64-bit hash over bytes: 8-byte words folded with a multiply-rotate, finished with
@@ -155,6 +160,7 @@ impl<V> Dict<V> {
             free_head: NIL,
             len: 0,
             seed,
+            hint: NIL,
         }
     }
 
@@ -210,7 +216,21 @@ impl<V> Dict<V> {
     }
 
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut V> {
-        self.find(key).map(move |i| &mut self.node_mut(i).value)
+        let i = self.find_hinted(key)?;
+        Some(&mut self.node_mut(i).value)
+    }
+
+    /// `find`, trying the slot last handed out for a change first.
+    fn find_hinted(&self, key: &[u8]) -> Option<u32> {
+        if (self.hint as usize) < self.nodes.len() {
+            if let Slot::Used(n) = self.nodes.get(self.hint) {
+                // Keys are unique: the slot holding this key is its entry.
+                if &*n.key == key {
+                    return Some(self.hint);
+                }
+            }
+        }
+        self.find(key)
     }
 
     pub fn get_key_value(&self, key: &[u8]) -> Option<(&Key, &V)> {
@@ -246,6 +266,7 @@ impl<V> Dict<V> {
         if pos.0 as usize >= self.nodes.len() {
             return None;
         }
+        self.hint = pos.0;
         match self.nodes.get_mut(pos.0) {
             Slot::Used(n) => Some(&mut n.value),
             _ => None,
@@ -254,7 +275,7 @@ impl<V> Dict<V> {
 
     /// The stored key and its value, mutable, in one probe.
     pub fn get_key_value_mut(&mut self, key: &[u8]) -> Option<(&Key, &mut V)> {
-        let i = self.find(key)?;
+        let i = self.find_hinted(key)?;
         let n = self.node_mut(i);
         Some((&n.key, &mut n.value))
     }
@@ -293,6 +314,7 @@ impl<V> Dict<V> {
         };
         self.buckets[b] = idx;
         self.len += 1;
+        self.hint = idx;
     }
 
     pub fn remove(&mut self, key: &[u8]) -> Option<(Key, V)> {
@@ -477,6 +499,37 @@ mod tests {
 
     fn key(i: u32) -> Key {
         format!("key:{i}").into_bytes().into_boxed_slice()
+    }
+
+    #[test]
+    fn a_stale_hint_never_hands_out_another_key() {
+        let mut d = Dict::new(5);
+        d.insert(key(1), 1);
+        d.insert(key(2), 2);
+        let pos = d.position(&key(1)).expect("present");
+        *d.at_mut(pos).expect("used") = 10;
+        assert_eq!(d.get_mut(&key(1)), Some(&mut 10));
+        // The hinted slot is freed, then reused by another key.
+        d.remove(&key(1));
+        assert_eq!(d.get_mut(&key(1)), None);
+        d.insert(key(3), 3);
+        assert_eq!(d.position(&key(3)), Some(pos), "the freed slot was reused");
+        assert_eq!(d.get_mut(&key(1)), None);
+        assert_eq!(d.get_mut(&key(2)), Some(&mut 2));
+        assert_eq!(d.get_key_value_mut(&key(3)).map(|(_, v)| *v), Some(3));
+        // A hint past the end of a compacted slab is ignored.
+        let many: Vec<u32> = (10..200).collect();
+        for &i in &many {
+            d.insert(key(i), i);
+        }
+        let last = d.position(&key(199)).expect("present");
+        d.at_mut(last);
+        for &i in &many {
+            d.remove(&key(i));
+        }
+        assert_eq!(d.get_mut(&key(199)), None);
+        assert_eq!(d.get_mut(&key(2)), Some(&mut 2));
+        assert_eq!(d.get_mut(&key(3)), Some(&mut 3));
     }
 
     #[test]

@@ -31,8 +31,12 @@ pub struct Stats {
     pub dirty: u64,
     /// Highest `used_memory` INFO has seen; survives RESETSTAT, as in Redis.
     pub peak_memory: u64,
-    /// Per command, by full name (`config|get`), in name order.
-    pub commands: BTreeMap<&'static str, CommandStat>,
+    /// Per command, by full name (`config|get`), in name order; read it through `commands()`,
+    /// which adds `pending`.
+    pub(crate) commands: BTreeMap<&'static str, CommandStat>,
+    /// The calls of the command counted last, not yet added to `commands`: a run of the same
+    /// command (a loop of SETs, a batch) is counted here without a map lookup per call.
+    pub(crate) pending: Option<(&'static str, CommandStat)>,
     /// Error replies by their code (the first word: `ERR`, `WRONGTYPE`...), in name order.
     pub errors: BTreeMap<String, u64>,
 }
@@ -40,11 +44,43 @@ pub struct Stats {
 impl Stats {
     /// Counts one executed call of `name`.
     pub fn record_call(&mut self, name: &'static str, failed: bool) {
-        let s = self.commands.entry(name).or_default();
-        s.calls += 1;
-        if failed {
-            s.failed_calls += 1;
+        match &mut self.pending {
+            // The same name from the same spec: one comparison of two pointers.
+            Some((last, s)) if std::ptr::eq(*last, name) => {
+                s.calls += 1;
+                s.failed_calls += u64::from(failed);
+            }
+            _ => {
+                self.flush_pending();
+                let s = CommandStat {
+                    calls: 1,
+                    failed_calls: u64::from(failed),
+                    rejected_calls: 0,
+                };
+                self.pending = Some((name, s));
+            }
         }
+    }
+
+    fn flush_pending(&mut self) {
+        if let Some((name, p)) = self.pending.take() {
+            let s = self.commands.entry(name).or_default();
+            s.calls += p.calls;
+            s.failed_calls += p.failed_calls;
+            s.rejected_calls += p.rejected_calls;
+        }
+    }
+
+    /// Every command's counts, by full name, in name order.
+    pub fn commands(&self) -> BTreeMap<&'static str, CommandStat> {
+        let mut all = self.commands.clone();
+        if let Some((name, p)) = &self.pending {
+            let s = all.entry(*name).or_default();
+            s.calls += p.calls;
+            s.failed_calls += p.failed_calls;
+            s.rejected_calls += p.rejected_calls;
+        }
+        all
     }
 
     /// Counts a call of `name` refused before it ran.
@@ -95,7 +131,28 @@ mod tests {
         assert_eq!(s.dirty, 7);
         assert_eq!(s.peak_memory, 100);
         assert_eq!(s.expired_stale_perc, 0.0);
-        assert!(s.commands.is_empty() && s.errors.is_empty());
+        assert!(s.commands().is_empty() && s.errors.is_empty());
+    }
+
+    #[test]
+    fn calls_are_counted_across_runs_of_one_command() {
+        let mut s = Stats::default();
+        for failed in [false, true, false] {
+            s.record_call("get", failed);
+        }
+        s.record_rejected("get");
+        s.record_call("set", false);
+        s.record_call("get", false);
+        s.record_call("get", true);
+        let all = s.commands();
+        let want = |calls, failed_calls, rejected_calls| CommandStat {
+            calls,
+            failed_calls,
+            rejected_calls,
+        };
+        assert_eq!(all.get("get"), Some(&want(5, 2, 1)));
+        assert_eq!(all.get("set"), Some(&want(1, 0, 0)));
+        assert_eq!(all.len(), 2);
     }
 
     #[test]

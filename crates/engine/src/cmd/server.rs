@@ -706,8 +706,8 @@ fn info_cpu(_e: &Engine) -> Vec<String> {
 /// Commands run in no measurable (virtual) time, so `usec` is 0.
 fn info_commandstats(e: &Engine) -> Vec<String> {
     e.stats
-        .commands
-        .iter()
+        .commands()
+        .into_iter()
         .map(|(name, s)| {
             format!(
                 "cmdstat_{name}:calls={},usec=0,usec_per_call=0.00,rejected_calls={},failed_calls={}",
@@ -732,8 +732,8 @@ fn info_errorstats(e: &Engine) -> Vec<String> {
 
 fn info_latencystats(e: &Engine) -> Vec<String> {
     e.stats
-        .commands
-        .iter()
+        .commands()
+        .into_iter()
         .filter(|(_, s)| s.calls > 0)
         .map(|(name, _)| format!("latency_percentiles_usec_{name}:p50=0.001,p99=0.001,p99.9=0.001"))
         .collect()
