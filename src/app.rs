@@ -99,6 +99,10 @@ fn initial_model() -> Model {
         model.dispatch(Action::LoadLink(fragment));
         web::clear_fragment();
     }
+    // A lesson reopened with the session starts with what this browser remembers of it.
+    if let Some(l) = model.lesson.as_mut() {
+        l.passed.extend(saved_progress(&l.progress_id));
+    }
     model
 }
 
@@ -123,6 +127,23 @@ pub fn app(props: &AppProps) -> Html {
             if let Some(id) = web::query_param("scenario") {
                 let passed = saved_progress(&id);
                 model.dispatch(Action::OpenLesson { id, passed });
+            }
+            // Lesson links: `#lesson=<deflated text, base64url>` (or `?lesson=`) carries an
+            // instructor's lesson itself. The fragment stays, so a reload reopens the lesson.
+            if let Some(payload) = web::lesson_fragment().or_else(|| web::query_param("lesson")) {
+                match crate::model::workshop::decode_lesson(&payload) {
+                    Ok(text) => {
+                        let passed = crate::model::workshop::progress_id_of_text(&text)
+                            .map(|id| saved_progress(&id))
+                            .unwrap_or_default();
+                        model.dispatch(Action::OpenLessonText {
+                            origin: String::new(),
+                            text,
+                            passed,
+                        });
+                    }
+                    Err(notice) => model.dispatch(Action::Notify(notice)),
+                }
             }
             // `?cluster=3` (and `&replicas=1`) opens cluster mode with that many masters.
             if let Some(masters) = web::query_param("cluster").and_then(|v| v.parse().ok()) {
@@ -161,12 +182,12 @@ pub fn app(props: &AppProps) -> Html {
             let m = model.0.borrow();
             if let Some(l) = &m.lesson {
                 // Merged with what is saved: a lesson opened from a link starts with none.
-                let mut passed =
-                    progress_from_text(&web::load(&web::progress_key(&l.id)).unwrap_or_default());
+                let key = web::progress_key(&l.progress_id);
+                let mut passed = progress_from_text(&web::load(&key).unwrap_or_default());
                 let before = passed.len();
                 passed.extend(l.passed.iter().copied());
                 if passed.len() > before {
-                    web::save(&web::progress_key(&l.id), &progress_to_text(&passed));
+                    web::save(&key, &progress_to_text(&passed));
                 }
             }
         });

@@ -57,6 +57,7 @@ pub fn decode_lesson(payload: &str) -> Result<String, String> {
     }
     let text = miniz_oxide::inflate::decompress_to_vec_with_limit(&bytes, MAX_LESSON_BYTES)
         .map_err(|e| match e.status {
+            // The limit stops inflating, so the true size is unknown: "over" the limit.
             miniz_oxide::inflate::TINFLStatus::HasMoreOutput => too_large(MAX_LESSON_BYTES + 1),
             _ => damaged("it does not decompress: cut short, or not a lesson link"),
         })?;
@@ -66,13 +67,9 @@ pub fn decode_lesson(payload: &str) -> Result<String, String> {
 /// The refusal of a file or link over `MAX_LESSON_BYTES`.
 pub fn too_large(bytes: usize) -> String {
     format!(
-        "This lesson is too large ({}); a lesson file can be at most {} KB.",
-        if bytes > MAX_LESSON_BYTES {
-            format!("over {} KB", bytes / 1024)
-        } else {
-            format!("{bytes} bytes")
-        },
-        MAX_LESSON_BYTES / 1024
+        "This lesson is too large ({} KB); a lesson file can be at most {} MB.",
+        bytes.div_ceil(1024),
+        MAX_LESSON_BYTES >> 20
     )
 }
 
