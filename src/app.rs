@@ -234,11 +234,22 @@ pub fn app(props: &AppProps) -> Html {
             pending: RefCell::new(None),
         }
     });
+    // Opening or closing a lesson changes the session too (it names the lesson, or carries an
+    // instructor's lesson's text), though not the timeline.
+    let open_lesson = model
+        .0
+        .borrow()
+        .lesson
+        .as_ref()
+        .map(|l| l.progress_id.clone());
     {
         let saver = saver.clone();
-        use_effect_with((revision, cursor, playing), move |(_, _, playing)| {
-            Saver::schedule(&saver, if *playing { 1000 } else { 200 }, !*playing);
-        });
+        use_effect_with(
+            (revision, cursor, playing, open_lesson),
+            move |(_, _, playing, _)| {
+                Saver::schedule(&saver, if *playing { 1000 } else { 200 }, !*playing);
+            },
+        );
     }
     {
         let saver = saver.clone();
