@@ -17,7 +17,7 @@ use crate::components::{
     events::EventsPanel,
     inspector::Inspector,
     keyspace::Keyspace,
-    lesson::{saved_progress, LessonPanel, ScenarioPicker},
+    lesson::{saved_progress, saved_progress_of_text, LessonPanel, ScenarioPicker},
     narration::Narration,
     session::SessionMenu,
     timeline::TimelineBar,
@@ -133,9 +133,7 @@ pub fn app(props: &AppProps) -> Html {
             if let Some(payload) = web::lesson_fragment().or_else(|| web::query_param("lesson")) {
                 match crate::model::workshop::decode_lesson(&payload) {
                     Ok(text) => {
-                        let passed = crate::model::workshop::progress_id_of_text(&text)
-                            .map(|id| saved_progress(&id))
-                            .unwrap_or_default();
+                        let passed = saved_progress_of_text(&text);
                         model.dispatch(Action::OpenLessonText {
                             origin: String::new(),
                             text,

@@ -21,12 +21,17 @@ pub fn saved_progress(progress_id: &str) -> Vec<usize> {
         .unwrap_or_default()
 }
 
+/// The passed try steps of an instructor's lesson, given its text (none if it does not parse).
+pub fn saved_progress_of_text(text: &str) -> Vec<usize> {
+    progress_id_of_text(text)
+        .map(|id| saved_progress(&id))
+        .unwrap_or_default()
+}
+
 /// Opens an instructor's lesson from its text (a file or a link), with what this browser
 /// remembers of it; a text that does not parse gets the reducer's notice instead.
 pub fn open_lesson_text(d: &crate::app::Dispatch, origin: String, text: String) {
-    let passed = progress_id_of_text(&text)
-        .map(|id| saved_progress(&id))
-        .unwrap_or_default();
+    let passed = saved_progress_of_text(&text);
     d.dispatch(Action::OpenLessonText {
         origin,
         text,
