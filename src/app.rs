@@ -17,7 +17,7 @@ use crate::components::{
     events::EventsPanel,
     inspector::Inspector,
     keyspace::Keyspace,
-    lesson::{saved_progress, LessonPanel, ScenarioPicker},
+    lesson::{saved_progress, saved_progress_of_text, LessonPanel, ScenarioPicker},
     narration::Narration,
     session::SessionMenu,
     timeline::TimelineBar,
@@ -99,6 +99,10 @@ fn initial_model() -> Model {
         model.dispatch(Action::LoadLink(fragment));
         web::clear_fragment();
     }
+    // A lesson reopened with the session starts with what this browser remembers of it.
+    if let Some(l) = model.lesson.as_mut() {
+        l.passed.extend(saved_progress(&l.progress_id));
+    }
     model
 }
 
@@ -123,6 +127,21 @@ pub fn app(props: &AppProps) -> Html {
             if let Some(id) = web::query_param("scenario") {
                 let passed = saved_progress(&id);
                 model.dispatch(Action::OpenLesson { id, passed });
+            }
+            // Lesson links: `#lesson=<deflated text, base64url>` (or `?lesson=`) carries an
+            // instructor's lesson itself. The fragment stays, so a reload reopens the lesson.
+            if let Some(payload) = web::lesson_fragment().or_else(|| web::query_param("lesson")) {
+                match crate::model::workshop::decode_lesson(&payload) {
+                    Ok(text) => {
+                        let passed = saved_progress_of_text(&text);
+                        model.dispatch(Action::OpenLessonText {
+                            origin: String::new(),
+                            text,
+                            passed,
+                        });
+                    }
+                    Err(notice) => model.dispatch(Action::Notify(notice)),
+                }
             }
             // `?cluster=3` (and `&replicas=1`) opens cluster mode with that many masters.
             if let Some(masters) = web::query_param("cluster").and_then(|v| v.parse().ok()) {
@@ -161,12 +180,12 @@ pub fn app(props: &AppProps) -> Html {
             let m = model.0.borrow();
             if let Some(l) = &m.lesson {
                 // Merged with what is saved: a lesson opened from a link starts with none.
-                let mut passed =
-                    progress_from_text(&web::load(&web::progress_key(&l.id)).unwrap_or_default());
+                let key = web::progress_key(&l.progress_id);
+                let mut passed = progress_from_text(&web::load(&key).unwrap_or_default());
                 let before = passed.len();
                 passed.extend(l.passed.iter().copied());
                 if passed.len() > before {
-                    web::save(&web::progress_key(&l.id), &progress_to_text(&passed));
+                    web::save(&key, &progress_to_text(&passed));
                 }
             }
         });
@@ -213,11 +232,22 @@ pub fn app(props: &AppProps) -> Html {
             pending: RefCell::new(None),
         }
     });
+    // Opening or closing a lesson changes the session too (it names the lesson, or carries an
+    // instructor's lesson's text), though not the timeline.
+    let open_lesson = model
+        .0
+        .borrow()
+        .lesson
+        .as_ref()
+        .map(|l| l.progress_id.clone());
     {
         let saver = saver.clone();
-        use_effect_with((revision, cursor, playing), move |(_, _, playing)| {
-            Saver::schedule(&saver, if *playing { 1000 } else { 200 }, !*playing);
-        });
+        use_effect_with(
+            (revision, cursor, playing, open_lesson),
+            move |(_, _, playing, _)| {
+                Saver::schedule(&saver, if *playing { 1000 } else { 200 }, !*playing);
+            },
+        );
     }
     {
         let saver = saver.clone();

@@ -47,6 +47,12 @@ pub fn link_fragment() -> Option<String> {
     hash.strip_prefix("#s=").map(str::to_owned)
 }
 
+/// The lesson link's payload in the location's fragment (`#lesson=...`), if there is one.
+pub fn lesson_fragment() -> Option<String> {
+    let hash = window()?.location().hash().ok()?;
+    crate::model::workshop::lesson_in_fragment(&hash).map(str::to_owned)
+}
+
 /// Removes the fragment without reloading or adding a history entry, so a reload restores the
 /// session from storage instead of the link.
 pub fn clear_fragment() {
@@ -72,6 +78,19 @@ pub fn page_url() -> String {
         l.origin().unwrap_or_default(),
         l.pathname().unwrap_or_default(),
         l.search().unwrap_or_default()
+    )
+}
+
+/// The page's own address without query or fragment, to build lesson links on.
+pub fn page_base() -> String {
+    let Some(w) = window() else {
+        return String::new();
+    };
+    let l = w.location();
+    format!(
+        "{}{}",
+        l.origin().unwrap_or_default(),
+        l.pathname().unwrap_or_default()
     )
 }
 
@@ -152,7 +171,8 @@ pub fn query_param(name: &str) -> Option<String> {
     params.get(name).filter(|v| !v.is_empty())
 }
 
-/// Where a lesson's progress (its passed try steps) is kept in this browser.
-pub fn progress_key(id: &str) -> String {
-    format!("cachelab.progress.{id}")
+/// Where a lesson's progress (its passed try steps) is kept in this browser: by its progress id
+/// (`Lesson::progress_id`: a shipped lesson's id, an instructor's id and text hash).
+pub fn progress_key(progress_id: &str) -> String {
+    format!("cachelab.progress.{progress_id}")
 }

@@ -106,6 +106,11 @@ pub fn engine_config(scenario: &Scenario) -> cachelab_engine::Config {
 
 pub struct Lesson {
     pub id: String,
+    /// The scenario's text when it is an instructor's (opened from a file or a link), not a
+    /// shipped lesson: share links and lesson links carry it.
+    pub text: Option<String>,
+    /// The name this lesson's progress is kept under in the browser (`workshop::progress_id`).
+    pub progress_id: String,
     pub player: Player,
     /// The instance (1-based) the keyspace and events show.
     pub instance: usize,
@@ -138,6 +143,17 @@ impl Lesson {
         Some(Lesson::from_scenario(scenario, passed))
     }
 
+    /// Opens an instructor's lesson from its text, at its start. `origin` (a file name, or
+    /// empty for a link) names it in the errors; the error is the notice to show.
+    pub fn from_text(origin: &str, text: &str, passed: BTreeSet<usize>) -> Result<Lesson, String> {
+        let scenario = super::workshop::read_lesson(origin, text)?;
+        let progress_id = super::workshop::progress_id(&scenario.id, text);
+        let mut lesson = Lesson::from_scenario(scenario, passed);
+        lesson.text = Some(text.to_string());
+        lesson.progress_id = progress_id;
+        Ok(lesson)
+    }
+
     /// Opens any scenario, at its start.
     pub fn from_scenario(scenario: Scenario, passed: BTreeSet<usize>) -> Lesson {
         let id = scenario.id.clone();
@@ -154,7 +170,9 @@ impl Lesson {
             })
             .collect();
         let mut lesson = Lesson {
+            progress_id: id.clone(),
             id,
+            text: None,
             player: Player::new(scenario, config),
             instance: 1,
             keys: KeyIndex::default(),

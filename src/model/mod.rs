@@ -17,6 +17,7 @@ pub mod lesson;
 pub mod session;
 pub mod timeline;
 pub mod views;
+pub mod workshop;
 
 use std::collections::HashMap;
 
@@ -195,6 +196,13 @@ pub enum Action {
     /// Open a shipped lesson by id, with the try steps already passed in this browser.
     OpenLesson {
         id: String,
+        passed: Vec<usize>,
+    },
+    /// Open an instructor's lesson from its `.scn` text (a file or a lesson link), with the try
+    /// steps already passed in this browser; `origin` names it in errors (a file name, or empty).
+    OpenLessonText {
+        origin: String,
+        text: String,
         passed: Vec<usize>,
     },
     /// Back to the free playground, as it was.
@@ -442,6 +450,20 @@ impl Model {
                 Some(l) => self.lesson = Some(l),
                 None => self.notice = Some(format!("There is no lesson called '{id}'.")),
             }
+        } else if let Action::OpenLessonText {
+            origin,
+            text,
+            passed,
+        } = action
+        {
+            // A refused file leaves whatever was open as it was.
+            match lesson::Lesson::from_text(&origin, &text, passed.into_iter().collect()) {
+                Ok(l) => {
+                    self.playing = false;
+                    self.lesson = Some(l);
+                }
+                Err(notice) => self.notice = Some(notice),
+            }
         } else if let Action::CloseLesson = action {
             self.lesson = None;
         } else if let (Action::Frame(real_ms), Some(l)) = (&action, self.lesson.as_mut()) {
@@ -483,6 +505,7 @@ impl Model {
         let for_lesson = matches!(
             action,
             Action::OpenLesson { .. }
+                | Action::OpenLessonText { .. }
                 | Action::CloseLesson
                 | Action::LessonNext
                 | Action::LessonPrev
@@ -590,6 +613,7 @@ impl Model {
             }
             // Handled above, by `lesson_action`.
             Action::OpenLesson { .. }
+            | Action::OpenLessonText { .. }
             | Action::CloseLesson
             | Action::LessonNext
             | Action::LessonPrev
@@ -923,6 +947,7 @@ impl Model {
             clock_ms: self.now,
             speed: self.speed,
             scenario: self.lesson.as_ref().map(|l| l.id.clone()),
+            lesson_text: self.lesson.as_ref().and_then(|l| l.text.clone()),
         }
     }
 
@@ -952,7 +977,13 @@ impl Model {
             None
         };
         fresh.defer_snapshots = defer;
-        if let Some(id) = s.scenario {
+        if let Some(text) = s.lesson_text {
+            fresh.dispatch(Action::OpenLessonText {
+                origin: String::new(),
+                text,
+                passed: Vec::new(),
+            });
+        } else if let Some(id) = s.scenario {
             fresh.dispatch(Action::OpenLesson {
                 id,
                 passed: Vec::new(),

@@ -29,6 +29,10 @@ pub struct Session {
     /// session opens that lesson again (at its start).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scenario: Option<String>,
+    /// When the open lesson was an instructor's (from a file or a lesson link), its `.scn`
+    /// text: opening the session opens the same lesson again. Older sessions have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lesson_text: Option<String>,
 }
 
 fn one() -> f64 {
@@ -150,6 +154,7 @@ mod tests {
             clock_ms: 10_000,
             speed: 2.0,
             scenario: None,
+            lesson_text: None,
         }
     }
 
