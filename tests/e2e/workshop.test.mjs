@@ -1,27 +1,11 @@
 // End-to-end: workshop mode, an instructor's own lesson opened from a .scn file and from a link
 // that carries it, with progress kept in the browser, and damaged files and links refused.
 // Run alone with: node --test tests/e2e/  (after scripts/web-build.sh)
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
-import { serve, launch, openPlayground, ARTIFACTS } from "./harness.mjs";
+import { useSite, openPlayground, shot } from "./harness.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  await mkdir(ARTIFACTS, { recursive: true });
-  server = await serve();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+const site = useSite();
 
 import { deflateRawSync } from "node:zlib";
 
@@ -44,7 +28,7 @@ solution A: INCR views:about
 `;
 
 // What an instructor's script would make: the file deflated, in base64url.
-const linkTo = (text) => `${server.url}#lesson=${deflateRawSync(Buffer.from(text)).toString("base64url")}`;
+const linkTo = (text) => `${site.url}#lesson=${deflateRawSync(Buffer.from(text)).toString("base64url")}`;
 
 /** Steps to the try step, passes it, and waits for its tick in the outline. */
 async function passTryStep(page) {
@@ -65,7 +49,7 @@ async function passTryStep(page) {
 const ticks = (page) => page.getByRole("region", { name: "Lesson" }).locator(".outline .tick");
 
 test("a lesson file opens, keeps its progress over a reload, and gives a link that reopens it", async () => {
-  const { context, page, errors } = await openPlayground(browser, server.url);
+  const { context, page, errors } = await openPlayground(site.browser, site.url);
   const opener = page.getByLabel("Open scenario file");
   await opener.setInputFiles({ name: "page-views.scn", mimeType: "text/plain", buffer: Buffer.from(LESSON) });
   const lesson = page.getByRole("region", { name: "Lesson" });
@@ -111,7 +95,7 @@ test("a lesson file opens, keeps its progress over a reload, and gives a link th
 });
 
 test("a lesson link opens the lesson, keeps progress per text, and embeds", async () => {
-  const { context, page, errors } = await openPlayground(browser, linkTo(LESSON));
+  const { context, page, errors } = await openPlayground(site.browser, linkTo(LESSON));
   const lesson = page.getByRole("region", { name: "Lesson" });
   await lesson.getByRole("heading", { name: "Counting page views" }).waitFor();
   assert.equal(await ticks(page).count(), 0);
@@ -131,7 +115,7 @@ test("a lesson link opens the lesson, keeps progress per text, and embeds", asyn
   // Embedded: the lesson panel and the view, no top bar.
   const embed = await context.newPage();
   await embed.setViewportSize({ width: 720, height: 420 });
-  await embed.goto(`${server.url}embed.html${new URL(linkTo(LESSON)).hash}`);
+  await embed.goto(`${site.url}embed.html${new URL(linkTo(LESSON)).hash}`);
   const framed = embed.getByRole("region", { name: "Lesson" });
   await framed.getByRole("heading", { name: "Counting page views" }).waitFor();
   assert.equal(await embed.getByRole("combobox", { name: "Scenario" }).count(), 0, "no top bar");
@@ -144,8 +128,8 @@ test("a lesson link opens the lesson, keeps progress per text, and embeds", asyn
 
 test("a garbled or truncated lesson link says so and the playground keeps working", async () => {
   const full = linkTo(LESSON);
-  for (const url of [`${server.url}#lesson=not*base64`, full.slice(0, full.length - 20)]) {
-    const { context, page, errors } = await openPlayground(browser, url);
+  for (const url of [`${site.url}#lesson=not*base64`, full.slice(0, full.length - 20)]) {
+    const { context, page, errors } = await openPlayground(site.browser, url);
     const alert = page.getByRole("alert");
     await alert.waitFor();
     assert.match(await alert.innerText(), /lesson link is damaged/);
