@@ -697,47 +697,45 @@ fn memory_per_key() {
         ((b.0 - a.0) as f64 / n as f64, (b.1 - a.1) as f64 / n as f64)
     };
     TRACK_BYTES.store(true, Ordering::Relaxed);
-    let mut engine = Engine::new(Config {
-        record_events: false,
-        ..Config::default()
+    // Fills a fresh engine with `n` commands from `command(i)`: (used_memory grown, heap asked,
+    // heap in allocator blocks), all per command.
+    let measure = |command: &dyn Fn(u64) -> Vec<Vec<u8>>| {
+        let mut engine = Engine::new(Config {
+            record_events: false,
+            ..Config::default()
+        });
+        let client = engine.connect(0);
+        let before = engine.used_memory();
+        let heap_before = live();
+        for i in 0..n {
+            let argv = command(i);
+            let args: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+            engine.execute(client, &args, 0);
+        }
+        let grown = (engine.used_memory() - before) / n;
+        let (asked, rounded) = per(heap_before, live());
+        (before, grown, asked, rounded)
+    };
+    let (before, grown, asked, rounded) = measure(&|i| {
+        vec![
+            b"SET".to_vec(),
+            format!("key:{i}").into_bytes(),
+            format!("value:{i}").into_bytes(),
+        ]
     });
-    let client = engine.connect(0);
-    let before = engine.used_memory();
-    let heap_before = live();
-    for i in 0..n {
-        let k = format!("key:{i}");
-        let v = format!("value:{i}");
-        engine.execute(client, &[b"SET", k.as_bytes(), v.as_bytes()], 0);
-    }
-    let after = engine.used_memory();
-    let (asked, rounded) = per(heap_before, live());
     println!(
-        "1M small strings: used_memory {before} -> {after}, {} bytes/key (Redis 7.0.15: {REDIS_BYTES_PER_KEY}); heap {asked:.1} bytes/key asked, {rounded:.1} in mimalloc blocks",
-        (after - before) / n
+        "1M small strings: used_memory from {before}, {grown} bytes/key (Redis 7.0.15: {REDIS_BYTES_PER_KEY}); heap {asked:.1} bytes/key asked, {rounded:.1} in mimalloc blocks"
     );
-    drop(engine);
-
-    let mut engine = Engine::new(Config {
-        record_events: false,
-        ..Config::default()
+    let (before, grown, asked, rounded) = measure(&|i| {
+        vec![
+            b"ZADD".to_vec(),
+            b"board".to_vec(),
+            ((i * 7919) % 1_000_003).to_string().into_bytes(),
+            format!("player:{i:08}").into_bytes(),
+        ]
     });
-    let client = engine.connect(0);
-    let before = engine.used_memory();
-    let heap_before = live();
-    for i in 0..n {
-        let score = ((i * 7919) % 1_000_003).to_string();
-        let member = format!("player:{i:08}");
-        engine.execute(
-            client,
-            &[b"ZADD", b"board", score.as_bytes(), member.as_bytes()],
-            0,
-        );
-    }
-    let after = engine.used_memory();
-    let (asked, rounded) = per(heap_before, live());
     println!(
-        "1M-member zset: used_memory {before} -> {after}, {} bytes/member; heap {asked:.1} bytes/member asked, {rounded:.1} in mimalloc blocks",
-        (after - before) / n
+        "1M-member zset: used_memory from {before}, {grown} bytes/member; heap {asked:.1} bytes/member asked, {rounded:.1} in mimalloc blocks"
     );
     TRACK_BYTES.store(false, Ordering::Relaxed);
 }

@@ -56,16 +56,7 @@ pub fn option_value(argv: &[Vec<u8>], word: &str) -> Option<i64> {
     std::str::from_utf8(argv.get(i + 3)?).ok()?.parse().ok()
 }
 
-/// Milliseconds as people read them: `850 ms`, `1.25 s`.
-pub fn show_ms(ms: i64) -> String {
-    if ms.abs() < 1000 {
-        format!("{ms} ms")
-    } else {
-        let s = format!("{:.2}", ms as f64 / 1000.0);
-        let s = s.trim_end_matches('0').trim_end_matches('.');
-        format!("{s} s")
-    }
-}
+pub use super::calls::show_ms;
 
 #[cfg(test)]
 pub mod testing {
