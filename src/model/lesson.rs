@@ -189,6 +189,26 @@ impl Lesson {
         lesson
     }
 
+    /// The prompt of console `pane`: in a cluster lesson the address of the node the console
+    /// talks to (the selected one, which follows the console's redirections), as `redis-cli -c`
+    /// shows it; otherwise the single server's.
+    pub fn prompt(&self, pane: usize) -> String {
+        let Some(p) = self.panes.get(pane) else {
+            return String::new();
+        };
+        match self.player.cluster() {
+            Some(c) if (1..=c.len()).contains(&self.instance) => {
+                let addr = c.addr(self.instance - 1);
+                if p.db == 0 {
+                    format!("{addr}>")
+                } else {
+                    format!("{addr}[{}]>", p.db)
+                }
+            }
+            _ => p.prompt(),
+        }
+    }
+
     pub fn title(&self) -> &str {
         &self.player.scenario().title
     }
@@ -550,6 +570,11 @@ mod tests {
             l.panes[0].lines.last().map(|x| x.kind),
             Some(LineKind::Info)
         );
+        assert_eq!(
+            m.view_prompt(0),
+            "127.0.0.1:6379>",
+            "a single server's prompt"
+        );
     }
 
     #[test]
@@ -853,11 +878,17 @@ step: Last
         let len = lesson(&m).player.len();
         m.dispatch(Action::LessonJump(len));
         m.dispatch(Action::LessonInstance(1));
+        assert_eq!(m.view_prompt(0), "127.0.0.1:7000>");
         m.dispatch(Action::LessonRun {
             pane: 0,
             line: "SET order:42 paid".into(),
         });
         assert_eq!(lesson(&m).instance, 2);
+        assert_eq!(
+            m.view_prompt(0),
+            "127.0.0.1:7001>",
+            "the prompt follows the redirect"
+        );
         m.dispatch(Action::LessonRun {
             pane: 0,
             line: "WAIT 1 1000".into(),

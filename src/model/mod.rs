@@ -387,6 +387,9 @@ impl Model {
         if let Some(c) = &self.cluster {
             return c.prompt(pane);
         }
+        if let Some(l) = &self.lesson {
+            return l.prompt(pane);
+        }
         self.view_panes()
             .get(pane)
             .map_or_else(String::new, Pane::prompt)
