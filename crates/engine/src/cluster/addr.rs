@@ -1,7 +1,7 @@
 //! Whether a string is a numeric IP address, as `inet_pton` reads one (CLUSTER MEET, MIGRATE).
 //!
-//! The engine parses the text itself rather than through `std::net`: it touches no network
-//! type (DESIGN.md invariant 3), and only the syntax matters here.
+//! The engine parses the text itself rather than through the standard library's address types:
+//! it touches nothing of the network (DESIGN.md invariant 3), and only the syntax matters here.
 
 /// A dotted-quad IPv4 address or an IPv6 address (with `::` and an optional IPv4 tail).
 pub fn is_ip_literal(s: &[u8]) -> bool {
