@@ -96,6 +96,34 @@ pub struct CommandSpec {
 }
 
 impl CommandSpec {
+    /// A command without subcommands. The families' own short constructors (a group's keys,
+    /// group and version fixed) are built on it.
+    #[allow(clippy::too_many_arguments)]
+    pub const fn leaf(
+        name: &'static str,
+        arity: i32,
+        flags: Flags,
+        keys: (i32, i32, i32),
+        group: &'static str,
+        since: &'static str,
+        summary: &'static str,
+        syntax: &'static str,
+        handler: Handler,
+    ) -> CommandSpec {
+        CommandSpec {
+            name,
+            arity,
+            flags,
+            keys,
+            group,
+            since,
+            summary,
+            syntax,
+            handler,
+            subcommands: &[],
+        }
+    }
+
     pub fn arity_ok(&self, argc: usize) -> bool {
         let argc = argc as i32;
         if self.arity >= 0 {

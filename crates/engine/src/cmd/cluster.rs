@@ -21,18 +21,17 @@ const fn sub(
     syntax: &'static str,
     handler: crate::table::Handler,
 ) -> CommandSpec {
-    CommandSpec {
+    CommandSpec::leaf(
         name,
         arity,
         flags,
-        keys: (0, 0, 0),
-        group: "cluster",
-        since: "3.0.0",
+        (0, 0, 0),
+        "cluster",
+        "3.0.0",
         summary,
         syntax,
         handler,
-        subcommands: &[],
-    }
+    )
 }
 
 pub const COMMANDS: &[CommandSpec] = &[

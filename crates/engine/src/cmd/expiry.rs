@@ -18,18 +18,17 @@ const fn expire_spec(
     syntax: &'static str,
     handler: crate::table::Handler,
 ) -> CommandSpec {
-    CommandSpec {
+    CommandSpec::leaf(
         name,
-        arity: -3,
-        flags: flags!(WRITE, FAST),
-        keys: (1, 1, 1),
-        group: "generic",
+        -3,
+        flags!(WRITE, FAST),
+        (1, 1, 1),
+        "generic",
         since,
         summary,
         syntax,
         handler,
-        subcommands: &[],
-    }
+    )
 }
 
 const fn ttl_spec(
@@ -38,18 +37,17 @@ const fn ttl_spec(
     summary: &'static str,
     handler: crate::table::Handler,
 ) -> CommandSpec {
-    CommandSpec {
+    CommandSpec::leaf(
         name,
-        arity: 2,
-        flags: flags!(READONLY, FAST),
-        keys: (1, 1, 1),
-        group: "generic",
+        2,
+        flags!(READONLY, FAST),
+        (1, 1, 1),
+        "generic",
         since,
         summary,
-        syntax: "key",
+        "key",
         handler,
-        subcommands: &[],
-    }
+    )
 }
 
 pub const COMMANDS: &[CommandSpec] = &[

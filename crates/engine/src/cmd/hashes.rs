@@ -28,18 +28,17 @@ const fn spec(
     syntax: &'static str,
     handler: crate::table::Handler,
 ) -> CommandSpec {
-    CommandSpec {
+    CommandSpec::leaf(
         name,
         arity,
         flags,
-        keys: (1, 1, 1),
-        group: "hash",
+        (1, 1, 1),
+        "hash",
         since,
         summary,
         syntax,
         handler,
-        subcommands: &[],
-    }
+    )
 }
 
 pub const COMMANDS: &[CommandSpec] = &[

@@ -26,18 +26,17 @@ const fn spec(
     syntax: &'static str,
     handler: crate::table::Handler,
 ) -> CommandSpec {
-    CommandSpec {
+    CommandSpec::leaf(
         name,
         arity,
         flags,
-        keys: (0, 0, 0),
-        group: "pubsub",
-        since: "2.0.0",
+        (0, 0, 0),
+        "pubsub",
+        "2.0.0",
         summary,
         syntax,
         handler,
-        subcommands: &[],
-    }
+    )
 }
 
 pub const COMMANDS: &[CommandSpec] = &[

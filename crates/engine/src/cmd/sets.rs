@@ -27,18 +27,17 @@ const fn spec(
     syntax: &'static str,
     handler: crate::table::Handler,
 ) -> CommandSpec {
-    CommandSpec {
+    CommandSpec::leaf(
         name,
         arity,
         flags,
-        keys: (1, 1, 1),
-        group: "set",
+        (1, 1, 1),
+        "set",
         since,
         summary,
         syntax,
         handler,
-        subcommands: &[],
-    }
+    )
 }
 
 /// The algebra commands take any number of keys.

@@ -24,18 +24,17 @@ const fn bare(
     summary: &'static str,
     handler: crate::table::Handler,
 ) -> CommandSpec {
-    CommandSpec {
+    CommandSpec::leaf(
         name,
-        arity: 1,
+        1,
         flags,
-        keys: (0, 0, 0),
-        group: "transactions",
+        (0, 0, 0),
+        "transactions",
         since,
         summary,
-        syntax: "",
+        "",
         handler,
-        subcommands: &[],
-    }
+    )
 }
 
 pub const COMMANDS: &[CommandSpec] = &[
