@@ -9,7 +9,7 @@
 //! Every process they start is killed and every directory removed when they end, panics included.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -311,6 +311,19 @@ impl Pair {
     /// Sends the same command to node `node` of both clusters and compares the normalized replies.
     fn same(&mut self, node: usize, args: &[&str]) -> V {
         self.same_with(node, |_| args.iter().map(|a| a.to_string()).collect())
+    }
+
+    /// `CLUSTER SETSLOT <slot> <state> <id of node peer>` on `node`, compared on both sides.
+    fn setslot(&mut self, node: usize, slot: &str, state: &str, peer: usize) -> V {
+        self.same_with(node, |s| {
+            vec![
+                "CLUSTER".into(),
+                "SETSLOT".into(),
+                slot.to_string(),
+                state.to_string(),
+                s.ids[peer].clone(),
+            ]
+        })
     }
 
     /// As `same`, for commands that name node ids: `args` builds the command for each side.
@@ -653,28 +666,14 @@ fn cluster_replies_match_redis_cluster() {
                 s.ids[(node + 2) % 3].clone(),
             ]
         });
-        p.same_with(node, |s| {
-            // A slot this node owns cannot be imported by it; one it does not own cannot be
-            // migrated from it.
-            let own = RANGES[node].0.to_string();
-            vec![
-                "CLUSTER".into(),
-                "SETSLOT".into(),
-                own,
-                "IMPORTING".into(),
-                s.ids[(node + 1) % 3].clone(),
-            ]
-        });
-        p.same_with(node, |s| {
-            let other = RANGES[(node + 1) % 3].0.to_string();
-            vec![
-                "CLUSTER".into(),
-                "SETSLOT".into(),
-                other,
-                "MIGRATING".into(),
-                s.ids[(node + 1) % 3].clone(),
-            ]
-        });
+        // A slot this node owns cannot be imported by it; one it does not own cannot be
+        // migrated from it.
+        let (own, other) = (
+            RANGES[node].0.to_string(),
+            RANGES[(node + 1) % 3].0.to_string(),
+        );
+        p.setslot(node, &own, "IMPORTING", (node + 1) % 3);
+        p.setslot(node, &other, "MIGRATING", (node + 1) % 3);
         p.same_with(node, |_| {
             let own = RANGES[node].0.to_string();
             vec![
@@ -719,24 +718,8 @@ fn cluster_replies_match_redis_cluster() {
         p.same(src, &["SET", k, "1"]);
     }
     p.same(src, &["PEXPIRE", "{mig}b", "100000"]);
-    p.same_with(dst, |s| {
-        vec![
-            "CLUSTER".into(),
-            "SETSLOT".into(),
-            slot.clone(),
-            "IMPORTING".into(),
-            s.ids[src].clone(),
-        ]
-    });
-    p.same_with(src, |s| {
-        vec![
-            "CLUSTER".into(),
-            "SETSLOT".into(),
-            slot.clone(),
-            "MIGRATING".into(),
-            s.ids[dst].clone(),
-        ]
-    });
+    p.setslot(dst, &slot, "IMPORTING", src);
+    p.setslot(src, &slot, "MIGRATING", dst);
     p.same(src, &["GET", "{mig}a"]);
     p.same(src, &["GET", "{mig}missing"]);
     p.same(src, &["SET", "{mig}new", "1"]);
@@ -839,33 +822,9 @@ fn cluster_replies_match_redis_cluster() {
     p.same(dst, &["CLUSTER", "GETKEYSINSLOT", &slot, "10"]);
     p.same(dst, &["ASKING"]);
     p.same(dst, &["PTTL", "{mig}a"]);
-    p.same_with(src, |s| {
-        vec![
-            "CLUSTER".into(),
-            "SETSLOT".into(),
-            slot.clone(),
-            "NODE".into(),
-            s.ids[dst].clone(),
-        ]
-    });
-    p.same_with(dst, |s| {
-        vec![
-            "CLUSTER".into(),
-            "SETSLOT".into(),
-            slot.clone(),
-            "NODE".into(),
-            s.ids[dst].clone(),
-        ]
-    });
-    p.same_with(src, |s| {
-        vec![
-            "CLUSTER".into(),
-            "SETSLOT".into(),
-            slot.clone(),
-            "NODE".into(),
-            s.ids[dst].clone(),
-        ]
-    });
+    p.setslot(src, &slot, "NODE", dst);
+    p.setslot(dst, &slot, "NODE", dst);
+    p.setslot(src, &slot, "NODE", dst);
     p.same(src, &["GET", "{mig}a"]);
     p.same(dst, &["GET", "{mig}a"]);
     p.same(dst, &["GET", "{mig}c"]);
