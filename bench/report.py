@@ -56,12 +56,15 @@ SERVERS = ["redis", "cachelab", "kevy", "fakeredis"]
 def servers(src, out, statuses):
     status = dict(s.split("=", 1) for s in statuses)
     rps = {}
+    cpu = {}
     for text in open(src):
         parts = text.rstrip("\n").split("\t")
-        if len(parts) == 4:
-            server, mode, test, value = parts
+        if len(parts) in (4, 5):
+            server, mode, test, value = parts[:4]
             try:
                 rps[(mode, test, server)] = float(value)
+                if len(parts) == 5:
+                    cpu[(mode, test, server)] = float(parts[4])
             except ValueError:
                 pass
     rows = []
@@ -74,17 +77,32 @@ def servers(src, out, statuses):
             row = {"mode": mode, "test": t}
             for s in SERVERS:
                 row[s] = rps.get((mode, t, s), status.get(s, "did not run"))
+                row[s + "_cpu_ns_per_request"] = cpu.get((mode, t, s))
             row["cachelab_over_redis"] = ratio(row["cachelab"], row["redis"])
             row["cachelab_over_kevy"] = ratio(row["cachelab"], row["kevy"])
+            # By CPU: the other server's CPU per request over cachelab's, so that above 1 means
+            # cachelab ahead, as in the throughput ratios.
+            row["cachelab_over_redis_cpu"] = ratio(row["redis_cpu_ns_per_request"],
+                                                   row["cachelab_cpu_ns_per_request"])
+            row["cachelab_over_kevy_cpu"] = ratio(row["kevy_cpu_ns_per_request"],
+                                                  row["cachelab_cpu_ns_per_request"])
             rows.append(row)
     json.dump({"rows": rows, "status": status}, open(out, "w"), indent=2)
     print_servers(rows)
 
 
 def print_servers(rows):
-    table(["mode", "test"] + SERVERS + ["cachelab/redis", "cachelab/kevy"],
+    def ns(v):
+        return f"{v:,.0f}" if isinstance(v, (int, float)) else "n/a"
+    print("requests/s, then each server's CPU time per request in ns (all its threads); "
+          "ratios above 1: cachelab ahead")
+    table(["mode", "test"] + SERVERS + [s + " ns" for s in SERVERS]
+          + ["cachelab/redis", "cachelab/kevy", "by CPU: /redis", "/kevy"],
           [[r["mode"], r["test"]] + [num(r[s]) for s in SERVERS]
-           + [fmt_ratio(r["cachelab_over_redis"]), fmt_ratio(r["cachelab_over_kevy"])]
+           + [ns(r.get(s + "_cpu_ns_per_request")) for s in SERVERS]
+           + [fmt_ratio(r["cachelab_over_redis"]), fmt_ratio(r["cachelab_over_kevy"]),
+              fmt_ratio(r.get("cachelab_over_redis_cpu")),
+              fmt_ratio(r.get("cachelab_over_kevy_cpu"))]
            for r in rows])
 
 
@@ -167,7 +185,7 @@ def all_parts(parts, out):
                for r in n["rows"]])
     else:
         print("did not run")
-    print("\n-- servers under redis-benchmark (requests/s)")
+    print("\n-- servers under redis-benchmark")
     print_servers(merged["servers"]["rows"]) if merged["servers"] else print("did not run")
     print("\n-- memory (bytes per item)")
     print_memory(merged["memory"]["rows"]) if merged["memory"] else print("did not run")
