@@ -331,6 +331,15 @@ impl Engine {
         self.config.record_events
     }
 
+    /// Brings into cache what looking up `keys` in `client`'s database will read (see
+    /// `Dict::warm`), so that a server can warm a pipelined batch's keys before running it.
+    /// Has no effect on the engine's state or on any reply.
+    pub fn warm_keys(&self, client: ClientId, keys: &[&[u8]]) {
+        if let Some(db) = self.client(client).and_then(|c| self.dbs.get(c.db)) {
+            db.keys.warm(keys);
+        }
+    }
+
     /// Number of keys in database `db`, expired-but-not-yet-removed ones included (as DBSIZE).
     pub fn dbsize(&self, db: usize) -> usize {
         self.dbs.get(db).map_or(0, |d| d.len())

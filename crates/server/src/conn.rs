@@ -93,6 +93,8 @@ pub trait Backend {
     /// made every turn before looking at each client.
     fn lost_clients(&self, served: &HashMap<Self::Client, usize>) -> bool;
     fn exists(&self, client: Self::Client) -> bool;
+    /// Brings into cache what running commands on these keys will read; changes nothing.
+    fn warm_keys(&self, _client: Self::Client, _keys: &[&[u8]]) {}
 }
 
 struct Conn<C> {
@@ -131,7 +133,7 @@ pub struct EventLoop<B: Backend> {
     /// Connections that used up their read budget and may have more waiting.
     to_read: Vec<usize>,
     /// Reused for each request's arguments (emptied between uses).
-    argv_store: Vec<&'static [u8]>,
+    scratch: Scratch,
 }
 
 impl<B: Backend> EventLoop<B> {
@@ -151,7 +153,7 @@ impl<B: Backend> EventLoop<B> {
             backend,
             to_flush: Vec::new(),
             to_read: Vec::new(),
-            argv_store: Vec::new(),
+            scratch: Scratch::default(),
         })
     }
 
@@ -252,7 +254,7 @@ impl<B: Backend> EventLoop<B> {
                 }
                 if conn.blocked && !self.backend.is_blocked(client) {
                     conn.blocked = false;
-                    execute_requests(&mut self.backend, conn, now, &mut self.argv_store);
+                    execute_requests(&mut self.backend, conn, now, &mut self.scratch);
                 }
                 self.queue_flush(idx);
             }
@@ -369,7 +371,7 @@ impl<B: Backend> EventLoop<B> {
                         self.close(idx);
                         return;
                     }
-                    execute_requests(&mut self.backend, conn, now, &mut self.argv_store);
+                    execute_requests(&mut self.backend, conn, now, &mut self.scratch);
                     if conn.closing {
                         break;
                     }
@@ -485,17 +487,29 @@ fn make_room<C>(conn: &mut Conn<C>) -> usize {
     conn.query.len() - conn.filled
 }
 
+/// Buffers `execute_requests` reuses from one call to the next.
+#[derive(Default)]
+struct Scratch {
+    argv: Vec<&'static [u8]>,
+    keys: Vec<&'static [u8]>,
+    lookahead: Parser,
+}
+
+/// At most this many requests ahead have their keys warmed at once.
+const WARM_AHEAD: usize = 64;
+
 /// Runs every complete request in the client's query buffer and encodes the replies. Stops at a
 /// protocol error (answered, then the connection closes), after QUIT, or when the client blocks.
 fn execute_requests<B: Backend>(
     backend: &mut B,
     conn: &mut Conn<B::Client>,
     now: i64,
-    argv_store: &mut Vec<&'static [u8]>,
+    scratch: &mut Scratch,
 ) {
     let max_bulk = backend.config(conn.client).proto_max_bulk_len;
     let query = &conn.query[..conn.filled];
-    let mut argv = recycle(std::mem::take(argv_store));
+    warm_pipelined_keys(backend, conn, query, max_bulk, scratch);
+    let mut argv = recycle(std::mem::take(&mut scratch.argv));
     while !conn.closing && !conn.blocked {
         let request = match conn.parser.next(query, max_bulk) {
             Ok(Some(request)) => request,
@@ -525,7 +539,7 @@ fn execute_requests<B: Backend>(
         conn.closing = after.close;
         conn.blocked = after.blocked;
     }
-    *argv_store = recycle(argv);
+    scratch.argv = recycle(argv);
     // Everything parsed is done with: when nothing is left over (the usual case) the buffer is
     // simply reset; a partial request stays where it is until room is needed.
     let consumed = conn.parser.consumed();
@@ -536,6 +550,39 @@ fn execute_requests<B: Backend>(
             conn.query = vec![0; IOBUF_LEN];
         }
     }
+}
+
+/// When the buffer holds several requests (a pipeline), hands the backend the first argument
+/// of each, which is the key of nearly every command that has one, to bring their entries into
+/// cache together before the requests run one by one. A lookahead copy of the client's parser
+/// reads the requests, so the real parse that follows is unchanged; an argument that is not a
+/// key costs a wasted lookup and nothing else.
+fn warm_pipelined_keys<B: Backend>(
+    backend: &B,
+    conn: &Conn<B::Client>,
+    query: &[u8],
+    max_bulk: i64,
+    scratch: &mut Scratch,
+) {
+    scratch.lookahead.clone_from(&conn.parser);
+    let mut keys = recycle(std::mem::take(&mut scratch.keys));
+    let mut requests = 0;
+    while requests < WARM_AHEAD {
+        match scratch.lookahead.next(query, max_bulk) {
+            Ok(Some(Request::Multibulk)) => {
+                if let Some(r) = scratch.lookahead.args().get(1) {
+                    keys.push(&query[r.clone()]);
+                }
+            }
+            Ok(Some(Request::Inline(_))) => {}
+            Ok(None) | Err(_) => break,
+        }
+        requests += 1;
+    }
+    if requests > 1 {
+        backend.warm_keys(conn.client, &keys);
+    }
+    scratch.keys = recycle(keys);
 }
 
 /// Empties a vector of slices and hands its allocation over with a new lifetime, so that one

@@ -96,6 +96,23 @@ pub struct Parser {
     args: Vec<Range<usize>>,
 }
 
+impl Clone for Parser {
+    fn clone(&self) -> Self {
+        let mut p = Parser::new();
+        p.clone_from(self);
+        p
+    }
+
+    /// Keeps this parser's argument vector: a server copies a client's parser to look ahead
+    /// through a pipelined batch without allocating each time.
+    fn clone_from(&mut self, source: &Self) {
+        self.start = source.start;
+        self.pos = source.pos;
+        self.state = source.state;
+        self.args.clone_from(&source.args);
+    }
+}
+
 impl Default for Parser {
     fn default() -> Self {
         Parser::new()

@@ -125,6 +125,10 @@ impl Backend for Engine {
         Engine::execute(self, client, argv, now)
     }
 
+    fn warm_keys(&self, client: ClientId, keys: &[&[u8]]) {
+        Engine::warm_keys(self, client, keys);
+    }
+
     fn answer(
         &mut self,
         client: ClientId,

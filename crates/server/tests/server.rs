@@ -204,6 +204,32 @@ fn a_thousand_pipelined_requests_in_one_write() {
 }
 
 #[test]
+fn a_pipeline_of_mixed_requests_split_across_writes_keeps_its_order() {
+    // Several requests in one read are looked ahead at (their keys are warmed) before they
+    // run: inline commands, a request cut in two by the write boundary and a protocol error
+    // must all be answered as if read one at a time.
+    let server = Server::start();
+    let mut c = server.connect();
+    let mut first = multibulk(&["SET", "a", "1"]);
+    first.extend_from_slice(b"INCR a\r\n");
+    first.extend_from_slice(&multibulk(&["GET", "a"]));
+    let split = multibulk(&["SET", "b", "two"]);
+    first.extend_from_slice(&split[..7]);
+    c.send(&first);
+    assert_eq!(c.reply(), "+OK\r\n");
+    assert_eq!(c.reply(), ":2\r\n");
+    assert_eq!(c.reply(), "$1\r\n2\r\n");
+    let mut rest = split[7..].to_vec();
+    rest.extend_from_slice(&multibulk(&["GET", "b"]));
+    rest.extend_from_slice(b"*1\r\n$x\r\n");
+    c.send(&rest);
+    assert_eq!(c.reply(), "+OK\r\n");
+    assert_eq!(c.reply(), "$3\r\ntwo\r\n");
+    assert_eq!(c.reply(), "-ERR Protocol error: invalid bulk length\r\n");
+    assert_eq!(server.connect().cmd(&["GET", "b"]), "$3\r\ntwo\r\n");
+}
+
+#[test]
 fn large_values_travel_in_pieces() {
     let server = Server::start();
     let mut c = server.connect();
