@@ -212,12 +212,13 @@ impl<V> Dict<V> {
     }
 
     /// Reads, for every key of `keys`, what a lookup of it reads (its bucket, the first node of
-    /// its chain, that node's key), one step at a time across all the keys. The reads of one
+    /// its chain, that node's key, and through `touch` the node's value, since a node can span
+    /// two cache lines), one step at a time across all the keys. The reads of one
     /// step do not depend on each other, so their cache misses overlap, where lookups made one
     /// after another wait for each miss in turn; the lookups that follow then find those lines
     /// in cache. Changes nothing. Meant for the keys of a batch of pipelined commands (Valkey
     /// prefetches a batch's keys for the same reason).
-    pub fn warm(&self, keys: &[&[u8]]) {
+    pub fn warm(&self, keys: &[&[u8]], touch: impl Fn(&V) -> u64) {
         const STEP: usize = 16;
         if self.buckets.is_empty() {
             return;
@@ -231,7 +232,9 @@ impl<V> Dict<V> {
             let mut first: [&[u8]; STEP] = [&[]; STEP];
             for (key, &head) in first.iter_mut().zip(&heads) {
                 if head != NIL {
-                    *key = &self.node(head).key;
+                    let n = self.node(head);
+                    *key = &n.key;
+                    touched = touched.wrapping_add(touch(&n.value) as usize);
                 }
             }
             for key in &first[..batch.len()] {
@@ -535,7 +538,7 @@ mod tests {
     #[test]
     fn warming_keys_changes_nothing() {
         let empty: Dict<u32> = Dict::new(5);
-        empty.warm(&[b"missing"]);
+        empty.warm(&[b"missing"], |v| *v as u64);
         let mut d = Dict::new(5);
         for i in 0..100 {
             d.insert(key(i), i);
@@ -547,7 +550,7 @@ mod tests {
             .chain([key(3), key(3)])
             .collect();
         let keys: Vec<&[u8]> = names.iter().map(|k| &**k).collect();
-        d.warm(&keys);
+        d.warm(&keys, |v| *v as u64);
         let after: Vec<(Vec<u8>, u32)> = d.iter().map(|(k, v)| (k.to_vec(), *v)).collect();
         assert_eq!(before, after);
         assert_eq!(d.get(b"key:95"), Some(&95));

@@ -336,7 +336,7 @@ impl Engine {
     /// Has no effect on the engine's state or on any reply.
     pub fn warm_keys(&self, client: ClientId, keys: &[&[u8]]) {
         if let Some(db) = self.client(client).and_then(|c| self.dbs.get(c.db)) {
-            db.keys.warm(keys);
+            db.keys.warm(keys, object::Entry::touch);
         }
     }
 
