@@ -3,12 +3,14 @@
 //   2. time from navigation to an interactive console                  (target < 500 ms)
 //   3. time to render one clock step with 100,000 keys: the reducer and Yew's DOM update, then
 //      the browser's style and layout of it                           (target < 16 ms)
+//   4. rewinding a session of 10,000 steps (opened from a share link): to its start, to its
+//      middle, and back to its end along the Timeline
 // Measured, not asserted: it prints the numbers (and writes bench/results/web.json). On a busy
 // machine, run it under `nice -n -10` (as root) so that the browser is not starved by others.
 //   node bench/web.mjs [--keys 100000] [--runs 5]
 import { readdir, readFile, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { gzipSync } from "node:zlib";
+import { deflateRawSync, gzipSync } from "node:zlib";
 import { serve, launch, DIST, ROOT } from "../tests/e2e/harness.mjs";
 
 const arg = (name, dflt) => {
@@ -153,6 +155,68 @@ console.log(`startup: interactive console after ${fmt(median(startup))} (median 
     console.log(`timeline: seek ${name} (${r.clock}) in ${fmt(r.ms)}`);
   }
   await page.screenshot({ path: join(ROOT, "tests/e2e/artifacts/bench-100k.png") }).catch(() => {});
+  await context.close();
+}
+
+// 4. A session of 10,000 steps, as a learner's long session or a workshop's would be: the
+// everyday commands on a few hundred keys, the clock moved every tenth step. It is opened from a
+// share link (the page replays all of it, with snapshots along the way), then the Timeline is
+// dragged to the start, the middle and the end, each seek timed until the page has laid out.
+{
+  const STEPS = 10_000;
+  const commands = [
+    (i) => `SET page:${i % 500} v${i} EX 30`,
+    (i) => `GET page:${(i * 7) % 500}`,
+    () => "INCR hits",
+    (i) => `ZADD board ${i} player:${i % 200}`,
+    (i) => `HSET session:${i % 100} seen ${i}`,
+    (i) => `LPUSH queue job:${i}`,
+    () => "RPOP queue",
+    (i) => `SADD online user:${i % 300}`,
+    (i) => `EXPIRE session:${i % 100} 60`,
+  ];
+  const steps = [];
+  let clock = 0;
+  for (let i = 0; i < STEPS; i++) {
+    if (i % 10 === 9) {
+      clock += 250;
+      steps.push({ t: "time", to: clock });
+    } else {
+      steps.push({ t: "cmd", pane: 0, line: commands[i % commands.length](i) });
+    }
+  }
+  const session = { format: 1, seed: 1, clients: ["A"], steps, cursor: STEPS, clock_ms: clock, speed: 1 };
+  const fragment = deflateRawSync(Buffer.from(JSON.stringify(session)), { level: 9 }).toString("base64url");
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const t0 = Date.now();
+  await page.goto(`${server.url}#s=${fragment}`);
+  await page.waitForFunction(
+    (max) => document.querySelector("input[aria-label='Timeline']")?.max === String(max),
+    STEPS,
+    { timeout: 120_000 },
+  );
+  const opened = (Date.now() - t0) / 1000;
+  await page.waitForTimeout(600); // lets the idle snapshots be taken
+  const seeks = await page.evaluate(async (max) => {
+    const slider = document.querySelector("input[aria-label='Timeline']");
+    const clock = document.querySelector("output[aria-label='Clock']");
+    const out = [];
+    for (const [name, to] of [["to the start", 0], ["to the middle", max / 2], ["back to the end", max], ["to the start again", 0], ["to the end again", max]]) {
+      const t = performance.now();
+      slider.value = String(to);
+      slider.dispatchEvent(new Event("input", { bubbles: true }));
+      await new Promise((r) => setTimeout(r, 0));
+      void document.body.offsetHeight;
+      out.push({ name, step: to, ms: performance.now() - t, clock: clock.textContent });
+    }
+    return out;
+  }, STEPS);
+  results.session_10k = { steps: STEPS, link_bytes: fragment.length, opened_s: opened, seeks };
+  console.log(`session of ${STEPS} steps: share link of ${(fragment.length / 1024).toFixed(0)} KB opened and replayed in ${opened.toFixed(1)} s`);
+  for (const s of seeks) {
+    console.log(`timeline: rewind ${s.name} (step ${s.step}, ${s.clock}) in ${fmt(s.ms)}`);
+  }
   await context.close();
 }
 
