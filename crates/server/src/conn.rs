@@ -93,6 +93,11 @@ pub trait Backend {
     /// made every turn before looking at each client.
     fn lost_clients(&self, served: &HashMap<Self::Client, usize>) -> bool;
     fn exists(&self, client: Self::Client) -> bool;
+    /// Whether the client's keyspace is large enough for `warm_keys` to pay for the lookahead
+    /// it takes (a small one stays in cache anyway).
+    fn worth_warming(&self, _client: Self::Client) -> bool {
+        false
+    }
     /// Brings into cache what running commands on these keys will read; changes nothing.
     fn warm_keys(&self, _client: Self::Client, _keys: &[&[u8]]) {}
 }
@@ -508,7 +513,9 @@ fn execute_requests<B: Backend>(
 ) {
     let max_bulk = backend.config(conn.client).proto_max_bulk_len;
     let query = &conn.query[..conn.filled];
-    warm_pipelined_keys(backend, conn, query, max_bulk, scratch);
+    if backend.worth_warming(conn.client) {
+        warm_pipelined_keys(backend, conn, query, max_bulk, scratch);
+    }
     let mut argv = recycle(std::mem::take(&mut scratch.argv));
     while !conn.closing && !conn.blocked {
         let request = match conn.parser.next(query, max_bulk) {

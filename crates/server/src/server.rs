@@ -125,6 +125,14 @@ impl Backend for Engine {
         Engine::execute(self, client, argv, now)
     }
 
+    fn worth_warming(&self, client: ClientId) -> bool {
+        // About 3 MB of the keyspace's nodes and keys: below that, most of it stays in cache
+        // and looking ahead costs more than it saves (measured: bench/README.md).
+        const WARM_MIN_KEYS: usize = 1 << 15;
+        self.client(client)
+            .is_some_and(|c| self.dbsize(c.db) >= WARM_MIN_KEYS)
+    }
+
     fn warm_keys(&self, client: ClientId, keys: &[&[u8]]) {
         Engine::warm_keys(self, client, keys);
     }

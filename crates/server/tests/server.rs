@@ -210,6 +210,13 @@ fn a_pipeline_of_mixed_requests_split_across_writes_keeps_its_order() {
     // must all be answered as if read one at a time.
     let server = Server::start();
     let mut c = server.connect();
+    // Enough keys that the server thinks looking ahead worth its while.
+    let names: Vec<String> = (0..40_000).map(|i| format!("fill:{i}")).collect();
+    let mut mset = vec!["MSET"];
+    for n in &names {
+        mset.extend([n.as_str(), "x"]);
+    }
+    assert_eq!(c.cmd(&mset), "+OK\r\n");
     let mut first = multibulk(&["SET", "a", "1"]);
     first.extend_from_slice(b"INCR a\r\n");
     first.extend_from_slice(&multibulk(&["GET", "a"]));
