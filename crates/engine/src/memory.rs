@@ -17,7 +17,7 @@
 //! `Db::put`, `Db::remove` and `Db::clear`), and every key a command changes (every
 //! `Engine::notify`) is queued and re-costed once the command is done (`Engine::account`).
 
-use crate::dict::{Dict, Key};
+use crate::dict::Key;
 use crate::object::{Entry, RString, Value, SHARED_INTEGERS};
 use crate::types::hash::Hash;
 use crate::types::set::{IntSet, Set};
@@ -56,7 +56,9 @@ const STREAM_CONSUMER: u64 = 24;
 
 /// Elements (or list nodes) looked at when costing a large value for `used_memory`: past this
 /// many, the cost is extrapolated from an even spread of samples, as MEMORY USAGE does from the
-/// first few, so that re-costing a million-element value after each write stays cheap.
+/// first few, so that re-costing a million-element value after each write stays cheap. Hashes
+/// and sets in tables need no samples: they keep their strings' cost as they change
+/// (`types::costed`).
 pub const ACCOUNT_SAMPLES: usize = 64;
 /// MEMORY USAGE's default SAMPLES.
 pub const DEFAULT_USAGE_SAMPLES: usize = 5;
@@ -186,34 +188,6 @@ fn lp_bytes(entries: u64) -> u64 {
     LP_HEADER + entries + LP_END
 }
 
-/// The cost of a dict's elements from at most about `samples` of them (all when `samples` is 0
-/// or covers the table): the chains of evenly spaced buckets, scaled up to the element count.
-/// O(samples), whatever the size of the table.
-fn dict_spread<V>(d: &Dict<V>, samples: usize, mut cost: impl FnMut(&Key, &V) -> u64) -> u64 {
-    let len = d.len();
-    if samples == 0 || len <= samples {
-        return d.iter().map(|(k, v)| cost(k, v)).sum();
-    }
-    let slots = d.slots();
-    let stride = (slots / samples).max(1);
-    let (mut total, mut n) = (0u64, 0u64);
-    let mut b = 0;
-    while b < slots && (n as usize) < samples {
-        for (k, v) in d.chain(b) {
-            total += cost(k, v);
-            n += 1;
-        }
-        b += stride;
-    }
-    if n == 0 {
-        for (k, v) in d.iter().take(samples) {
-            total += cost(k, v);
-            n += 1;
-        }
-    }
-    (total as f64 / n.max(1) as f64 * len as f64) as u64
-}
-
 /// The cost of a sequence from at most `samples` of its elements (all when `samples` is 0 or
 /// covers it): half from each end, where a list changes, scaled up to its length.
 fn ends_spread<I: DoubleEndedIterator<Item = usize> + ExactSizeIterator>(
@@ -306,7 +280,8 @@ fn value_cost(value: &Value, m: Measure, s: Sampling) -> u64 {
             let pair = |f: &Key, v: &Key| entry + sds_alloc(f.len()) + sds_alloc(v.len());
             let elements = match s {
                 Sampling::First(n) => from_first(d.iter(), d.len(), n, |(f, v)| pair(f, v)),
-                Sampling::Spread(n) => dict_spread(d, n, pair),
+                // Exact and constant-time: the table keeps its strings' sds bytes.
+                Sampling::Spread(_) => d.len() as u64 * entry + d.sds_bytes(),
             };
             robj + dict_fixed(d.slots(), m) + elements
         }
@@ -316,7 +291,7 @@ fn value_cost(value: &Value, m: Measure, s: Sampling) -> u64 {
             let member = |k: &Key, _: &()| entry + sds_alloc(k.len());
             let elements = match s {
                 Sampling::First(n) => from_first(d.iter(), d.len(), n, |(k, v)| member(k, v)),
-                Sampling::Spread(n) => dict_spread(d, n, member),
+                Sampling::Spread(_) => d.len() as u64 * entry + d.sds_bytes(),
             };
             robj + dict_fixed(d.slots(), m) + elements
         }

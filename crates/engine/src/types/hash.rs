@@ -11,6 +11,7 @@
 use crate::config::Config;
 use crate::dict::Dict;
 use crate::rng::Rng;
+use crate::types::costed::CostedDict;
 
 /// The thresholds and the hash seed a conversion needs, read from the config once per command.
 #[derive(Clone, Copy, Debug)]
@@ -176,7 +177,7 @@ impl Listpack {
 #[derive(Clone, Debug)]
 pub enum Hash {
     Listpack(Box<Listpack>),
-    Table(Box<Dict<Box<[u8]>>>),
+    Table(Box<CostedDict<Box<[u8]>>>),
 }
 
 impl Default for Hash {
@@ -237,9 +238,9 @@ impl Hash {
     /// Moves a listpack into a hash table (Redis's `hashTypeConvert`), pairs in listpack order.
     pub fn convert(&mut self, seed: u64) {
         if let Hash::Listpack(lp) = self {
-            let mut d = Dict::new(seed);
+            let mut d = CostedDict::new(seed);
             for (f, v) in lp.iter() {
-                d.insert(Box::from(f), Box::from(v));
+                d.insert(f, Box::from(v));
             }
             *self = Hash::Table(Box::new(d));
         }
@@ -268,16 +269,7 @@ impl Hash {
                 }
                 added
             }
-            Hash::Table(d) => match d.get_mut(field) {
-                Some(v) => {
-                    *v = Box::from(value);
-                    false
-                }
-                None => {
-                    d.insert(Box::from(field), Box::from(value));
-                    true
-                }
-            },
+            Hash::Table(d) => d.insert(field, Box::from(value)).is_none(),
         }
     }
 
@@ -306,7 +298,7 @@ impl Hash {
     /// The table of a hashtable-encoded hash, for SCAN's cursor walk.
     pub fn table(&self) -> Option<&Dict<Box<[u8]>>> {
         match self {
-            Hash::Table(d) => Some(d),
+            Hash::Table(d) => Some(&***d),
             Hash::Listpack(_) => None,
         }
     }

@@ -2,6 +2,7 @@
 //! conversion rules between them. Command handlers live in `cmd/`; these modules know nothing of
 //! arguments or replies.
 
+pub mod costed;
 pub mod geohash;
 pub mod hash;
 pub mod hll;

@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::dict::Dict;
 use crate::numfmt::parse_i64;
 use crate::rng::Rng;
+use crate::types::costed::CostedDict;
 
 /// What a conversion needs: the intset size limit and the seed of the table it moves into.
 #[derive(Clone, Copy, Debug)]
@@ -183,7 +184,7 @@ impl IntSet {
 /// Both encodings are boxed so that a set is 16 bytes inside a key's `Value` (see `Value`).
 pub enum Set {
     Intset(Box<IntSet>),
-    Table(Box<Dict<()>>),
+    Table(Box<CostedDict<()>>),
 }
 
 impl Default for Set {
@@ -211,7 +212,7 @@ impl Set {
         if parse_i64(first).is_some() {
             Set::new_intset()
         } else {
-            Set::Table(Box::new(Dict::new(lim.seed)))
+            Set::Table(Box::new(CostedDict::new(lim.seed)))
         }
     }
 
@@ -236,9 +237,9 @@ impl Set {
     /// Moves an intset into a table, members in ascending order.
     pub fn convert(&mut self, seed: u64) {
         if let Set::Intset(s) = self {
-            let mut d = Dict::new(seed);
+            let mut d = CostedDict::new(seed);
             for v in s.iter() {
-                d.insert(v.to_string().into_bytes().into_boxed_slice(), ());
+                d.insert(v.to_string().as_bytes(), ());
             }
             *self = Set::Table(Box::new(d));
         }
@@ -251,7 +252,7 @@ impl Set {
                 if d.contains_key(m) {
                     return false;
                 }
-                d.insert(Box::from(m), ());
+                d.insert(m, ());
                 true
             }
             Set::Intset(s) => match parse_i64(m) {
@@ -267,7 +268,7 @@ impl Set {
                 None => {
                     self.convert(lim.seed);
                     if let Set::Table(d) = self {
-                        d.insert(Box::from(m), ());
+                        d.insert(m, ());
                     }
                     true
                 }
@@ -349,7 +350,7 @@ impl Set {
     /// The table of a hashtable-encoded set, for SCAN's cursor walk.
     pub fn table(&self) -> Option<&Dict<()>> {
         match self {
-            Set::Table(d) => Some(d),
+            Set::Table(d) => Some(&***d),
             Set::Intset(_) => None,
         }
     }
