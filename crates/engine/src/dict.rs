@@ -152,6 +152,39 @@ pub fn hash_bytes(seed: u64, bytes: &[u8]) -> u64 {
     h ^ (h >> 33)
 }
 
+/// Reads, for every (table, key) of `lookups`, what a lookup of the key reads (its bucket, the
+/// first node of its chain, that node's key, and through `touch` the node's value, since a node
+/// can span two cache lines), one step at a time across all of them. The reads of one step do
+/// not depend on each other, so their cache misses overlap, where lookups made one after
+/// another wait for each miss in turn; the lookups that follow then find those lines in cache.
+/// Changes nothing. Meant for the keys of a batch of pipelined commands (Valkey prefetches a
+/// batch's keys for the same reason).
+pub fn warm_lookups<V>(lookups: &[(&Dict<V>, &[u8])], touch: impl Fn(&V) -> u64) {
+    const STEP: usize = 16;
+    let mut touched = 0usize;
+    for batch in lookups.chunks(STEP) {
+        let mut heads = [NIL; STEP];
+        for (head, (d, key)) in heads.iter_mut().zip(batch) {
+            if !d.buckets.is_empty() {
+                *head = d.buckets[hash_bytes(d.seed, key) as usize & d.mask()];
+            }
+        }
+        let mut first: [&[u8]; STEP] = [&[]; STEP];
+        for ((key, &head), (d, _)) in first.iter_mut().zip(&heads).zip(batch) {
+            if head != NIL {
+                let n = d.node(head);
+                *key = &n.key;
+                touched = touched.wrapping_add(touch(&n.value) as usize);
+            }
+        }
+        for key in &first[..batch.len()] {
+            touched = touched.wrapping_add(key.first().copied().unwrap_or(0) as usize);
+        }
+    }
+    // Keeps the reads from being optimised away: nothing uses what they read.
+    std::hint::black_box(touched);
+}
+
 impl<V> Dict<V> {
     pub fn new(seed: u64) -> Self {
         Dict {
@@ -209,40 +242,6 @@ impl<V> Dict<V> {
             i = n.next;
         }
         None
-    }
-
-    /// Reads, for every key of `keys`, what a lookup of it reads (its bucket, the first node of
-    /// its chain, that node's key, and through `touch` the node's value, since a node can span
-    /// two cache lines), one step at a time across all the keys. The reads of one
-    /// step do not depend on each other, so their cache misses overlap, where lookups made one
-    /// after another wait for each miss in turn; the lookups that follow then find those lines
-    /// in cache. Changes nothing. Meant for the keys of a batch of pipelined commands (Valkey
-    /// prefetches a batch's keys for the same reason).
-    pub fn warm(&self, keys: &[&[u8]], touch: impl Fn(&V) -> u64) {
-        const STEP: usize = 16;
-        if self.buckets.is_empty() {
-            return;
-        }
-        let mut touched = 0usize;
-        for batch in keys.chunks(STEP) {
-            let mut heads = [NIL; STEP];
-            for (head, key) in heads.iter_mut().zip(batch) {
-                *head = self.buckets[hash_bytes(self.seed, key) as usize & self.mask()];
-            }
-            let mut first: [&[u8]; STEP] = [&[]; STEP];
-            for (key, &head) in first.iter_mut().zip(&heads) {
-                if head != NIL {
-                    let n = self.node(head);
-                    *key = &n.key;
-                    touched = touched.wrapping_add(touch(&n.value) as usize);
-                }
-            }
-            for key in &first[..batch.len()] {
-                touched = touched.wrapping_add(key.first().copied().unwrap_or(0) as usize);
-            }
-        }
-        // Keeps the reads from being optimised away: nothing uses what they read.
-        std::hint::black_box(touched);
     }
 
     pub fn get(&self, key: &[u8]) -> Option<&V> {
@@ -538,7 +537,7 @@ mod tests {
     #[test]
     fn warming_keys_changes_nothing() {
         let empty: Dict<u32> = Dict::new(5);
-        empty.warm(&[b"missing"], |v| *v as u64);
+        warm_lookups(&[(&empty, &b"missing"[..])], |v| *v as u64);
         let mut d = Dict::new(5);
         for i in 0..100 {
             d.insert(key(i), i);
@@ -549,8 +548,8 @@ mod tests {
             .map(|i| key(i * 5))
             .chain([key(3), key(3)])
             .collect();
-        let keys: Vec<&[u8]> = names.iter().map(|k| &**k).collect();
-        d.warm(&keys, |v| *v as u64);
+        let lookups: Vec<(&Dict<u32>, &[u8])> = names.iter().map(|k| (&d, &**k)).collect();
+        warm_lookups(&lookups, |v| *v as u64);
         let after: Vec<(Vec<u8>, u32)> = d.iter().map(|(k, v)| (k.to_vec(), *v)).collect();
         assert_eq!(before, after);
         assert_eq!(d.get(b"key:95"), Some(&95));

@@ -331,13 +331,37 @@ impl Engine {
         self.config.record_events
     }
 
-    /// Brings into cache what looking up `keys` in `client`'s database will read (see
-    /// `Dict::warm`), so that a server can warm a pipelined batch's keys before running it.
-    /// Has no effect on the engine's state or on any reply.
-    pub fn warm_keys(&self, client: ClientId, keys: &[&[u8]]) {
-        if let Some(db) = self.client(client).and_then(|c| self.dbs.get(c.db)) {
-            db.keys.warm(keys, object::Entry::touch);
+    /// What the keys of `client`'s selected database cost in the memory model (their share of
+    /// `used_memory`): how much of the keyspace a command may have to reach.
+    pub fn selected_db_memory(&self, client: ClientId) -> u64 {
+        self.client(client)
+            .and_then(|c| self.dbs.get(c.db))
+            .map_or(0, |db| db.mem)
+    }
+
+    /// Brings into cache what running commands on `keys` in `client`'s database will read
+    /// (see `dict::warm_lookups`), so that a server can warm a pipelined batch before running
+    /// it. `seconds[i]`, the argument after `keys[i]`, is warmed too where that key holds a hash
+    /// or a set in a table (a field or a member). Has no effect on the engine's state or on
+    /// any reply.
+    pub fn warm_keys(&self, client: ClientId, keys: &[&[u8]], seconds: &[&[u8]]) {
+        use object::Value;
+        use types::{hash::Hash, set::Set};
+        let Some(db) = self.client(client).and_then(|c| self.dbs.get(c.db)) else {
+            return;
+        };
+        let lookups: Vec<_> = keys.iter().map(|k| (&db.keys, *k)).collect();
+        dict::warm_lookups(&lookups, object::Entry::touch);
+        let (mut fields, mut members) = (Vec::new(), Vec::new());
+        for (key, second) in keys.iter().zip(seconds) {
+            match db.keys.get(key).map(|e| &e.value) {
+                Some(Value::Hash(Hash::Table(d))) => fields.push((&***d, *second)),
+                Some(Value::Set(Set::Table(d))) => members.push((&***d, *second)),
+                _ => {}
+            }
         }
+        dict::warm_lookups(&fields, |v| v.first().copied().unwrap_or(0) as u64);
+        dict::warm_lookups(&members, |_| 0);
     }
 
     /// Number of keys in database `db`, expired-but-not-yet-removed ones included (as DBSIZE).

@@ -98,8 +98,9 @@ pub trait Backend {
     fn worth_warming(&self, _client: Self::Client) -> bool {
         false
     }
-    /// Brings into cache what running commands on these keys will read; changes nothing.
-    fn warm_keys(&self, _client: Self::Client, _keys: &[&[u8]]) {}
+    /// Brings into cache what running commands on these keys (each followed by its next
+    /// argument) will read; changes nothing.
+    fn warm_keys(&self, _client: Self::Client, _keys: &[&[u8]], _seconds: &[&[u8]]) {}
 }
 
 struct Conn<C> {
@@ -497,6 +498,7 @@ fn make_room<C>(conn: &mut Conn<C>) -> usize {
 struct Scratch {
     argv: Vec<&'static [u8]>,
     keys: Vec<&'static [u8]>,
+    seconds: Vec<&'static [u8]>,
     lookahead: Parser,
 }
 
@@ -560,8 +562,9 @@ fn execute_requests<B: Backend>(
 }
 
 /// When the buffer holds several requests (a pipeline), hands the backend the first argument
-/// of each, which is the key of nearly every command that has one, to bring their entries into
-/// cache together before the requests run one by one. A lookahead copy of the client's parser
+/// of each, which is the key of nearly every command that has one, and the second (a hash's
+/// field, a set's member), to bring their entries into cache together before the requests run
+/// one by one. A lookahead copy of the client's parser
 /// reads the requests, so the real parse that follows is unchanged; an argument that is not a
 /// key costs a wasted lookup and nothing else.
 fn warm_pipelined_keys<B: Backend>(
@@ -573,12 +576,15 @@ fn warm_pipelined_keys<B: Backend>(
 ) {
     scratch.lookahead.clone_from(&conn.parser);
     let mut keys = recycle(std::mem::take(&mut scratch.keys));
+    let mut seconds = recycle(std::mem::take(&mut scratch.seconds));
     let mut requests = 0;
     while requests < WARM_AHEAD {
         match scratch.lookahead.next(query, max_bulk) {
             Ok(Some(Request::Multibulk)) => {
-                if let Some(r) = scratch.lookahead.args().get(1) {
+                let args = scratch.lookahead.args();
+                if let Some(r) = args.get(1) {
                     keys.push(&query[r.clone()]);
+                    seconds.push(args.get(2).map_or(&[][..], |r| &query[r.clone()]));
                 }
             }
             Ok(Some(Request::Inline(_))) => {}
@@ -587,9 +593,10 @@ fn warm_pipelined_keys<B: Backend>(
         requests += 1;
     }
     if requests > 1 {
-        backend.warm_keys(conn.client, &keys);
+        backend.warm_keys(conn.client, &keys, &seconds);
     }
     scratch.keys = recycle(keys);
+    scratch.seconds = recycle(seconds);
 }
 
 /// Empties a vector of slices and hands its allocation over with a new lifetime, so that one

@@ -126,15 +126,15 @@ impl Backend for Engine {
     }
 
     fn worth_warming(&self, client: ClientId) -> bool {
-        // About 3 MB of the keyspace's nodes and keys: below that, most of it stays in cache
-        // and looking ahead costs more than it saves (measured: bench/README.md).
-        const WARM_MIN_KEYS: usize = 1 << 15;
-        self.client(client)
-            .is_some_and(|c| self.dbsize(c.db) >= WARM_MIN_KEYS)
+        // About 32,768 small keys, or one hash or set of as many elements: below that, most of
+        // the data stays in cache and looking ahead costs more than it saves (measured:
+        // bench/README.md).
+        const WARM_MIN_BYTES: u64 = 3 << 20;
+        self.selected_db_memory(client) >= WARM_MIN_BYTES
     }
 
-    fn warm_keys(&self, client: ClientId, keys: &[&[u8]]) {
-        Engine::warm_keys(self, client, keys);
+    fn warm_keys(&self, client: ClientId, keys: &[&[u8]], seconds: &[&[u8]]) {
+        Engine::warm_keys(self, client, keys, seconds);
     }
 
     fn answer(

@@ -210,19 +210,30 @@ fn a_pipeline_of_mixed_requests_split_across_writes_keeps_its_order() {
     // must all be answered as if read one at a time.
     let server = Server::start();
     let mut c = server.connect();
-    // Enough keys that the server thinks looking ahead worth its while.
-    let names: Vec<String> = (0..40_000).map(|i| format!("fill:{i}")).collect();
+    // Enough data that the server thinks looking ahead worth its while, and a hash in a table
+    // (its fields are looked ahead at too).
+    let names: Vec<String> = (0..60_000).map(|i| format!("fill:{i}")).collect();
     let mut mset = vec!["MSET"];
     for n in &names {
         mset.extend([n.as_str(), "x"]);
     }
     assert_eq!(c.cmd(&mset), "+OK\r\n");
-    let mut first = multibulk(&["SET", "a", "1"]);
+    let mut hset = vec!["HSET", "h"];
+    for n in &names[..600] {
+        hset.extend([n.as_str(), "x"]);
+    }
+    assert_eq!(c.cmd(&hset), ":600\r\n");
+    assert_eq!(c.cmd(&["OBJECT", "ENCODING", "h"]), "$9\r\nhashtable\r\n");
+    let mut first = multibulk(&["HSET", "h", "fill:7", "y"]);
+    first.extend_from_slice(&multibulk(&["HGET", "h", "fill:7"]));
+    first.extend_from_slice(&multibulk(&["SET", "a", "1"]));
     first.extend_from_slice(b"INCR a\r\n");
     first.extend_from_slice(&multibulk(&["GET", "a"]));
     let split = multibulk(&["SET", "b", "two"]);
     first.extend_from_slice(&split[..7]);
     c.send(&first);
+    assert_eq!(c.reply(), ":0\r\n");
+    assert_eq!(c.reply(), "$1\r\ny\r\n");
     assert_eq!(c.reply(), "+OK\r\n");
     assert_eq!(c.reply(), ":2\r\n");
     assert_eq!(c.reply(), "$1\r\n2\r\n");
