@@ -239,7 +239,7 @@ impl Hash {
         if let Hash::Listpack(lp) = self {
             let mut d = Dict::new(seed);
             for (f, v) in lp.iter() {
-                d.insert(Box::from(f), Box::from(v));
+                d.insert(f.into(), Box::from(v));
             }
             *self = Hash::Table(Box::new(d));
         }
@@ -274,7 +274,7 @@ impl Hash {
                     false
                 }
                 None => {
-                    d.insert(Box::from(field), Box::from(value));
+                    d.insert(field.into(), Box::from(value));
                     true
                 }
             },

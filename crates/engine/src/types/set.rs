@@ -238,7 +238,7 @@ impl Set {
         if let Set::Intset(s) = self {
             let mut d = Dict::new(seed);
             for v in s.iter() {
-                d.insert(v.to_string().into_bytes().into_boxed_slice(), ());
+                d.insert(v.to_string().into_bytes().into(), ());
             }
             *self = Set::Table(Box::new(d));
         }
@@ -251,7 +251,7 @@ impl Set {
                 if d.contains_key(m) {
                     return false;
                 }
-                d.insert(Box::from(m), ());
+                d.insert(m.into(), ());
                 true
             }
             Set::Intset(s) => match parse_i64(m) {
@@ -267,7 +267,7 @@ impl Set {
                 None => {
                     self.convert(lim.seed);
                     if let Set::Table(d) = self {
-                        d.insert(Box::from(m), ());
+                        d.insert(m.into(), ());
                     }
                     true
                 }
