@@ -69,6 +69,7 @@ unsafe impl Send for Key {}
 unsafe impl Sync for Key {}
 
 impl Key {
+    #[inline]
     fn is_inline(&self) -> bool {
         self.tag.get() & HEAP == 0
     }
@@ -107,6 +108,7 @@ impl Key {
         }
     }
 
+    #[inline]
     fn heap_len(&self) -> usize {
         let mut len = [0u8; WORD];
         len[..WORD - 1].copy_from_slice(&self.tail);
@@ -114,6 +116,7 @@ impl Key {
         usize::from_le_bytes(len)
     }
 
+    #[inline]
     pub fn as_bytes(&self) -> &[u8] {
         if self.is_inline() {
             let len = usize::from(self.tag.get() - 1);
@@ -151,6 +154,7 @@ impl Key {
 }
 
 impl Drop for Key {
+    #[inline]
     fn drop(&mut self) {
         if !self.is_inline() {
             // SAFETY: as in `into_boxed_slice`; the key is never used again after `drop`.
@@ -229,18 +233,21 @@ impl From<Key> for Vec<u8> {
 impl Deref for Key {
     type Target = [u8];
 
+    #[inline]
     fn deref(&self) -> &[u8] {
         self.as_bytes()
     }
 }
 
 impl AsRef<[u8]> for Key {
+    #[inline]
     fn as_ref(&self) -> &[u8] {
         self.as_bytes()
     }
 }
 
 impl Borrow<[u8]> for Key {
+    #[inline]
     fn borrow(&self) -> &[u8] {
         self.as_bytes()
     }
@@ -253,6 +260,7 @@ impl Default for Key {
 }
 
 impl PartialEq for Key {
+    #[inline]
     fn eq(&self, other: &Key) -> bool {
         self.as_bytes() == other.as_bytes()
     }
@@ -261,6 +269,7 @@ impl PartialEq for Key {
 impl Eq for Key {}
 
 impl PartialEq<[u8]> for Key {
+    #[inline]
     fn eq(&self, other: &[u8]) -> bool {
         self.as_bytes() == other
     }
