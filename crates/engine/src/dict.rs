@@ -33,7 +33,9 @@ const MIN_FILL_PERCENT: usize = 10;
 const CHUNK_BITS: u32 = 12;
 const CHUNK: usize = 1 << CHUNK_BITS;
 
-pub type Key = Box<[u8]>;
+mod key;
+
+pub use key::Key;
 
 /// An entry's place in a `Dict`, from `Dict::position`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,6 +114,23 @@ enum Slot<V> {
     Used(Node<V>),
     Free { next_free: u32 },
 }
+
+// What a slot costs: a key of the keyspace (`Entry`), of the `expires` table and of a set (`()`),
+// of a hash (`Box<[u8]>` values). `Key`'s niche keeps `Free` from adding a tag word.
+#[cfg(target_pointer_width = "64")]
+const _: () = {
+    use std::mem::size_of;
+    assert!(size_of::<Slot<crate::object::Entry>>() == 80);
+    assert!(size_of::<Slot<()>>() == 24);
+    assert!(size_of::<Slot<Box<[u8]>>>() == 40);
+};
+#[cfg(target_pointer_width = "32")]
+const _: () = {
+    use std::mem::size_of;
+    assert!(size_of::<Slot<crate::object::Entry>>() == 72);
+    assert!(size_of::<Slot<()>>() == 16);
+    assert!(size_of::<Slot<Box<[u8]>>>() == 24);
+};
 
 #[derive(Clone, Debug)]
 pub struct Dict<V> {
@@ -531,7 +550,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     fn key(i: u32) -> Key {
-        format!("key:{i}").into_bytes().into_boxed_slice()
+        format!("key:{i}").into_bytes().into()
     }
 
     #[test]

@@ -172,7 +172,7 @@ pub fn active_expire_cycle(e: &mut Engine, kind: CycleKind) {
             while sampled < want && checked_buckets < max_buckets {
                 let cursor = e.dbs[db].expires_cursor as usize;
                 checked_buckets += 1;
-                let keys: Vec<Box<[u8]>> = e.dbs[db]
+                let keys: Vec<crate::dict::Key> = e.dbs[db]
                     .expires
                     .chain(cursor)
                     .map(|(k, _)| k.clone())

@@ -50,7 +50,7 @@ pub(crate) fn pick<T: Copy>(
             if seen.contains_key(&k) {
                 continue;
             }
-            seen.insert(k, ());
+            seen.insert(k.into(), ());
             emit(x);
         }
     }

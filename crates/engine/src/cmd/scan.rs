@@ -200,7 +200,7 @@ mod tests {
     fn collect_stops_after_ten_buckets_per_wanted_element() {
         let mut d: Dict<()> = Dict::new(3);
         for i in 0..2000 {
-            d.insert(format!("k{i}").into_bytes().into_boxed_slice(), ());
+            d.insert(format!("k{i}").into_bytes().into(), ());
         }
         // Emitting nothing never reaches COUNT, so only the visit budget ends the call:
         // one first step plus 10 * COUNT more.
