@@ -15,7 +15,7 @@
 //! ZRANK and ZINCRBY of random members, and ZREVRANGE 0 9 WITHSCORES (the top ten); then
 //! `bench/node.mjs`'s ZADD rows in process: boards of 5,000 and 10,000 members `player:N`, each
 //! ZADD rescoring a random member to a random score below 1,000,003 (`-- --zset` runs the
-//! sorted-set rows alone).
+//! sorted-set rows alone, `-- --board` these two alone).
 //! The GEO rows run against an index of 100,000 positions: GEOADD of new positions and a
 //! GEOSEARCH of the members within 5 km of a random position (about ten), nearest first. The
 //! SORT rows sort a list of 1,000 integers: numerically in full, and ALPHA with LIMIT 0 10.
@@ -808,7 +808,7 @@ fn main() {
         return;
     }
     println!("cachelab-engine in-process execute, {n} commands per row");
-    let zset_only = std::env::args().any(|a| a == "--zset");
+    let zset_only = std::env::args().any(|a| a == "--zset" || a == "--board");
     for keyspace in [1, 100_000] {
         if zset_only {
             break;
@@ -837,6 +837,12 @@ fn main() {
             keyspace,
             n / 10,
         );
+    }
+    if std::env::args().any(|a| a == "--board") {
+        // Only bench/node.mjs's boards: `-- --board`, short enough to run under callgrind.
+        run_small_board(5_000, n);
+        run_small_board(10_000, n);
+        return;
     }
     let start = Instant::now();
     let board = leaderboard();
