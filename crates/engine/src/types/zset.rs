@@ -551,8 +551,16 @@ fn rescore_rec(node: &mut Node, old: &Key, new: &Key) -> Option<Node> {
             let from = old.position(&n.lasts).min(last);
             let to = new.position(&n.lasts).min(last);
             if from != to {
+                let children = n.children.len();
                 remove_under(n, from, Find::Key(old));
-                let to = new.position(&n.lasts).min(n.children.len() - 1);
+                // `to` still names the child for `new` unless the removal merged two children
+                // or moved items between `from` and a neighbour, which changes only the last
+                // items of `from` and the child before it.
+                let to = if n.children.len() == children && to.abs_diff(from) > 1 {
+                    to
+                } else {
+                    new.position(&n.lasts).min(n.children.len() - 1)
+                };
                 return insert_under(n, to, item, new);
             }
             match rescore_rec(&mut n.children[from], old, new) {
