@@ -757,54 +757,40 @@ fn zadd_generic(e: &mut Engine, c: &Call, incr_command: bool) -> Reply {
 
     let (db, key) = (c.db, argv[1]);
     let limits = Limits::from_config(&e.config);
-    if tri!(write_zset(e, db, key)).is_none() {
-        if flags.xx {
-            return if flags.incr {
-                Reply::Nil
+    let members = &argv[idx + 1..];
+    // An existing set is changed through the reference the write lookup gave, without a
+    // second lookup.
+    let done = match tri!(write_zset(e, db, key)) {
+        Some(z) => add_pairs(z, scores, members, flags, limits),
+        None => {
+            if flags.xx {
+                return if flags.incr {
+                    Reply::Nil
+                } else {
+                    Reply::Integer(0)
+                };
+            }
+            let encoding = if limits.entries == 0 || limits.value < argv[idx + 1].len() {
+                Encoding::Skiplist
             } else {
-                Reply::Integer(0)
+                Encoding::Listpack
             };
+            let z = ZSet::new(zset_seed(e), encoding);
+            e.add_value(db, key, Value::ZSet(Box::new(z)));
+            let Some(z) = zset_at(e, db, key) else {
+                return Reply::error(error::WRONGTYPE);
+            };
+            add_pairs(z, scores, members, flags, limits)
         }
-        let encoding = if limits.entries == 0 || limits.value < argv[idx + 1].len() {
-            Encoding::Skiplist
-        } else {
-            Encoding::Listpack
-        };
-        let z = ZSet::new(zset_seed(e), encoding);
-        e.add_value(db, key, Value::ZSet(Box::new(z)));
-    }
-    let Some(z) = zset_at(e, db, key) else {
-        return Reply::error(error::WRONGTYPE);
     };
-    let (mut added, mut updated, mut processed) = (0, 0, 0);
-    let mut score = 0.0;
-    let mut converted = false;
-    let mut nan = false;
-    for (j, &s) in scores.iter().enumerate() {
-        let (outcome, conv) = z.add(s, argv[idx + 1 + 2 * j], flags, limits);
-        converted |= conv;
-        match outcome {
-            AddOutcome::Added(v) => {
-                added += 1;
-                processed += 1;
-                score = v;
-            }
-            AddOutcome::Updated(v) => {
-                updated += 1;
-                processed += 1;
-                score = v;
-            }
-            AddOutcome::Same(v) => {
-                processed += 1;
-                score = v;
-            }
-            AddOutcome::Skipped => {}
-            AddOutcome::NotANumber => {
-                nan = true;
-                break;
-            }
-        }
-    }
+    let Added {
+        added,
+        updated,
+        processed,
+        score,
+        converted,
+        nan,
+    } = done;
     if converted {
         encoding_changed(e, db, key);
     }
@@ -822,6 +808,63 @@ fn zadd_generic(e: &mut Engine, c: &Call, incr_command: bool) -> Reply {
     } else {
         Reply::Integer(if ch { added + updated } else { added })
     }
+}
+
+/// What ZADD's pairs did to the set.
+struct Added {
+    added: i64,
+    updated: i64,
+    processed: i64,
+    /// The score of the last pair processed (ZADD INCR's reply).
+    score: f64,
+    /// Whether the set went from listpack to skiplist.
+    converted: bool,
+    /// Whether INCR made a NaN, which stopped the pairs there.
+    nan: bool,
+}
+
+/// Applies `scores[j]` to the member at `members[2 * j]` under `flags`, in order.
+fn add_pairs(
+    z: &mut ZSet,
+    scores: &[f64],
+    members: &[&[u8]],
+    flags: AddFlags,
+    limits: Limits,
+) -> Added {
+    let mut done = Added {
+        added: 0,
+        updated: 0,
+        processed: 0,
+        score: 0.0,
+        converted: false,
+        nan: false,
+    };
+    for (j, &s) in scores.iter().enumerate() {
+        let (outcome, conv) = z.add(s, members[2 * j], flags, limits);
+        done.converted |= conv;
+        match outcome {
+            AddOutcome::Added(v) => {
+                done.added += 1;
+                done.processed += 1;
+                done.score = v;
+            }
+            AddOutcome::Updated(v) => {
+                done.updated += 1;
+                done.processed += 1;
+                done.score = v;
+            }
+            AddOutcome::Same(v) => {
+                done.processed += 1;
+                done.score = v;
+            }
+            AddOutcome::Skipped => {}
+            AddOutcome::NotANumber => {
+                done.nan = true;
+                break;
+            }
+        }
+    }
+    done
 }
 
 // ---------------------------------------------------------------------------------------------
