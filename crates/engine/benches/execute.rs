@@ -12,7 +12,10 @@
 //! (`-r 100000`). The time includes argument lookup, execution and building the `Reply`, and
 //! RESP2 encoding of the reply into a reused buffer, as a server would do; not parsing.
 //! The sorted-set rows run against a leaderboard of 1,000,000 members: ZADD of new members,
-//! ZRANK and ZINCRBY of random members, and ZREVRANGE 0 9 WITHSCORES (the top ten).
+//! ZRANK and ZINCRBY of random members, and ZREVRANGE 0 9 WITHSCORES (the top ten); then
+//! `bench/node.mjs`'s ZADD rows in process: boards of 5,000 and 10,000 members `player:N`, each
+//! ZADD rescoring a random member to a random score below 1,000,003 (`-- --zset` runs the
+//! sorted-set rows alone, `-- --board` these two alone).
 //! The GEO rows run against an index of 100,000 positions: GEOADD of new positions and a
 //! GEOSEARCH of the members within 5 km of a random position (about ten), nearest first. The
 //! SORT rows sort a list of 1,000 integers: numerically in full, and ALPHA with LIMIT 0 10.
@@ -213,6 +216,46 @@ fn zincrby(i: u64, _: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
     word(buf, w, |b| b.extend_from_slice(b"board"));
     word(buf, w, |b| b.extend_from_slice(b"7"));
     word(buf, w, |b| member(i, b));
+}
+
+/// `bench/node.mjs`'s `pick`: a cheap scramble of `i` into `0..n`.
+fn pick(i: u64, n: u64) -> u64 {
+    ((i as u128 * 0x9E37_79B9_7F4A_7C15u128) % n as u128) as u64
+}
+
+/// `bench/node.mjs`'s `ZADD board=N` stream: a random member of the `n` rescored to a random
+/// score below 1,000,003.
+fn zadd_rescore(i: u64, n: u64, buf: &mut Vec<u8>, w: &mut Vec<(usize, usize)>) {
+    use std::io::Write;
+    word(buf, w, |b| b.extend_from_slice(b"ZADD"));
+    word(buf, w, |b| b.extend_from_slice(b"board"));
+    word(buf, w, |b| {
+        let _ = write!(b, "{}", pick(i + 7, 1_000_003));
+    });
+    word(buf, w, |b| {
+        let _ = write!(b, "player:{}", pick(i, n));
+    });
+}
+
+/// `bench/node.mjs`'s leaderboard of `n` members, loaded as it loads it, and the ZADD stream
+/// it times against it.
+fn run_small_board(n_members: u64, n: u64) {
+    let (mut engine, client) = bench_engine();
+    let mut argv: Vec<Vec<u8>> = vec![b"ZADD".to_vec(), b"board".to_vec()];
+    for i in 0..n_members {
+        argv.push(pick(i, 1_000_003).to_string().into_bytes());
+        argv.push(format!("player:{i}").into_bytes());
+    }
+    let refs: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+    engine.execute(client, &refs, 0);
+    time_commands(
+        &format!("ZADD      board={n_members:<7}  "),
+        &mut engine,
+        client,
+        zadd_rescore,
+        n_members,
+        n,
+    );
 }
 
 /// An engine holding the sorted set `board` with BOARD members `player:NNNNNNN`.
@@ -765,7 +808,11 @@ fn main() {
         return;
     }
     println!("cachelab-engine in-process execute, {n} commands per row");
+    let zset_only = std::env::args().any(|a| a == "--zset" || a == "--board");
     for keyspace in [1, 100_000] {
+        if zset_only {
+            break;
+        }
         run("SET", set, keyspace, n);
         run("GET", get, keyspace, n);
         run("INCR", incr, keyspace, n);
@@ -791,6 +838,12 @@ fn main() {
             n / 10,
         );
     }
+    if std::env::args().any(|a| a == "--board") {
+        // Only bench/node.mjs's boards: `-- --board`, short enough to run under callgrind.
+        run_small_board(5_000, n);
+        run_small_board(10_000, n);
+        return;
+    }
     let start = Instant::now();
     let board = leaderboard();
     println!(
@@ -802,6 +855,11 @@ fn main() {
     run_board("ZREVRANGE", zrevrange_top10, &board, n / 2);
     run_board("ZINCRBY", zincrby, &board, n);
     drop(board);
+    run_small_board(5_000, n);
+    run_small_board(10_000, n);
+    if zset_only {
+        return;
+    }
     let data = geo_and_sort_data();
     run_on("GEOADD", "points=100000", geoadd, &data, n);
     run_on("GEOSEARCH", "points=100000", geosearch, &data, n / 10);

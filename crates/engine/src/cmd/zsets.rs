@@ -579,6 +579,9 @@ fn strtod_whole(a: &[u8]) -> Option<f64> {
 /// Redis's `string2d` (scores, increments, weights): strtod over the whole argument, no leading
 /// space, and a result that neither overflowed nor underflowed to zero.
 pub fn parse_score(a: &[u8]) -> Option<f64> {
+    if let Some(v) = small_integer(a) {
+        return Some(v);
+    }
     let v = strtod_whole(a)?;
     if v.is_infinite() && !is_infinity_literal(a) {
         return None;
@@ -587,6 +590,24 @@ pub fn parse_score(a: &[u8]) -> Option<f64> {
         return None;
     }
     Some(v)
+}
+
+/// A decimal integer of up to 15 digits after an optional sign, the usual score: it is below
+/// 2^53, so the f64 holds it exactly, as strtod would return it (`-0` giving -0.0).
+fn small_integer(a: &[u8]) -> Option<f64> {
+    let digits = unsigned_part(a);
+    if digits.is_empty() || digits.len() > 15 {
+        return None;
+    }
+    let mut v = 0u64;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + u64::from(c - b'0');
+    }
+    let v = v as f64;
+    Some(if a[0] == b'-' { -v } else { v })
 }
 
 /// One end of a score range as `zslParseRange` reads it: strtod over the argument as a C string
@@ -677,6 +698,11 @@ fn zadd_generic(e: &mut Engine, c: &Call, incr_command: bool) -> Reply {
     let mut idx = 2;
     while idx < argv.len() {
         let opt = argv[idx];
+        // Every option starts with a letter; a score (the usual argument here) does not need
+        // comparing with each of them.
+        if !opt.first().is_some_and(u8::is_ascii_alphabetic) {
+            break;
+        }
         if is_word(opt, "nx") {
             flags.nx = true;
         } else if is_word(opt, "xx") {
@@ -708,64 +734,63 @@ fn zadd_generic(e: &mut Engine, c: &Call, incr_command: bool) -> Reply {
     if flags.incr && pairs > 1 {
         return Reply::error(error::ZADD_INCR_PAIR);
     }
-    let mut scores = Vec::with_capacity(pairs);
-    for j in 0..pairs {
-        match parse_score(argv[idx + 2 * j]) {
-            Some(s) => scores.push(s),
-            None => return Reply::error(error::NOT_FLOAT),
+    // Every score is checked before anything changes. One pair, the common ZADD, needs no
+    // vector for it.
+    let mut many = Vec::new();
+    let one;
+    let scores: &[f64] = if pairs == 1 {
+        let Some(score) = parse_score(argv[idx]) else {
+            return Reply::error(error::NOT_FLOAT);
+        };
+        one = [score];
+        &one
+    } else {
+        many.reserve_exact(pairs);
+        for j in 0..pairs {
+            match parse_score(argv[idx + 2 * j]) {
+                Some(s) => many.push(s),
+                None => return Reply::error(error::NOT_FLOAT),
+            }
         }
-    }
+        &many
+    };
 
     let (db, key) = (c.db, argv[1]);
     let limits = Limits::from_config(&e.config);
-    if tri!(write_zset(e, db, key)).is_none() {
-        if flags.xx {
-            return if flags.incr {
-                Reply::Nil
+    let members = &argv[idx + 1..];
+    // An existing set is changed through the reference the write lookup gave, without a
+    // second lookup.
+    let done = match tri!(write_zset(e, db, key)) {
+        Some(z) => add_pairs(z, scores, members, flags, limits),
+        None => {
+            if flags.xx {
+                return if flags.incr {
+                    Reply::Nil
+                } else {
+                    Reply::Integer(0)
+                };
+            }
+            let encoding = if limits.entries == 0 || limits.value < argv[idx + 1].len() {
+                Encoding::Skiplist
             } else {
-                Reply::Integer(0)
+                Encoding::Listpack
             };
+            let z = ZSet::new(zset_seed(e), encoding);
+            e.add_value(db, key, Value::ZSet(Box::new(z)));
+            let Some(z) = zset_at(e, db, key) else {
+                return Reply::error(error::WRONGTYPE);
+            };
+            add_pairs(z, scores, members, flags, limits)
         }
-        let encoding = if limits.entries == 0 || limits.value < argv[idx + 1].len() {
-            Encoding::Skiplist
-        } else {
-            Encoding::Listpack
-        };
-        let z = ZSet::new(zset_seed(e), encoding);
-        e.add_value(db, key, Value::ZSet(Box::new(z)));
-    }
-    let Some(z) = zset_at(e, db, key) else {
-        return Reply::error(error::WRONGTYPE);
     };
-    let (mut added, mut updated, mut processed) = (0, 0, 0);
-    let mut score = 0.0;
-    let mut converted = false;
-    let mut nan = false;
-    for (j, &s) in scores.iter().enumerate() {
-        let (outcome, conv) = z.add(s, argv[idx + 1 + 2 * j], flags, limits);
-        converted |= conv;
-        match outcome {
-            AddOutcome::Added(v) => {
-                added += 1;
-                processed += 1;
-                score = v;
-            }
-            AddOutcome::Updated(v) => {
-                updated += 1;
-                processed += 1;
-                score = v;
-            }
-            AddOutcome::Same(v) => {
-                processed += 1;
-                score = v;
-            }
-            AddOutcome::Skipped => {}
-            AddOutcome::NotANumber => {
-                nan = true;
-                break;
-            }
-        }
-    }
+    let Added {
+        added,
+        updated,
+        processed,
+        score,
+        converted,
+        nan,
+    } = done;
     if converted {
         encoding_changed(e, db, key);
     }
@@ -783,6 +808,63 @@ fn zadd_generic(e: &mut Engine, c: &Call, incr_command: bool) -> Reply {
     } else {
         Reply::Integer(if ch { added + updated } else { added })
     }
+}
+
+/// What ZADD's pairs did to the set.
+struct Added {
+    added: i64,
+    updated: i64,
+    processed: i64,
+    /// The score of the last pair processed (ZADD INCR's reply).
+    score: f64,
+    /// Whether the set went from listpack to skiplist.
+    converted: bool,
+    /// Whether INCR made a NaN, which stopped the pairs there.
+    nan: bool,
+}
+
+/// Applies `scores[j]` to the member at `members[2 * j]` under `flags`, in order.
+fn add_pairs(
+    z: &mut ZSet,
+    scores: &[f64],
+    members: &[&[u8]],
+    flags: AddFlags,
+    limits: Limits,
+) -> Added {
+    let mut done = Added {
+        added: 0,
+        updated: 0,
+        processed: 0,
+        score: 0.0,
+        converted: false,
+        nan: false,
+    };
+    for (j, &s) in scores.iter().enumerate() {
+        let (outcome, conv) = z.add(s, members[2 * j], flags, limits);
+        done.converted |= conv;
+        match outcome {
+            AddOutcome::Added(v) => {
+                done.added += 1;
+                done.processed += 1;
+                done.score = v;
+            }
+            AddOutcome::Updated(v) => {
+                done.updated += 1;
+                done.processed += 1;
+                done.score = v;
+            }
+            AddOutcome::Same(v) => {
+                done.processed += 1;
+                done.score = v;
+            }
+            AddOutcome::Skipped => {}
+            AddOutcome::NotANumber => {
+                done.nan = true;
+                break;
+            }
+        }
+    }
+    done
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1806,6 +1888,58 @@ mod tests {
         }
         assert_eq!(parse_score(b"0e5"), Some(0.0));
         assert_eq!(parse_score(b"-0.000"), Some(-0.0));
+    }
+
+    #[test]
+    fn integer_scores_parse_as_strtod_reads_them() {
+        // The shortcut for plain integers must give strtod's value, bit for bit (-0 included),
+        // and leave everything else to it.
+        let mut texts: Vec<String> = [
+            "0",
+            "-0",
+            "+0",
+            "007",
+            "-007",
+            "5",
+            "+5",
+            "-5",
+            "999999999999999",
+            "-999999999999999",
+            "1000000000000000",
+            "9007199254740993",
+            "12345678901234567890",
+            "1 ",
+            " 1",
+            "1a",
+            "+",
+            "-",
+            "+-1",
+            "1e3",
+            "0x10",
+            "1.0",
+        ]
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+        let mut n = 1u64;
+        for _ in 0..20 {
+            texts.push(n.to_string());
+            texts.push(format!("-{n}"));
+            texts.push((n - 1).to_string());
+            n = n * 7 + 3;
+        }
+        for t in &texts {
+            let got = parse_score(t.as_bytes()).map(f64::to_bits);
+            let want = strtod_whole(t.as_bytes())
+                .filter(|v| v.is_finite())
+                .map(f64::to_bits);
+            assert_eq!(got, want, "{t:?}");
+        }
+        assert_eq!(
+            small_integer(b"-0").map(f64::to_bits),
+            Some((-0.0f64).to_bits())
+        );
+        assert_eq!(small_integer(b"1000000000000000"), None);
     }
 
     #[test]

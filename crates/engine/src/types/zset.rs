@@ -177,11 +177,72 @@ struct Item {
     id: u32,
 }
 
-fn cmp_item(slots: &[Slot], a: &Item, score: f64, member: &[u8]) -> Ordering {
-    match a.score.partial_cmp(&score) {
-        Some(Ordering::Equal) | None => (*slots[a.id as usize].member).cmp(member),
-        Some(o) => o,
+/// A place in the order: a score and a member, whose bytes break ties between equal scores,
+/// and the member's slot.
+#[derive(Clone, Copy)]
+struct Key<'a> {
+    score: f64,
+    member: &'a [u8],
+    id: u32,
+    slots: &'a [Slot],
+}
+
+/// Something that finds a place among ordered items: how many of them come before it.
+trait Seek {
+    fn position(&self, items: &[Item]) -> usize;
+}
+
+impl Seek for Key<'_> {
+    /// Compares scores alone (without branching on each step, as items almost always differ
+    /// in score), and reads member bytes only for the run of items whose score equals this
+    /// key's, if there is one and it does not start with the member itself.
+    #[inline]
+    fn position(&self, items: &[Item]) -> usize {
+        let lo = count_below(items, self.score);
+        match items.get(lo) {
+            Some(it) if it.score == self.score && it.id != self.id => {
+                lo + self.among_ties(&items[lo..])
+            }
+            _ => lo,
+        }
     }
+}
+
+impl Key<'_> {
+    /// How many of `items`, which start with a run of this key's score, come before it.
+    #[cold]
+    #[inline(never)]
+    fn among_ties(&self, items: &[Item]) -> usize {
+        let slots = self.slots;
+        items.partition_point(|it| {
+            it.score == self.score && *slots[it.id as usize].member < *self.member
+        })
+    }
+}
+
+/// A predicate true for a prefix of the order (the items before some place) and false after.
+struct Before<F>(F);
+
+impl<F: Fn(&Item) -> bool> Seek for Before<F> {
+    fn position(&self, items: &[Item]) -> usize {
+        items.partition_point(&self.0)
+    }
+}
+
+/// How many of `items` (in order) have a score below `score`. `-0.0` and `0.0` are equal.
+fn count_below(items: &[Item], score: f64) -> usize {
+    let Some(first) = items.first() else {
+        return 0;
+    };
+    let (mut base, mut size) = (0, items.len());
+    while size > 1 {
+        let half = size / 2;
+        let mid = base + half;
+        base = if items[mid].score < score { mid } else { base };
+        size -= half;
+    }
+    let at = if base == 0 { first } else { &items[base] };
+    base + usize::from(at.score < score)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -229,19 +290,12 @@ impl Node {
     }
 }
 
-/// Where a removal should happen: at a rank, or at the item of slot `id`, found through a
-/// predicate that is true for every item ordered before it.
-enum Find<'a, F> {
+/// Where a removal should happen: at a rank, or at the item of a key (whose slot it names).
+#[derive(Clone, Copy)]
+enum Find<'a> {
     Rank(usize),
-    Key(&'a F, u32),
+    Key(&'a Key<'a>),
 }
-
-impl<F> Clone for Find<'_, F> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-impl<F> Copy for Find<'_, F> {}
 
 #[derive(Clone, Debug)]
 struct Tree {
@@ -294,16 +348,15 @@ impl Tree {
         }
     }
 
-    /// How many items come before the first item for which `before` is false. `before` must be
-    /// true for a prefix of the order and false after it.
-    fn count_before<F: Fn(&Item) -> bool>(&self, before: &F) -> usize {
+    /// How many items come before the place `seek` finds.
+    fn count_before(&self, seek: &impl Seek) -> usize {
         let mut node = &self.root;
         let mut acc = 0;
         loop {
             match node {
-                Node::Leaf(items) => return acc + items.partition_point(before),
+                Node::Leaf(items) => return acc + seek.position(items),
                 Node::Inner(n) => {
-                    let i = n.lasts.partition_point(before);
+                    let i = seek.position(&n.lasts);
                     acc += n.counts[..i].iter().sum::<usize>();
                     if i == n.children.len() {
                         return acc;
@@ -332,23 +385,45 @@ impl Tree {
         }
     }
 
-    fn insert<F: Fn(&Item) -> bool>(&mut self, item: Item, before: &F) {
-        if let Some(right) = insert_rec(&mut self.root, item, before) {
-            let left = std::mem::replace(&mut self.root, Node::Leaf(Vec::new()));
-            let counts = vec![left.count(), right.count()];
-            let lasts = vec![left.last(), right.last()];
-            self.root = Node::Inner(Box::new(Inner {
-                children: vec![left, right],
-                counts,
-                lasts,
-            }));
+    fn insert(&mut self, item: Item, key: &Key) {
+        if let Some(right) = insert_rec(&mut self.root, item, key) {
+            self.grow(right);
         }
         self.len += 1;
     }
 
-    fn remove<F: Fn(&Item) -> bool>(&mut self, find: Find<'_, F>) -> Option<Item> {
+    /// A new root over the old one and the sibling split off it.
+    fn grow(&mut self, right: Node) {
+        let left = std::mem::replace(&mut self.root, Node::Leaf(Vec::new()));
+        let counts = vec![left.count(), right.count()];
+        let lasts = vec![left.last(), right.last()];
+        self.root = Node::Inner(Box::new(Inner {
+            children: vec![left, right],
+            counts,
+            lasts,
+        }));
+    }
+
+    fn remove(&mut self, find: Find<'_>) -> Option<Item> {
         let removed = remove_rec(&mut self.root, find)?;
         self.len -= 1;
+        self.shrink();
+        Some(removed)
+    }
+
+    /// Moves an item from `old` to `new` (same member and slot, another score). Where
+    /// both places lie under one child, the move goes down that child alone, and within one
+    /// leaf it shifts the items between the two places; from where they part, it is a removal
+    /// and an insertion under that node.
+    fn rescore(&mut self, old: &Key, new: &Key) {
+        if let Some(right) = rescore_rec(&mut self.root, old, new) {
+            self.grow(right);
+        }
+        self.shrink();
+    }
+
+    /// Drops roots left with a single child.
+    fn shrink(&mut self) {
         loop {
             match &mut self.root {
                 Node::Inner(n) if n.children.len() == 1 => {
@@ -359,7 +434,6 @@ impl Tree {
                 _ => break,
             }
         }
-        Some(removed)
     }
 
     /// Calls `f` for the items of ranks `lo..hi`, in order or, with `rev`, from `hi - 1` down.
@@ -377,10 +451,10 @@ fn even_chunks(len: usize) -> impl Iterator<Item = usize> {
     (0..chunks).map(move |i| base + usize::from(i < extra))
 }
 
-fn insert_rec<F: Fn(&Item) -> bool>(node: &mut Node, item: Item, before: &F) -> Option<Node> {
+fn insert_rec(node: &mut Node, item: Item, key: &Key) -> Option<Node> {
     match node {
         Node::Leaf(items) => {
-            let pos = items.partition_point(before);
+            let pos = key.position(items);
             if items.len() < FANOUT {
                 items.insert(pos, item);
                 return None;
@@ -407,42 +481,114 @@ fn insert_rec<F: Fn(&Item) -> bool>(node: &mut Node, item: Item, before: &F) -> 
             Some(Node::Leaf(right))
         }
         Node::Inner(n) => {
-            let i = n.lasts.partition_point(before).min(n.children.len() - 1);
-            match insert_rec(&mut n.children[i], item, before) {
-                None => {
-                    n.counts[i] += 1;
-                    n.lasts[i] = n.children[i].last();
-                }
-                Some(right) => {
-                    let (count, last) = (right.count(), right.last());
-                    n.counts[i] = n.counts[i] + 1 - count;
-                    n.lasts[i] = n.children[i].last();
-                    n.children.insert(i + 1, right);
-                    n.counts.insert(i + 1, count);
-                    n.lasts.insert(i + 1, last);
-                }
-            }
-            if n.children.len() <= FANOUT {
-                return None;
-            }
-            let len = n.children.len();
-            let at = if i + 2 == len { len - 1 } else { len / 2 };
-            Some(Node::Inner(Box::new(Inner {
-                children: n.children.split_off(at),
-                counts: n.counts.split_off(at),
-                lasts: n.lasts.split_off(at),
-            })))
+            let i = key.position(&n.lasts).min(n.children.len() - 1);
+            insert_under(n, i, item, key)
         }
     }
 }
 
-fn remove_rec<F: Fn(&Item) -> bool>(node: &mut Node, find: Find<'_, F>) -> Option<Item> {
+/// Inserts `item` under child `i` of `n`, taking in the sibling the child splits off, if it
+/// does; returns the right half of `n` when `n` then holds too many children.
+fn insert_under(n: &mut Inner, i: usize, item: Item, key: &Key) -> Option<Node> {
+    match insert_rec(&mut n.children[i], item, key) {
+        None => {
+            n.counts[i] += 1;
+            n.lasts[i] = n.children[i].last();
+        }
+        Some(right) => adopt(n, i, right, 1),
+    }
+    split_if_full(n, i)
+}
+
+/// Puts `right`, split off child `i` (which gained `added` items on the way), after it.
+fn adopt(n: &mut Inner, i: usize, right: Node, added: usize) {
+    let (count, last) = (right.count(), right.last());
+    n.counts[i] = n.counts[i] + added - count;
+    n.lasts[i] = n.children[i].last();
+    n.children.insert(i + 1, right);
+    n.counts.insert(i + 1, count);
+    n.lasts.insert(i + 1, last);
+}
+
+/// Splits `n` when it holds more than FANOUT children, child `i` being the one that grew;
+/// returns the right half.
+fn split_if_full(n: &mut Inner, i: usize) -> Option<Node> {
+    if n.children.len() <= FANOUT {
+        return None;
+    }
+    let len = n.children.len();
+    let at = if i + 2 == len { len - 1 } else { len / 2 };
+    Some(Node::Inner(Box::new(Inner {
+        children: n.children.split_off(at),
+        counts: n.counts.split_off(at),
+        lasts: n.lasts.split_off(at),
+    })))
+}
+
+/// `Tree::rescore` below `node`; returns the right half of `node` when it split.
+fn rescore_rec(node: &mut Node, old: &Key, new: &Key) -> Option<Node> {
+    let item = Item {
+        score: new.score,
+        id: new.id,
+    };
+    match node {
+        Node::Leaf(items) => {
+            let from = old.position(items);
+            debug_assert!(items.get(from).is_some_and(|it| it.id == old.id));
+            // The item itself is counted when it comes before its new place.
+            let at = new.position(items);
+            let to = if at > from { at - 1 } else { at };
+            if to > from {
+                items.copy_within(from + 1..=to, from);
+            } else if to < from {
+                items.copy_within(to..from, to + 1);
+            }
+            items[to] = item;
+            None
+        }
+        Node::Inner(n) => {
+            let last = n.children.len() - 1;
+            let from = old.position(&n.lasts).min(last);
+            let to = new.position(&n.lasts).min(last);
+            if from != to {
+                let children = n.children.len();
+                remove_under(n, from, Find::Key(old));
+                // `to` still names the child for `new` unless the removal merged two children
+                // or moved items between `from` and a neighbour, which changes only the last
+                // items of `from` and the child before it.
+                let to = if n.children.len() == children && to.abs_diff(from) > 1 {
+                    to
+                } else {
+                    new.position(&n.lasts).min(n.children.len() - 1)
+                };
+                return insert_under(n, to, item, new);
+            }
+            match rescore_rec(&mut n.children[from], old, new) {
+                None => {
+                    n.lasts[from] = n.children[from].last();
+                    // Merges below may have left the child short of entries.
+                    if n.children[from].entries() < MIN_FILL {
+                        rebalance(n, from);
+                    }
+                    None
+                }
+                Some(right) => {
+                    adopt(n, from, right, 0);
+                    split_if_full(n, from)
+                }
+            }
+        }
+    }
+}
+
+fn remove_rec(node: &mut Node, find: Find<'_>) -> Option<Item> {
     match node {
         Node::Leaf(items) => {
             let pos = match find {
                 Find::Rank(r) => r,
-                Find::Key(before, id) => {
-                    let p = items.partition_point(before);
+                Find::Key(key) => {
+                    let id = key.id;
+                    let p = key.position(items);
                     if p >= items.len() || items[p].id != id {
                         return None;
                     }
@@ -461,26 +607,32 @@ fn remove_rec<F: Fn(&Item) -> bool>(node: &mut Node, find: Find<'_, F>) -> Optio
                     }
                     (i, Find::Rank(r))
                 }
-                Find::Key(before, id) => (n.lasts.partition_point(before), Find::Key(before, id)),
+                Find::Key(key) => (key.position(&n.lasts), find),
             };
             if i >= n.children.len() {
                 return None;
             }
-            let removed = remove_rec(&mut n.children[i], sub)?;
-            n.counts[i] -= 1;
-            if n.counts[i] == 0 {
-                n.children.remove(i);
-                n.counts.remove(i);
-                n.lasts.remove(i);
-            } else {
-                n.lasts[i] = n.children[i].last();
-                if n.children[i].entries() < MIN_FILL {
-                    rebalance(n, i);
-                }
-            }
-            Some(removed)
+            remove_under(n, i, sub)
         }
     }
+}
+
+/// Removes the item `find` names under child `i` of `n`, then drops the child if that emptied
+/// it, or merges or evens it out with a neighbour if it is left short.
+fn remove_under(n: &mut Inner, i: usize, find: Find<'_>) -> Option<Item> {
+    let removed = remove_rec(&mut n.children[i], find)?;
+    n.counts[i] -= 1;
+    if n.counts[i] == 0 {
+        n.children.remove(i);
+        n.counts.remove(i);
+        n.lasts.remove(i);
+    } else {
+        n.lasts[i] = n.children[i].last();
+        if n.children[i].entries() < MIN_FILL {
+            rebalance(n, i);
+        }
+    }
+    Some(removed)
 }
 
 /// Merges child `i`, which has become small, with a neighbour, or evens the two out when
@@ -746,12 +898,13 @@ impl ZSet {
     /// The 0-based rank of `member` in ascending order.
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
         let id = self.find(member)?;
-        let score = self.slots[id as usize].score;
-        let slots = &self.slots;
-        Some(
-            self.tree
-                .count_before(&|it: &Item| cmp_item(slots, it, score, member) == Ordering::Less),
-        )
+        let key = Key {
+            score: self.slots[id as usize].score,
+            member,
+            id,
+            slots: &self.slots,
+        };
+        Some(self.tree.count_before(&key))
     }
 
     /// The member and score at `rank` in ascending order.
@@ -777,20 +930,20 @@ impl ZSet {
 
     /// Ranks `lo..hi` of the members whose score lies in `r` (empty when `lo >= hi`).
     pub fn score_ranks(&self, r: &ScoreRange) -> (usize, usize) {
-        let lo = self.tree.count_before(&|it: &Item| {
+        let lo = self.tree.count_before(&Before(|it: &Item| {
             if r.min_exclusive {
                 it.score <= r.min
             } else {
                 it.score < r.min
             }
-        });
-        let hi = self.tree.count_before(&|it: &Item| {
+        }));
+        let hi = self.tree.count_before(&Before(|it: &Item| {
             if r.max_exclusive {
                 it.score < r.max
             } else {
                 it.score <= r.max
             }
-        });
+        }));
         (lo, hi.max(lo))
     }
 
@@ -798,12 +951,12 @@ impl ZSet {
     /// scores are equal, as in Redis.
     pub fn lex_ranks(&self, r: &LexRange) -> (usize, usize) {
         let slots = &self.slots;
-        let lo = self
-            .tree
-            .count_before(&|it: &Item| r.min.before_min(&slots[it.id as usize].member));
-        let hi = self
-            .tree
-            .count_before(&|it: &Item| r.max.within_max(&slots[it.id as usize].member));
+        let lo = self.tree.count_before(&Before(|it: &Item| {
+            r.min.before_min(&slots[it.id as usize].member)
+        }));
+        let hi = self.tree.count_before(&Before(|it: &Item| {
+            r.max.within_max(&slots[it.id as usize].member)
+        }));
         (lo, hi.max(lo))
     }
 
@@ -905,10 +1058,13 @@ impl ZSet {
         let b = hash as usize & (self.buckets.len() - 1);
         self.slots[id as usize].next = self.buckets[b];
         self.buckets[b] = id;
-        let slots = &self.slots;
-        self.tree.insert(Item { score, id }, &|it: &Item| {
-            cmp_item(slots, it, score, member) == Ordering::Less
-        });
+        let key = Key {
+            score,
+            member,
+            id,
+            slots: &self.slots,
+        };
+        self.tree.insert(Item { score, id }, &key);
     }
 
     fn update_score(&mut self, id: u32, score: f64) {
@@ -916,10 +1072,19 @@ impl ZSet {
         let old = self.slots[id as usize].score;
         let slots = &self.slots;
         let member: &[u8] = &slots[id as usize].member;
-        let before_old = |it: &Item| cmp_item(slots, it, old, member) == Ordering::Less;
-        self.tree.remove(Find::Key(&before_old, id));
-        let before_new = |it: &Item| cmp_item(slots, it, score, member) == Ordering::Less;
-        self.tree.insert(Item { score, id }, &before_new);
+        let old = Key {
+            score: old,
+            member,
+            id,
+            slots,
+        };
+        let new = Key {
+            score,
+            member,
+            id,
+            slots,
+        };
+        self.tree.rescore(&old, &new);
         self.slots[id as usize].score = score;
     }
 
@@ -927,9 +1092,13 @@ impl ZSet {
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
         let id = self.find(member)?;
         let score = self.slots[id as usize].score;
-        let slots = &self.slots;
-        let before = |it: &Item| cmp_item(slots, it, score, member) == Ordering::Less;
-        self.tree.remove(Find::Key(&before, id));
+        let key = Key {
+            score,
+            member,
+            id,
+            slots: &self.slots,
+        };
+        self.tree.remove(Find::Key(&key));
         self.release(id);
         self.shrink_if_needed();
         Some(score)
@@ -941,7 +1110,7 @@ impl ZSet {
             return None;
         }
         let rank = if max { self.len() - 1 } else { 0 };
-        let it = self.tree.remove(Find::Rank::<fn(&Item) -> bool>(rank))?;
+        let it = self.tree.remove(Find::Rank(rank))?;
         let member = self.release(it.id);
         self.shrink_if_needed();
         Some((member.into_vec(), it.score))
@@ -968,7 +1137,7 @@ impl ZSet {
             }
         } else {
             for _ in 0..n {
-                if let Some(it) = self.tree.remove(Find::Rank::<fn(&Item) -> bool>(lo)) {
+                if let Some(it) = self.tree.remove(Find::Rank(lo)) {
                     self.release(it.id);
                 }
             }
@@ -1392,6 +1561,207 @@ mod tests {
         // A large one: three levels, so inner nodes split, merge and even out too.
         let depth = random_operations(7, 12_000, 100_000, 5_000, 60_000);
         assert!(depth >= 3, "depth {depth}");
+    }
+
+    /// A sorted Vec standing in for the set in the rescore tests: (member, score) in order, and
+    /// each member's score to find it by.
+    struct Model(Vec<(Vec<u8>, f64)>, std::collections::HashMap<Vec<u8>, f64>);
+
+    impl Model {
+        fn score(&self, member: &[u8]) -> Option<f64> {
+            self.1.get(member).copied()
+        }
+
+        fn rank(&self, member: &[u8]) -> Option<usize> {
+            let s = self.score(member)?;
+            Some(
+                self.0
+                    .partition_point(|e| model_cmp(e, s, member) == Ordering::Less),
+            )
+        }
+
+        /// ZADD's rules for one pair (Redis's `zsetAdd`), applied to the Vec.
+        fn add(&mut self, score: f64, member: &[u8], f: AddFlags) -> AddOutcome {
+            let Some(at) = self.rank(member) else {
+                if f.xx {
+                    return AddOutcome::Skipped;
+                }
+                self.put(member, score);
+                return AddOutcome::Added(score);
+            };
+            if f.nx {
+                return AddOutcome::Skipped;
+            }
+            let current = self.0[at].1;
+            let new = if f.incr { current + score } else { score };
+            if new.is_nan() {
+                return AddOutcome::NotANumber;
+            }
+            if (f.lt && new >= current) || (f.gt && new <= current) {
+                return AddOutcome::Skipped;
+            }
+            if new == current {
+                return AddOutcome::Same(new);
+            }
+            self.0.remove(at);
+            self.put(member, new);
+            AddOutcome::Updated(new)
+        }
+
+        fn put(&mut self, member: &[u8], score: f64) {
+            let p = self
+                .0
+                .partition_point(|e| model_cmp(e, score, member) == Ordering::Less);
+            self.0.insert(p, (member.to_vec(), score));
+            self.1.insert(member.to_vec(), score);
+        }
+    }
+
+    /// Rescores against the model with every flag form; checks the whole order every `every`
+    /// steps, and each touched member's rank and score on every step.
+    fn rescore_against_model(
+        z: &mut ZSet,
+        model: &mut Model,
+        rng: &mut Rng,
+        steps: u32,
+        every: u32,
+        new_score: &mut dyn FnMut(&mut Rng, f64) -> f64,
+    ) {
+        let forms = [
+            AddFlags::default(),
+            AddFlags {
+                gt: true,
+                ..AddFlags::default()
+            },
+            AddFlags {
+                lt: true,
+                ..AddFlags::default()
+            },
+            AddFlags {
+                incr: true,
+                ..AddFlags::default()
+            },
+            AddFlags {
+                xx: true,
+                gt: true,
+                ..AddFlags::default()
+            },
+        ];
+        for step in 0..steps {
+            let (member, old) = model.0[rng.below(model.0.len() as u64) as usize].clone();
+            let flags = forms[rng.below(forms.len() as u64) as usize];
+            let mut target = new_score(rng, old);
+            if flags.incr {
+                // The increment that lands on the target (or an infinity, as it is).
+                if target.is_finite() && old.is_finite() {
+                    target -= old;
+                }
+            }
+            let want = model.add(target, &member, flags);
+            let (got, converted) = z.add(target, &member, flags, BIG);
+            assert!(!converted);
+            assert_eq!(got, want, "{flags:?} {target} on {old}");
+            let score = model.score(&member);
+            assert_eq!(z.score(&member).map(f64::to_bits), score.map(f64::to_bits));
+            assert_eq!(z.rank(&member), model.rank(&member));
+            assert_eq!(z.len(), model.0.len());
+            if step % every == 0 {
+                z.check();
+                assert_eq!(contents(z), model.0);
+            }
+        }
+        z.check();
+        assert_eq!(contents(z), model.0);
+    }
+
+    /// A skiplist-encoded set of `n` members `p<i>` with scores `i * 10` (three levels from
+    /// about 4,000 members on), and the same as a model.
+    fn spaced_board(n: u64) -> (ZSet, Model) {
+        let mut z = ZSet::new(11, Encoding::Skiplist);
+        let mut model = Model(Vec::new(), Default::default());
+        for i in 0..n {
+            let m = format!("p{i}").into_bytes();
+            z.insert(&m, (i * 10) as f64);
+            model.put(&m, (i * 10) as f64);
+        }
+        (z, model)
+    }
+
+    #[test]
+    fn rescore_within_a_leaf_matches_a_sorted_vec() {
+        // Moves of under one gap between neighbours: the item keeps its place or swaps with a
+        // neighbour, so it stays in its leaf (or moves to the next one at a leaf's end).
+        let (mut z, mut model) = spaced_board(5_000);
+        assert!(z.depth() >= 2);
+        let mut rng = Rng::new(3);
+        rescore_against_model(
+            &mut z,
+            &mut model,
+            &mut rng,
+            20_000,
+            997,
+            &mut |rng, old| old + (rng.below(31) as f64 - 15.0),
+        );
+    }
+
+    #[test]
+    fn rescore_across_leaves_matches_a_sorted_vec() {
+        // Anywhere in the set, at the ends, to the infinities and back, and onto scores that
+        // others hold (a handful of values), so ties order by member bytes.
+        let (mut z, mut model) = spaced_board(20_000);
+        assert!(z.depth() >= 3, "depth {}", z.depth());
+        let mut rng = Rng::new(5);
+        rescore_against_model(
+            &mut z,
+            &mut model,
+            &mut rng,
+            40_000,
+            3_989,
+            &mut |rng, _| match rng.below(10) {
+                0 => f64::INFINITY,
+                1 => f64::NEG_INFINITY,
+                2 => -1.0,
+                3 => 1e9,
+                4..=5 => (rng.below(8) * 10) as f64,
+                _ => rng.below(200_000) as f64,
+            },
+        );
+        // Nearly everyone on one of two scores: long runs of ties across many leaves.
+        rescore_against_model(
+            &mut z,
+            &mut model,
+            &mut rng,
+            40_000,
+            3_989,
+            &mut |rng, _| {
+                if rng.below(2) == 0 {
+                    0.0
+                } else {
+                    -0.0
+                }
+            },
+        );
+    }
+
+    #[test]
+    fn rescore_keeps_the_tree_balanced_when_members_crowd_one_end() {
+        // Every rescore sends a member past the current top: leaves empty out at the front and
+        // split at the back, so nodes merge, even out and split inside the same descent.
+        let (mut z, mut model) = spaced_board(12_000);
+        let mut rng = Rng::new(9);
+        let mut top = 1e6;
+        rescore_against_model(&mut z, &mut model, &mut rng, 30_000, 2_999, &mut |_, _| {
+            top += 1.0;
+            top
+        });
+        rescore_against_model(
+            &mut z,
+            &mut model,
+            &mut rng,
+            30_000,
+            2_999,
+            &mut |rng, _| -(rng.below(1_000_000) as f64),
+        );
     }
 
     #[test]
