@@ -90,6 +90,8 @@ pub struct Engine {
     pub(crate) evict: evict::EvictState,
     pub(crate) persist: persistence::Persist,
     pub(crate) scripting: scripting::Scripting,
+    /// The command name resolved last, so that a run of one command skips the table's hash.
+    last_name: table::LastName,
 }
 
 impl Engine {
@@ -127,6 +129,7 @@ impl Engine {
             evict: evict::EvictState::new(config.eviction_true_lru),
             persist: persistence::Persist::new(now_ms),
             scripting: scripting::Scripting::default(),
+            last_name: table::LastName::default(),
             config,
         }
     }
@@ -227,7 +230,7 @@ impl Engine {
             // gets an explicit error instead of silence.
             return Reply::error("ERR empty command");
         }
-        let spec = match table::lookup(argv) {
+        let spec = match self.last_name.lookup(argv) {
             Ok(spec) => spec,
             Err(err) => {
                 self.stats.total_error_replies += 1;
