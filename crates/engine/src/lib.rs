@@ -290,9 +290,7 @@ impl Engine {
         }
         if let Some(c) = self.clients.get_mut(&client) {
             c.last_interaction_ms = now_ms;
-            if c.last_command != spec.name {
-                c.last_command = spec.name.to_string();
-            }
+            c.last_command = spec.name;
         }
         reply
     }
