@@ -139,6 +139,8 @@ impl Engine {
     }
 
     pub fn config_mut(&mut self) -> &mut Config {
+        // The caller may change the save points.
+        self.persist.save_checked = false;
         &mut self.config
     }
 
