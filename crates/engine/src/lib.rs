@@ -92,6 +92,8 @@ pub struct Engine {
     pub(crate) scripting: scripting::Scripting,
     /// The command name resolved last, so that a run of one command skips the table's hash.
     last_name: table::LastName,
+    /// An empty buffer from a reply the caller handed back (`recycle`), for GET's next reply.
+    pub(crate) spare_bulk: Vec<u8>,
 }
 
 impl Engine {
@@ -130,6 +132,7 @@ impl Engine {
             persist: persistence::Persist::new(now_ms),
             scripting: scripting::Scripting::default(),
             last_name: table::LastName::default(),
+            spare_bulk: Vec::new(),
             config,
         }
     }
@@ -295,6 +298,19 @@ impl Engine {
             c.last_command = spec.name;
         }
         reply
+    }
+
+    /// Hands back a reply the caller is done with (encoded, say), so that its buffer can carry
+    /// a later reply instead of a new allocation. Optional: a reply may just as well be dropped.
+    pub fn recycle(&mut self, reply: Reply) {
+        // Big buffers are let go rather than kept for small values.
+        const KEEP: usize = 4096;
+        if let Reply::Bulk(mut buf) = reply {
+            if buf.capacity() <= KEEP && buf.capacity() > self.spare_bulk.capacity() {
+                buf.clear();
+                self.spare_bulk = buf;
+            }
+        }
     }
 
     /// Convenience for tests and the console: runs a command given as strings.
