@@ -170,6 +170,7 @@ fn run_frames(engine: &mut Engine, client: ClientId, batch: &[u8], now_ms: f64, 
         };
         let reply = engine.execute(client, argv, now_ms as i64);
         encode_resp(&reply, Protocol::Resp2, out);
+        engine.recycle(reply);
     }
 }
 
