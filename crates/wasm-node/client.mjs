@@ -26,7 +26,6 @@ import path from 'node:path';
 
 const require = createRequire(import.meta.url);
 const encoder = new TextEncoder();
-const TWO_32 = 4294967296;
 
 export function open(bindgenDir, { seed = 1, now = Date.now() } = {}) {
   const glue = require(path.resolve(bindgenDir, 'cachelab_wasm_node.js'));
@@ -38,15 +37,13 @@ export function open(bindgenDir, { seed = 1, now = Date.now() } = {}) {
   let inAt = 0;
   let inCap = 0;
 
-  // Memory grows when the engine allocates; a grown memory detaches the old view.
+  // Memory grows when the engine allocates; a grown memory detaches the old views. Only the
+  // engine's calls allocate, and `run_input` and `advance` say when the memory grew, so the
+  // views are renewed then, not checked on every call.
   const refresh = () => {
     u8 = new Uint8Array(memory.buffer);
     dv = new DataView(memory.buffer);
     buf = Buffer.from(memory.buffer);
-  };
-  const view = () => {
-    if (u8.byteLength === 0) refresh();
-    return u8;
   };
   const reserve = (bytes) => {
     inAt = engine.input(bytes);
@@ -195,11 +192,15 @@ export function open(bindgenDir, { seed = 1, now = Date.now() } = {}) {
   }
 
   function run(len) {
-    // The replies' address is the high half of the packed number (their length, the low half,
-    // is not needed: every reply says where it ends). Dividing by 2^32 is exact, and floor is
-    // cheaper than `%` on a double, which V8 does in a call out to C.
-    pos = Math.floor(engine.run_input(len, db.now) / TWO_32);
-    return view();
+    // The replies' address, negated when the memory grew during the call.
+    const at = engine.run_input(len, db.now);
+    if (at < 0) {
+      refresh();
+      pos = -at;
+    } else {
+      pos = at;
+    }
+    return u8;
   }
 
   const db = {
@@ -207,6 +208,8 @@ export function open(bindgenDir, { seed = 1, now = Date.now() } = {}) {
     // The wasm-bindgen object, for what this wrapper does not cover (dbsize, free). Its
     // `input` and `run_input` belong to this wrapper: `input` may move the buffer whose
     // address the wrapper keeps, and writing through a stale address corrupts the module.
+    // Call `advance` through the wrapper too, and `execute` and `run_batch` not at all: the
+    // wrapper renews its views of the memory only when its own calls say the memory grew.
     engine,
 
     /// Runs one command; returns its reply, or throws an error reply.
@@ -216,7 +219,6 @@ export function open(bindgenDir, { seed = 1, now = Date.now() } = {}) {
 
     /// `call` with the arguments as an array.
     command(args) {
-      view();
       const len = put(args, 0);
       const v = value(run(len));
       if (v instanceof Error) throw v;
@@ -225,7 +227,6 @@ export function open(bindgenDir, { seed = 1, now = Date.now() } = {}) {
 
     /// Runs the commands in one crossing; returns their replies in order, errors as values.
     pipeline(cmds) {
-      view();
       let p = 0;
       for (let i = 0; i < cmds.length; i++) p = put(cmds[i], p);
       const m = run(p);
@@ -237,7 +238,7 @@ export function open(bindgenDir, { seed = 1, now = Date.now() } = {}) {
     /// Moves virtual time to `now` and lets the engine's periodic work run.
     advance(t) {
       this.now = t;
-      engine.advance(t);
+      if (engine.advance(t)) refresh();
     },
 
     /// Frees the engine's memory inside the module (the instance is unusable after).

@@ -319,6 +319,8 @@ fn time_commands(label: &str, engine: &mut Engine, client: u64, make: Make, keys
         let reply = engine.execute(client, &argv[..ws.len()], 1);
         out.clear();
         encode_resp(&reply, Protocol::Resp2, &mut out);
+        // As the server does once a reply is written.
+        engine.recycle(reply);
     }
     let secs = start.elapsed().as_secs_f64();
     let allocs = ALLOCS.load(Ordering::Relaxed) - allocs_before;

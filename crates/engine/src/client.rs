@@ -16,7 +16,7 @@ pub struct Client {
     pub created_ms: i64,
     pub last_interaction_ms: i64,
     /// The last command's full name, as CLIENT LIST's `cmd=` shows it.
-    pub last_command: String,
+    pub last_command: &'static str,
     /// Set by QUIT: the connection is closed once the reply has been written.
     pub close_after_reply: bool,
     /// Library name and version from CLIENT SETINFO or HELLO (none in 7.0, kept empty).
@@ -58,7 +58,7 @@ impl Client {
             laddr: "127.0.0.1:6379".into(),
             created_ms: now_ms,
             last_interaction_ms: now_ms,
-            last_command: "NULL".into(),
+            last_command: "NULL",
             close_after_reply: false,
             lib_name: None,
             blocked: None,

@@ -90,6 +90,10 @@ pub struct Engine {
     pub(crate) evict: evict::EvictState,
     pub(crate) persist: persistence::Persist,
     pub(crate) scripting: scripting::Scripting,
+    /// The command name resolved last, so that a run of one command skips the table's hash.
+    last_name: table::LastName,
+    /// An empty buffer from a reply the caller handed back (`recycle`), for GET's next reply.
+    pub(crate) spare_bulk: Vec<u8>,
 }
 
 impl Engine {
@@ -127,6 +131,8 @@ impl Engine {
             evict: evict::EvictState::new(config.eviction_true_lru),
             persist: persistence::Persist::new(now_ms),
             scripting: scripting::Scripting::default(),
+            last_name: table::LastName::default(),
+            spare_bulk: Vec::new(),
             config,
         }
     }
@@ -136,6 +142,8 @@ impl Engine {
     }
 
     pub fn config_mut(&mut self) -> &mut Config {
+        // The caller may change the save points.
+        self.persist.save_checked = false;
         &mut self.config
     }
 
@@ -192,13 +200,11 @@ impl Engine {
     pub fn execute(&mut self, client: ClientId, argv: &[&[u8]], now_ms: i64) -> Reply {
         // Redis times blocked clients out between commands, so a deadline that has passed by
         // now is met before this command can serve the client instead.
-        self.expire_blocked(now_ms);
-        if self.is_blocked(client) {
-            // A blocked connection's input waits in its buffer in Redis; a caller that sends
-            // anyway is told so rather than having the command run out of order.
-            return Reply::error("ERR client is blocked");
+        // Checked here too so that the usual case, nobody blocked, costs no call.
+        if !(self.blocked.by_key.is_empty() && self.blocked.waiting_acks.is_empty()) {
+            self.expire_blocked(now_ms);
         }
-        let reply = self.execute_inner(client, argv, now_ms);
+        let reply = self.run_command(client, argv, now_ms, true);
         if !self.blocked.ready.is_empty() {
             self.serve_ready_keys();
             self.persist_sync(0, &[b"(served blocked clients)"]);
@@ -207,19 +213,38 @@ impl Engine {
         reply
     }
 
+    /// Runs a command for a client that is already being served (EXEC's queue, a script, a
+    /// blocked client's retry): no check that the client is blocked.
     pub(crate) fn execute_inner(&mut self, client: ClientId, argv: &[&[u8]], now_ms: i64) -> Reply {
-        self.now = now_ms;
+        self.run_command(client, argv, now_ms, false)
+    }
+
+    fn run_command(
+        &mut self,
+        client: ClientId,
+        argv: &[&[u8]],
+        now_ms: i64,
+        refuse_blocked: bool,
+    ) -> Reply {
         // What the checks below need to know about the client, read in one lookup: nothing
         // before the command runs changes it.
-        let Some((db, resp2_subscribed, in_multi)) = self.clients.get(&client).map(|c| {
+        let found = self.clients.get(&client).map(|c| {
             let subscribed =
                 !(c.channels.is_empty() && c.patterns.is_empty() && c.shard_channels.is_empty());
             (
                 c.db,
                 subscribed && c.protocol == Protocol::Resp2,
                 c.multi.is_some(),
+                c.blocked.is_some(),
             )
-        }) else {
+        });
+        if refuse_blocked && found.is_some_and(|(.., blocked)| blocked) {
+            // A blocked connection's input waits in its buffer in Redis; a caller that sends
+            // anyway is told so rather than having the command run out of order.
+            return Reply::error("ERR client is blocked");
+        }
+        self.now = now_ms;
+        let Some((db, resp2_subscribed, in_multi, _)) = found else {
             return Reply::error("ERR unknown client");
         };
         if argv.is_empty() {
@@ -227,7 +252,7 @@ impl Engine {
             // gets an explicit error instead of silence.
             return Reply::error("ERR empty command");
         }
-        let spec = match table::lookup(argv) {
+        let spec = match self.last_name.lookup(argv) {
             Ok(spec) => spec,
             Err(err) => {
                 self.stats.total_error_replies += 1;
@@ -287,11 +312,22 @@ impl Engine {
         }
         if let Some(c) = self.clients.get_mut(&client) {
             c.last_interaction_ms = now_ms;
-            if c.last_command != spec.name {
-                c.last_command = spec.name.to_string();
-            }
+            c.last_command = spec.name;
         }
         reply
+    }
+
+    /// Hands back a reply the caller is done with (encoded, say), so that its buffer can carry
+    /// a later reply instead of a new allocation. Optional: a reply may just as well be dropped.
+    pub fn recycle(&mut self, reply: Reply) {
+        // Big buffers are let go rather than kept for small values.
+        const KEEP: usize = 4096;
+        if let Reply::Bulk(mut buf) = reply {
+            if buf.capacity() <= KEEP && buf.capacity() > self.spare_bulk.capacity() {
+                buf.clear();
+                self.spare_bulk = buf;
+            }
+        }
     }
 
     /// Convenience for tests and the console: runs a command given as strings.

@@ -93,6 +93,20 @@ impl RString {
         }
     }
 
+    /// Appends the value's bytes to `out` (what `to_bytes` returns, into a buffer the caller
+    /// already has).
+    pub fn append_to(&self, out: &mut Vec<u8>) {
+        match self {
+            RString::Int(v) => {
+                use std::io::Write;
+                // Writing to a Vec cannot fail.
+                let _ = write!(out, "{v}");
+            }
+            RString::Embstr(b) => out.extend_from_slice(b),
+            RString::Raw(b) => out.extend_from_slice(b),
+        }
+    }
+
     pub fn to_bytes(&self) -> Vec<u8> {
         match self {
             RString::Int(v) => v.to_string().into_bytes(),

@@ -149,6 +149,10 @@ pub struct Persist {
     pub aof_rewrite_scheduled: bool,
     /// The `save` parameter last parsed, and its points (checked after every write).
     save_parsed: (String, Vec<(i64, u64)>),
+    /// Whether `save_parsed` is known to match the configuration: cleared wherever the
+    /// configuration can change (`Engine::config_mut`, CONFIG SET), so that a write compares
+    /// the two strings only after such a change, not every time.
+    pub(crate) save_checked: bool,
     /// The earliest moment any save point can fall due whatever the change count, with the
     /// last save and the last save attempt it was worked out from: before then a write needs
     /// no look at the points (this is checked after every write).
@@ -363,9 +367,13 @@ impl Engine {
     /// When the earliest save point whose change count is reached falls due (at or before
     /// `now`), on the cron's one-second check.
     fn save_point_due(&mut self, now: i64) -> Option<i64> {
-        if self.persist.save_parsed.0 != self.config.save {
-            self.persist.save_parsed = (self.config.save.clone(), save_points(&self.config.save));
-            self.persist.save_not_before = None;
+        if !self.persist.save_checked {
+            if self.persist.save_parsed.0 != self.config.save {
+                self.persist.save_parsed =
+                    (self.config.save.clone(), save_points(&self.config.save));
+                self.persist.save_not_before = None;
+            }
+            self.persist.save_checked = true;
         }
         let last_s = self.persist.last_save_ms.div_euclid(1000);
         let last_try = self.persist.last_bgsave_try_ms;
@@ -888,6 +896,21 @@ mod tests {
         e.run(c, &["SET", "d", "1"], 121_500);
         e.advance(122_000);
         assert_eq!(e.persist.rdb_saves, 2);
+    }
+
+    #[test]
+    fn save_points_changed_through_config_mut_are_read_on_the_next_write() {
+        let (mut e, c) = engine("", None);
+        e.run(c, &["SET", "a", "1"], 0);
+        e.advance(20_000);
+        assert_eq!(e.persist.rdb_saves, 0);
+        e.config_mut().save = "10 1".into();
+        e.run(c, &["SET", "b", "1"], 20_000);
+        assert_eq!(e.persist.rdb_saves, 1);
+        e.config_mut().save = String::new();
+        e.run(c, &["SET", "c", "1"], 40_000);
+        e.advance(60_000);
+        assert_eq!(e.persist.rdb_saves, 1);
     }
 
     #[test]

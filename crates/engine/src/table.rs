@@ -323,9 +323,64 @@ pub fn lookup(argv: &[&[u8]]) -> Result<&'static CommandSpec, String> {
         .ok_or_else(|| error::unknown_subcommand(argv[1], &String::from_utf8_lossy(argv[0])))
 }
 
+/// The last command name `lookup` resolved, as its caller spelled it: a run of the same command
+/// (a loop of SETs, a pipeline) then costs one comparison of a few bytes instead of packing,
+/// lower-casing and hashing the name again. Only names without subcommands are kept (a container
+/// resolves by its second argument), and only names that resolved, so errors go the long way.
+#[derive(Clone, Default)]
+pub struct LastName {
+    len: usize,
+    bytes: [u8; 16],
+    spec: Option<&'static CommandSpec>,
+}
+
+impl LastName {
+    /// `lookup(argv)`, answered from the last name when `argv[0]` is byte for byte the same.
+    pub fn lookup(&mut self, argv: &[&[u8]]) -> Result<&'static CommandSpec, String> {
+        let name = argv[0];
+        if let Some(spec) = self.spec {
+            if name.len() == self.len && name == &self.bytes[..self.len] {
+                return Ok(spec);
+            }
+        }
+        let spec = lookup(argv)?;
+        // A subcommand's spec (`config|get`) says nothing about the next CONFIG call.
+        let top_level_leaf = spec.subcommands.is_empty() && !spec.name.contains('|');
+        if name.len() <= self.bytes.len() && top_level_leaf {
+            self.len = name.len();
+            self.bytes[..name.len()].copy_from_slice(name);
+            self.spec = Some(spec);
+        }
+        Ok(spec)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn last_name_answers_as_lookup_does() {
+        let mut last = LastName::default();
+        let argvs: [&[&[u8]]; 9] = [
+            &[b"SET", b"k", b"v"],
+            &[b"SET", b"k", b"v"],
+            &[b"set", b"k", b"v"],
+            &[b"SETX", b"k"],
+            &[b"GET", b"k"],
+            &[b"CONFIG", b"GET", b"save"],
+            &[b"CONFIG", b"SET", b"save", b""],
+            &[b"GET", b"k"],
+            &[b"SE", b"k"],
+        ];
+        for argv in argvs {
+            let want = lookup(argv).map(|s| s.name);
+            assert_eq!(last.lookup(argv).map(|s| s.name), want, "{argv:?}");
+        }
+        // A container is never kept: its answer depends on the subcommand.
+        last.lookup(&[b"CONFIG", b"GET"]).expect("config get");
+        assert!(last.spec.is_none_or(|s| s.name != "config"));
+    }
 
     #[test]
     fn lower8_lowers_ascii_letters_only() {

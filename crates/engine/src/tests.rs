@@ -650,3 +650,27 @@ fn a_clock_far_ahead_of_the_last_save_saves_once_not_on_every_command() {
     }
     assert!(e.persist.rdb_saves <= 2, "{} saves", e.persist.rdb_saves);
 }
+
+#[test]
+fn a_blocked_client_is_refused_until_served_and_its_command_time_is_not_taken() {
+    let (mut e, a) = fresh(Config::default());
+    let b = e.connect(0);
+    assert_eq!(e.run(a, &["BLPOP", "q", "10"], 100), Reply::Blocked);
+    assert_eq!(
+        e.run(a, &["GET", "q"], 200),
+        Reply::error("ERR client is blocked")
+    );
+    // A refused command does not move the engine's clock.
+    assert_eq!(e.now(), 100);
+    assert_eq!(e.run(b, &["RPUSH", "q", "x"], 300), Reply::Integer(1));
+    assert_eq!(
+        e.take_output(a),
+        vec![Reply::Array(vec![Reply::bulk("q"), Reply::bulk("x")])]
+    );
+    assert_eq!(e.run(a, &["GET", "q"], 400), Reply::Nil);
+    assert_eq!(
+        e.run(99, &["PING"], 500),
+        Reply::error("ERR unknown client")
+    );
+    assert_eq!(e.now(), 500);
+}

@@ -79,6 +79,8 @@ pub trait Backend {
         reply: &Reply,
         out: &mut Vec<u8>,
     ) -> Option<AfterRequest>;
+    /// Takes back a reply once it is encoded, so that its buffer can serve a later one.
+    fn recycle(&mut self, _reply: Reply) {}
     /// Lets time pass: cron, active expiry, blocked clients' timeouts.
     fn advance(&mut self, now: i64);
     fn clients_with_output(&self) -> Vec<Self::Client>;
@@ -540,7 +542,9 @@ fn execute_requests<B: Backend>(
                 backend.execute(conn.client, &inline, now)
             }
         };
-        let Some(after) = backend.answer(conn.client, &reply, &mut conn.out) else {
+        let answered = backend.answer(conn.client, &reply, &mut conn.out);
+        backend.recycle(reply);
+        let Some(after) = answered else {
             // Killed by its own command (CLIENT KILL with its own address): nothing more to say.
             conn.closing = true;
             break;

@@ -88,6 +88,10 @@ impl Server {
 impl Backend for Engine {
     type Client = ClientId;
 
+    fn recycle(&mut self, reply: Reply) {
+        Engine::recycle(self, reply);
+    }
+
     fn connect(
         &mut self,
         _listener: usize,

@@ -23,12 +23,22 @@ pub struct NodeEngine {
     /// Commands framed as in `run_batch`, written by JavaScript straight into this module's
     /// memory (see `input`), so that a call passes two numbers instead of a JS array of strings.
     input: Vec<u8>,
+    /// The memory's size in pages when JavaScript last heard of it: `run_input` and `advance`
+    /// say when it grew, so that `client.mjs` renews its views of the memory only then instead
+    /// of checking them before and after every call.
+    pages: usize,
 }
 
-/// Reply buffers are handed to JavaScript as one number: address * 2^32 + length (both fit in
-/// 32 bits on wasm32, so the f64 is exact).
-fn pack(buf: &[u8]) -> f64 {
-    (buf.as_ptr() as usize as f64) * 4_294_967_296.0 + buf.len() as f64
+/// The module's memory size in pages (none outside WebAssembly, where the tests run).
+fn memory_pages() -> usize {
+    #[cfg(target_arch = "wasm32")]
+    {
+        core::arch::wasm32::memory_size::<0>()
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        0
+    }
 }
 
 /// An engine seeded with `seed`, with one connected client, recording no events (nobody reads
@@ -46,6 +56,7 @@ pub fn new_engine(seed: f64) -> NodeEngine {
         client,
         out: Vec::with_capacity(1 << 16),
         input: vec![0; 1 << 12],
+        pages: memory_pages(),
     }
 }
 
@@ -83,26 +94,46 @@ impl NodeEngine {
         if self.input.len() < bytes {
             self.input.resize(bytes.next_power_of_two(), 0);
         }
+        // The caller renews its views of the memory after this call.
+        self.pages = memory_pages();
         self.input.as_ptr() as usize
     }
 
     /// Runs the commands framed (as in `run_batch`) in the first `len` bytes of the input
-    /// buffer at virtual time `now_ms`. Returns where their RESP2 replies are, packed as
-    /// address * 2^32 + length; they stay there until the next call.
+    /// buffer at virtual time `now_ms`. Returns the address of their RESP2 replies (they stay
+    /// there until the next call; each reply says where it ends), negated when the module's
+    /// memory grew since the last `run_input`, `advance` or `input` (views of the old memory
+    /// are then detached and must be made again). The address is never 0.
     pub fn run_input(&mut self, len: usize, now_ms: f64) -> f64 {
         self.out.clear();
         let frames = self.input.get(..len).unwrap_or(&[]);
         run_frames(&mut self.engine, self.client, frames, now_ms, &mut self.out);
-        pack(&self.out)
+        let at = self.out.as_ptr() as usize as f64;
+        if self.grew() {
+            -at
+        } else {
+            at
+        }
     }
 
-    /// Lets virtual time pass to `now_ms` (the active expire cycle runs here).
-    pub fn advance(&mut self, now_ms: f64) {
+    /// Lets virtual time pass to `now_ms` (the active expire cycle runs here). Returns whether
+    /// the module's memory grew since the last `run_input`, `advance` or `input`.
+    pub fn advance(&mut self, now_ms: f64) -> bool {
         self.engine.advance(now_ms as i64);
+        self.grew()
     }
 
     pub fn dbsize(&self) -> f64 {
         self.engine.dbsize(0) as f64
+    }
+}
+
+impl NodeEngine {
+    fn grew(&mut self) -> bool {
+        let pages = memory_pages();
+        let grew = pages != self.pages;
+        self.pages = pages;
+        grew
     }
 }
 
@@ -139,6 +170,7 @@ fn run_frames(engine: &mut Engine, client: ClientId, batch: &[u8], now_ms: f64, 
         };
         let reply = engine.execute(client, argv, now_ms as i64);
         encode_resp(&reply, Protocol::Resp2, out);
+        engine.recycle(reply);
     }
 }
 

@@ -602,6 +602,7 @@ fn config_set(e: &mut Engine, c: &Call) -> Reply {
     }
     let before: Vec<String> = params.iter().map(|p| (p.get)(&e.config)).collect();
     e.config = next;
+    e.persist.save_checked = false;
     for (p, old) in params.iter().zip(before) {
         let value = (p.get)(&e.config);
         if value != old {

@@ -400,7 +400,7 @@ fn client_line(e: &Engine, cl: &Client, current: Option<&Call>) -> String {
         ),
         None => (
             now_s - cl.last_interaction_ms.div_euclid(1000),
-            cl.last_command.clone(),
+            cl.last_command.to_string(),
             0usize,
         ),
     };

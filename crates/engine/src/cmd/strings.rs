@@ -274,9 +274,25 @@ pub const COMMANDS: &[CommandSpec] = &[
 ];
 
 fn get(e: &mut Engine, c: &Call) -> Reply {
-    match read_string(e, c.db, c.argv[1]) {
-        Ok(v) => Reply::bulk_opt(v),
-        Err(err) => err,
+    // The value is copied into the buffer of a reply the caller handed back (`Engine::recycle`),
+    // when there is one, instead of a new allocation: GET is the most common command of all.
+    let mut buf = std::mem::take(&mut e.spare_bulk);
+    match e.read(c.db, c.argv[1]) {
+        Some(crate::object::Entry {
+            value: Value::Str(s),
+            ..
+        }) => {
+            s.append_to(&mut buf);
+            Reply::Bulk(buf)
+        }
+        found => {
+            let reply = match found {
+                None => Reply::Nil,
+                Some(_) => Reply::error(error::WRONGTYPE),
+            };
+            e.spare_bulk = buf;
+            reply
+        }
     }
 }
 
@@ -911,6 +927,34 @@ mod tests {
         let mut e = Engine::new(Config::default());
         let c = e.connect(0);
         (e, c)
+    }
+
+    #[test]
+    fn get_into_a_recycled_buffer_answers_as_a_fresh_one() {
+        let (mut e, c) = engine();
+        e.run(c, &["SET", "long", &"x".repeat(100)], 0);
+        e.run(c, &["SET", "short", "ab"], 0);
+        e.run(c, &["SET", "n", "-12345"], 0);
+        e.run(c, &["RPUSH", "list", "a"], 0);
+        for _ in 0..3 {
+            for (argv, want) in [
+                (["GET", "long"], Reply::bulk("x".repeat(100))),
+                (["GET", "short"], Reply::bulk("ab")),
+                (["GET", "n"], Reply::bulk("-12345")),
+                (["GET", "missing"], Reply::Nil),
+                (["GET", "list"], Reply::error(crate::error::WRONGTYPE)),
+                (["GET", "short"], Reply::bulk("ab")),
+            ] {
+                let reply = e.run(c, &argv, 0);
+                assert_eq!(reply, want, "{argv:?}");
+                e.recycle(reply);
+            }
+        }
+        // A buffer past the limit is not kept; nor is an array's.
+        e.recycle(Reply::Bulk(vec![1; 10_000]));
+        e.recycle(Reply::Array(vec![Reply::bulk("a")]));
+        assert!(e.spare_bulk.capacity() <= 4096 && e.spare_bulk.is_empty());
+        assert_eq!(e.run(c, &["GET", "short"], 0), Reply::bulk("ab"));
     }
 
     fn encoding(e: &Engine, key: &str) -> &'static str {
