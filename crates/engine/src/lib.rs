@@ -367,12 +367,15 @@ impl Engine {
         self.config.record_events
     }
 
-    /// What the keys of `client`'s selected database cost in the memory model (their share of
-    /// `used_memory`): how much of the keyspace a command may have to reach.
-    pub fn selected_db_memory(&self, client: ClientId) -> u64 {
+    /// Whether `client`'s selected database is large enough for `warm_keys` to pay for the
+    /// lookahead a caller spends finding the keys: about 32,768 small keys, or a hash or set of
+    /// as many elements, by the memory model. Below that most of the data stays in cache and
+    /// looking ahead costs more than it saves (measured: bench/README.md).
+    pub fn worth_warming(&self, client: ClientId) -> bool {
+        const WARM_MIN_BYTES: u64 = 3 << 20;
         self.client(client)
             .and_then(|c| self.dbs.get(c.db))
-            .map_or(0, |db| db.mem)
+            .is_some_and(|db| db.mem >= WARM_MIN_BYTES)
     }
 
     /// Brings into cache what running commands on `keys` in `client`'s database will read

@@ -130,11 +130,7 @@ impl Backend for Engine {
     }
 
     fn worth_warming(&self, client: ClientId) -> bool {
-        // About 32,768 small keys, or one hash or set of as many elements: below that, most of
-        // the data stays in cache and looking ahead costs more than it saves (measured:
-        // bench/README.md).
-        const WARM_MIN_BYTES: u64 = 3 << 20;
-        self.selected_db_memory(client) >= WARM_MIN_BYTES
+        Engine::worth_warming(self, client)
     }
 
     fn warm_keys(&self, client: ClientId, keys: &[&[u8]], seconds: &[&[u8]]) {
