@@ -1142,7 +1142,7 @@ mod tests {
                     1..=2 => 60 + (r >> 16) as usize % 200,
                     _ => (r >> 16) as usize % 24,
                 };
-                let v = if (r >> 8) % 4 == 0 {
+                let v = if (r >> 8) & 3 == 0 {
                     ((r >> 20) as i64 % 100_000).to_string().into_bytes()
                 } else {
                     vec![b'a' + (r >> 24) as u8 % 26; size]
