@@ -58,7 +58,7 @@ const STREAM_CONSUMER: u64 = 24;
 /// many, the cost is extrapolated from an even spread of samples, as MEMORY USAGE does from the
 /// first few, so that re-costing a million-element value after each write stays cheap. Hashes
 /// and sets in tables need no samples: they keep their strings' cost as they change
-/// (`types::costed`).
+/// (`types::costed`); nor do lists, which keep their nodes' listpack sizes summed.
 pub const ACCOUNT_SAMPLES: usize = 64;
 /// MEMORY USAGE's default SAMPLES.
 pub const DEFAULT_USAGE_SAMPLES: usize = 5;
@@ -225,8 +225,8 @@ fn from_first<T>(
 }
 
 /// How a collection is sampled: MEMORY USAGE reads the first elements; the accounting reads an
-/// even spread of buckets, or both ends of a list (which follows a value that grows at one end),
-/// in time that does not grow with the value.
+/// even spread of members, or uses sums the collection keeps (hashes, sets and lists), in time
+/// that does not grow with the value.
 #[derive(Clone, Copy)]
 enum Sampling {
     First(usize),
@@ -276,10 +276,11 @@ fn any_value_cost(value: &Value, m: Measure, s: Sampling) -> u64 {
         Value::Str(RString::Raw(b)) => robj + sds_alloc(b.len()),
         Value::List(l) => {
             let nodes = l.node_count();
-            let node = |live: usize| m.fixed(QUICKLIST_NODE) + alloc_size(quicklist_lp(live));
+            let node = |live: usize| m.fixed(QUICKLIST_NODE) + quicklist_lp_alloc(live);
             let nodes_cost = match s {
                 Sampling::First(n) => from_first(l.node_entry_bytes(), nodes, n, node),
-                Sampling::Spread(n) => ends_spread(|| l.node_entry_bytes(), n, node),
+                // Exact and constant-time: the list keeps its nodes' listpack sizes summed.
+                Sampling::Spread(_) => nodes as u64 * m.fixed(QUICKLIST_NODE) + l.listpack_alloc(),
             };
             robj + m.fixed(QUICKLIST) + nodes_cost
         }
@@ -356,6 +357,13 @@ fn stream_cost(st: &crate::types::stream::Stream, m: Measure) -> u64 {
         }
     }
     cost
+}
+
+/// What the listpack of a quicklist node whose entries take `live` bytes is allocated. The list
+/// type keeps the sum of this over its nodes (`List::listpack_alloc`), so that the accounting
+/// costs a list in constant time.
+pub fn quicklist_lp_alloc(live: usize) -> u64 {
+    alloc_size(quicklist_lp(live))
 }
 
 /// The listpack of a quicklist node whose entries take `live` bytes. The list type fills a node
@@ -744,6 +752,84 @@ mod tests {
             let recount: u64 = db.keys.iter().map(|(k, v)| entry_bytes(k, v)).sum();
             assert_eq!(db.mem, recount);
         }
+    }
+
+    /// After list commands of every kind, the accounting's cost of each list (from the sum the
+    /// list keeps) is what walking all of its nodes gives, and every database's total matches
+    /// a recount.
+    #[test]
+    fn lists_are_costed_exactly_after_every_command() {
+        let mut e = Engine::new(Config::default());
+        let c = e.connect(0);
+        let mut rng = crate::rng::Rng::new(5);
+        let walk = |l: &crate::types::list::List| {
+            let node = |live: usize| alloc_size(QUICKLIST_NODE) + quicklist_lp_alloc(live);
+            ROBJ + alloc_size(QUICKLIST) + l.node_entry_bytes().map(node).sum::<u64>()
+        };
+        let mut most_nodes = 0;
+        for step in 0..4000 {
+            let r = rng.next_u64();
+            let key = ["a", "b"][(r & 1) as usize];
+            let other = ["b", "a"][(r & 1) as usize];
+            let value = match (r >> 8) % 8 {
+                0 => "x".repeat(3000 + (r >> 16) as usize % 6000),
+                1 => ((r >> 16) % 100_000).to_string(),
+                _ => format!("element:{}", (r >> 16) % 500),
+            };
+            let index = ((r >> 32) % 400) as i64 - 200;
+            let args: Vec<String> = match (r >> 4) % 13 {
+                0..=2 => vec!["RPUSH".into(), key.into(), value.clone(), value],
+                3..=4 => vec!["LPUSH".into(), key.into(), value],
+                5 => vec!["LPOP".into(), key.into(), ((r >> 40) % 3 + 1).to_string()],
+                6 => vec!["RPOP".into(), key.into()],
+                7 => vec!["LSET".into(), key.into(), index.to_string(), value],
+                8 => {
+                    let pivot = format!("element:{}", (r >> 40) % 500);
+                    let side = if r & 2 == 0 { "BEFORE" } else { "AFTER" };
+                    vec!["LINSERT".into(), key.into(), side.into(), pivot, value]
+                }
+                9 => {
+                    let count = ((r >> 40) % 5) as i64 - 2;
+                    let target = format!("element:{}", (r >> 48) % 500);
+                    vec!["LREM".into(), key.into(), count.to_string(), target]
+                }
+                10 if step % 10 == 0 => {
+                    vec![
+                        "LTRIM".into(),
+                        key.into(),
+                        ((r >> 40) % 5).to_string(),
+                        "-3".into(),
+                    ]
+                }
+                11 => {
+                    let from = if r & 2 == 0 { "LEFT" } else { "RIGHT" };
+                    let to = if r & 4 == 0 { "LEFT" } else { "RIGHT" };
+                    vec![
+                        "LMOVE".into(),
+                        key.into(),
+                        other.into(),
+                        from.into(),
+                        to.into(),
+                    ]
+                }
+                _ => vec!["RPOPLPUSH".into(), key.into(), key.into()],
+            };
+            let argv: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+            e.run(c, &argv, 0);
+            for name in ["a", "b"] {
+                if let Some(entry) = e.dbs[0].keys.get(name.as_bytes()) {
+                    let Value::List(l) = &entry.value else {
+                        panic!("{name} is not a list");
+                    };
+                    most_nodes = most_nodes.max(l.node_count());
+                    assert_eq!(value_bytes(&entry.value), walk(l), "{name} after {args:?}");
+                }
+            }
+            let db = &e.dbs[0];
+            let recount: u64 = db.keys.iter().map(|(k, v)| entry_bytes(k, v)).sum();
+            assert_eq!(db.mem, recount, "after {args:?}");
+        }
+        assert!(most_nodes > ACCOUNT_SAMPLES, "{most_nodes} nodes at most");
     }
 
     /// `DEBUG POPULATE`-shaped keys (`key:N` holding `value:N`): Redis 7.0.15 used 88 bytes per
