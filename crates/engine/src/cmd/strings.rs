@@ -730,17 +730,26 @@ fn decrby(e: &mut Engine, c: &Call) -> Reply {
 /// keeps its time to live.
 fn incr_decr(e: &mut Engine, c: &Call, by: i64) -> Reply {
     let key = c.argv[1];
-    let current = match tri!(write_string(e, c.db, key)) {
-        None => 0,
-        Some(s) => match s.as_i64() {
-            Some(v) => v,
-            None => return Reply::error(error::NOT_INTEGER),
-        },
+    let value = match tri!(write_string(e, c.db, key)) {
+        // A missing key counts as 0.
+        None => {
+            e.set_value(c.db, key, Value::Str(RString::Int(by)), true);
+            by
+        }
+        Some(s) => {
+            let Some(current) = s.as_i64() else {
+                return Reply::error(error::NOT_INTEGER);
+            };
+            let Some(value) = current.checked_add(by) else {
+                return Reply::error(error::OVERFLOW);
+            };
+            // The key stays, TTL and all, and the write lookup has already touched it: its
+            // value changes where it is (as Redis changes the integer in place when it can),
+            // without a second probe of the keyspace.
+            *s = RString::Int(value);
+            value
+        }
     };
-    let Some(value) = current.checked_add(by) else {
-        return Reply::error(error::OVERFLOW);
-    };
-    e.set_value(c.db, key, Value::Str(RString::Int(value)), true);
     e.notify(c.db, key, "incrby");
     Reply::Integer(value)
 }
