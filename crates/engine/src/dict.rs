@@ -127,9 +127,9 @@ const _: () = {
 #[cfg(target_pointer_width = "32")]
 const _: () = {
     use std::mem::size_of;
-    assert!(size_of::<Slot<crate::object::Entry>>() == 72);
-    assert!(size_of::<Slot<()>>() == 16);
-    assert!(size_of::<Slot<Box<[u8]>>>() == 24);
+    assert!(size_of::<Slot<crate::object::Entry>>() == 80);
+    assert!(size_of::<Slot<()>>() == 24);
+    assert!(size_of::<Slot<Box<[u8]>>>() == 32);
 };
 
 #[derive(Clone, Debug)]

@@ -1,24 +1,27 @@
-//! `Key`: the bytes a `Dict` entry is filed under, in two machine words (16 bytes on 64-bit
-//! targets, 8 on wasm32), the size of the `Box<[u8]>` it replaces.
+//! `Key`: the bytes a `Dict` entry is filed under, in 16 bytes on every target (the size of the
+//! `Box<[u8]>` it replaces on 64-bit targets; on wasm32, twice the box's 8).
 //!
 //! Why not `Box<[u8]>`: nearly every key of a keyspace is short (`user:1000`, `session:ab12`),
 //! and a boxed slice costs a 16-byte fat pointer plus a heap block of its own (16 bytes or more
-//! in mimalloc) per key. A key of up to `INLINE_CAP` bytes (15 on 64-bit, 7 on wasm32) is kept
-//! inside the two words instead, so it costs no allocation; a longer one keeps a pointer to its
-//! bytes and its length, as the box did.
+//! in mimalloc) per key. A key of up to `INLINE_CAP` bytes (15) is kept inside the 16 bytes
+//! instead, so it costs no allocation; a longer one keeps a pointer to its bytes and its length,
+//! as the box did. wasm32 keeps the same 15 inline bytes rather than the 7 its two words would
+//! hold: the keys learners type (`user:1000`, `rate:user:42`) are mostly 8 to 15 bytes, and
+//! there a separate block (16 bytes in dlmalloc, and a cache miss per lookup) costs more than
+//! the 8 bytes the wider key adds.
 //!
 //! Layout (`#[repr(C)]`, no padding):
 //!
 //! ```text
-//! offset 0           WORD              2*WORD-1
+//! offset 0           HEAD (8)          15
 //!        | head       | tail            | tag |
-//! inline | bytes 0..  | bytes WORD..    | len + 1           (1 ..= INLINE_CAP + 1)
+//! inline | bytes 0..  | bytes HEAD..    | len + 1           (1 ..= INLINE_CAP + 1)
 //! heap   | pointer    | length, low     | 0x80 | length's top 7 bits
 //! ```
 //!
 //! The tag byte is never 0, so `Option<Key>` and the dict's `Slot` (`Used(node)` or
-//! `Free { next_free }`) need no word of their own: 0 is their niche. A heap key's length is
-//! `8 * WORD - 1` bits, which holds any length an allocation can have (`isize::MAX`).
+//! `Free { next_free }`) need no word of their own: 0 is their niche. A heap key's length has
+//! 63 bits, which holds any length an allocation can have (`isize::MAX`).
 //!
 //! This is the engine's only `unsafe` code; every block says why it is sound. The tests below
 //! cover every length across the inline/heap boundary and run under Miri
@@ -33,17 +36,19 @@ use std::num::NonZeroU8;
 use std::ops::Deref;
 use std::ptr;
 
-const WORD: usize = size_of::<usize>();
+/// Bytes of `head`: a pointer on every supported target, or the first bytes of an inline key.
+const HEAD: usize = 8;
+const _: () = assert!(size_of::<usize>() <= HEAD);
 /// The longest key kept inside the `Key` itself: every byte but the tag.
-pub const INLINE_CAP: usize = 2 * WORD - 1;
+pub const INLINE_CAP: usize = 2 * HEAD - 1;
 /// Set in the tag of a key whose bytes are on the heap.
 const HEAP: u8 = 0x80;
 
 #[repr(C)]
 #[derive(Clone, Copy)]
 union Head {
-    /// The first `WORD` bytes of an inline key.
-    bytes: [u8; WORD],
+    /// The first `HEAD` bytes of an inline key.
+    bytes: [u8; HEAD],
     /// A heap key's bytes, from `Box::<[u8]>::into_raw`.
     ptr: *mut u8,
 }
@@ -51,15 +56,15 @@ union Head {
 #[repr(C)]
 pub struct Key {
     head: Head,
-    /// Inline: bytes `WORD..INLINE_CAP`. Heap: the length's low `WORD - 1` bytes, little-endian.
-    tail: [u8; WORD - 1],
+    /// Inline: bytes `HEAD..INLINE_CAP`. Heap: the length's low `HEAD - 1` bytes, little-endian.
+    tail: [u8; HEAD - 1],
     tag: NonZeroU8,
 }
 
 // The inline bytes are read as one run from offset 0: head and tail must be adjacent.
-const _: () = assert!(offset_of!(Key, tail) == WORD);
+const _: () = assert!(offset_of!(Key, tail) == HEAD);
 const _: () = assert!(offset_of!(Key, tag) == INLINE_CAP);
-const _: () = assert!(size_of::<Key>() == 2 * WORD);
+const _: () = assert!(size_of::<Key>() == 2 * HEAD);
 const _: () = assert!(size_of::<Option<Key>>() == size_of::<Key>());
 
 // SAFETY: a `Key` owns its heap bytes alone (cloning copies them) and never changes them through
@@ -79,10 +84,10 @@ impl Key {
         // Unused bytes are zero, so that every byte of an inline key is initialized.
         let mut buf = [0u8; INLINE_CAP];
         buf[..bytes.len()].copy_from_slice(bytes);
-        let mut head = [0u8; WORD];
-        head.copy_from_slice(&buf[..WORD]);
-        let mut tail = [0u8; WORD - 1];
-        tail.copy_from_slice(&buf[WORD..]);
+        let mut head = [0u8; HEAD];
+        head.copy_from_slice(&buf[..HEAD]);
+        let mut tail = [0u8; HEAD - 1];
+        tail.copy_from_slice(&buf[HEAD..]);
         Key {
             head: Head { bytes: head },
             tail,
@@ -93,34 +98,35 @@ impl Key {
     /// Takes over a boxed slice longer than `INLINE_CAP` without copying it.
     fn heap(bytes: Box<[u8]>) -> Key {
         debug_assert!(bytes.len() > INLINE_CAP);
-        let len = bytes.len().to_le_bytes();
+        let len = (bytes.len() as u64).to_le_bytes();
         // An allocation is at most isize::MAX bytes, so the length's top bit is clear and its
         // top byte fits under the HEAP flag.
-        debug_assert!(len[WORD - 1] & HEAP == 0);
-        let mut tail = [0u8; WORD - 1];
-        tail.copy_from_slice(&len[..WORD - 1]);
+        debug_assert!(len[HEAD - 1] & HEAP == 0);
+        let mut tail = [0u8; HEAD - 1];
+        tail.copy_from_slice(&len[..HEAD - 1]);
         Key {
             head: Head {
                 ptr: Box::into_raw(bytes).cast::<u8>(),
             },
             tail,
-            tag: NonZeroU8::new(HEAP | len[WORD - 1]).expect("HEAP is not 0"),
+            tag: NonZeroU8::new(HEAP | len[HEAD - 1]).expect("HEAP is not 0"),
         }
     }
 
     #[inline]
     fn heap_len(&self) -> usize {
-        let mut len = [0u8; WORD];
-        len[..WORD - 1].copy_from_slice(&self.tail);
-        len[WORD - 1] = self.tag.get() & !HEAP;
-        usize::from_le_bytes(len)
+        let mut len = [0u8; HEAD];
+        len[..HEAD - 1].copy_from_slice(&self.tail);
+        len[HEAD - 1] = self.tag.get() & !HEAP;
+        // It came from a `usize` (`heap`).
+        u64::from_le_bytes(len) as usize
     }
 
     #[inline]
     pub fn as_bytes(&self) -> &[u8] {
         if self.is_inline() {
             let len = usize::from(self.tag.get() - 1);
-            // SAFETY: `Key` is `repr(C)` with `head` ([u8; WORD] in an inline key) at offset 0
+            // SAFETY: `Key` is `repr(C)` with `head` ([u8; HEAD] in an inline key) at offset 0
             // and `tail` right after it (asserted above), so its first INLINE_CAP bytes are the
             // key's bytes, all initialized by `inline`, and `len <= INLINE_CAP`. The slice
             // borrows `self`, which is neither changed nor dropped while it lives.
