@@ -290,7 +290,7 @@ fn any_value_cost(value: &Value, m: Measure, s: Sampling) -> u64 {
         }
         Value::Hash(Hash::Table(d)) => {
             let entry = m.fixed(DICT_ENTRY);
-            let pair = |f: &Key, v: &Box<[u8]>| entry + sds_alloc(f.len()) + sds_alloc(v.len());
+            let pair = |f: &Key, v: &Key| entry + sds_alloc(f.len()) + sds_alloc(v.len());
             let elements = match s {
                 Sampling::First(n) => from_first(d.iter(), d.len(), n, |(f, v)| pair(f, v)),
                 // Exact and constant-time: the table keeps its strings' sds bytes.

@@ -14,7 +14,7 @@ pub trait Payload {
     fn sds_bytes(&self) -> u64;
 }
 
-impl Payload for Box<[u8]> {
+impl Payload for Key {
     fn sds_bytes(&self) -> u64 {
         sds_alloc(self.len())
     }
@@ -88,7 +88,7 @@ mod tests {
 
     #[test]
     fn the_running_sum_follows_every_change() {
-        let mut d: CostedDict<Box<[u8]>> = CostedDict::new(3);
+        let mut d: CostedDict<Key> = CostedDict::new(3);
         for i in 0..300usize {
             // Lengths that cross sds's header sizes (32 and 256 bytes).
             let value = vec![b'v'; i % 40 * 9];
@@ -96,7 +96,7 @@ mod tests {
         }
         assert_eq!(d.sds_bytes(), recount(&d));
         for i in (0..300usize).step_by(3) {
-            let old = d.insert(format!("field:{i}").as_bytes(), Box::from(&b"short"[..]));
+            let old = d.insert(format!("field:{i}").as_bytes(), Key::from(&b"short"[..]));
             assert!(old.is_some());
         }
         assert_eq!(d.sds_bytes(), recount(&d));

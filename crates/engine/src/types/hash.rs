@@ -9,7 +9,7 @@
 //! picks that behave like Redis's.
 
 use crate::config::Config;
-use crate::dict::Dict;
+use crate::dict::{Dict, Key};
 use crate::rng::Rng;
 use crate::types::costed::CostedDict;
 
@@ -177,7 +177,7 @@ impl Listpack {
 #[derive(Clone, Debug)]
 pub enum Hash {
     Listpack(Box<Listpack>),
-    Table(Box<CostedDict<Box<[u8]>>>),
+    Table(Box<CostedDict<Key>>),
 }
 
 impl Default for Hash {
@@ -240,7 +240,7 @@ impl Hash {
         if let Hash::Listpack(lp) = self {
             let mut d = CostedDict::new(seed);
             for (f, v) in lp.iter() {
-                d.insert(f, Box::from(v));
+                d.insert(f, Key::from(v));
             }
             *self = Hash::Table(Box::new(d));
         }
@@ -269,7 +269,7 @@ impl Hash {
                 }
                 added
             }
-            Hash::Table(d) => d.insert(field, Box::from(value)).is_none(),
+            Hash::Table(d) => d.insert(field, Key::from(value)).is_none(),
         }
     }
 
@@ -296,7 +296,7 @@ impl Hash {
     }
 
     /// The table of a hashtable-encoded hash, for SCAN's cursor walk.
-    pub fn table(&self) -> Option<&Dict<Box<[u8]>>> {
+    pub fn table(&self) -> Option<&Dict<Key>> {
         match self {
             Hash::Table(d) => Some(&***d),
             Hash::Listpack(_) => None,
