@@ -1338,6 +1338,8 @@ impl ZSet {
                         assert!(got > 0, "empty child");
                         assert_eq!(got, inner.counts[k]);
                         assert_eq!(c.last().id, inner.lasts[k].id);
+                        // Searches route by these scores: a stale one would send a key astray.
+                        assert_eq!(c.last().score.to_bits(), inner.lasts[k].score.to_bits());
                         total += got;
                     }
                     total
@@ -1561,6 +1563,11 @@ mod tests {
         // A large one: three levels, so inner nodes split, merge and even out too.
         let depth = random_operations(7, 12_000, 100_000, 5_000, 60_000);
         assert!(depth >= 3, "depth {depth}");
+        // More seeds, checking the whole tree often: a few hundred members (one to a handful
+        // of leaves, so the root turns from leaf to inner node and back).
+        for seed in 100..106 {
+            random_operations(seed, 400, 20_000, 7, 0);
+        }
     }
 
     /// A sorted Vec standing in for the set in the rescore tests: (member, score) in order, and
