@@ -832,6 +832,96 @@ mod tests {
         assert!(most_nodes > ACCOUNT_SAMPLES, "{most_nodes} nodes at most");
     }
 
+    /// After hash and set commands of every kind (small encoding limits, so that most values
+    /// are tables), each table's kept sds sum equals a recount, and every database's total
+    /// matches a recount of its keys.
+    #[test]
+    fn hash_and_set_tables_keep_their_sds_sum_after_every_command() {
+        use crate::types::costed::Payload;
+        let mut e = Engine::new(Config::default());
+        let c = e.connect(0);
+        e.run(c, &["CONFIG", "SET", "hash-max-listpack-entries", "3"], 0);
+        e.run(c, &["CONFIG", "SET", "set-max-intset-entries", "3"], 0);
+        let mut rng = crate::rng::Rng::new(17);
+        let mut tables = 0usize;
+        for step in 0..6000 {
+            let r = rng.next_u64();
+            let keys = ["h1", "h2", "s1", "s2", "s3"];
+            let key = keys[(r % 5) as usize];
+            let other = keys[((r >> 3) % 5) as usize];
+            let field = format!("f{}", (r >> 8) % 40);
+            let value = match (r >> 16) % 6 {
+                0 => "v".repeat(10 + (r >> 24) as usize % 300),
+                1 => ((r >> 24) % 1000).to_string(),
+                2 => String::new(),
+                _ => format!("value:{}", (r >> 24) % 50),
+            };
+            let member = if (r >> 40) % 3 == 0 {
+                ((r >> 44) % 30).to_string()
+            } else {
+                format!(
+                    "{}{}",
+                    "m".repeat(1 + (r >> 44) as usize % 40),
+                    (r >> 50) % 20
+                )
+            };
+            let n = ((r >> 56) % 4).to_string();
+            let args: Vec<String> = match (r >> 32) % 20 {
+                0..=2 => vec!["HSET".into(), key.into(), field, value],
+                3 => vec!["HSETNX".into(), key.into(), field, value],
+                4 => vec!["HINCRBY".into(), key.into(), field, "7".into()],
+                5 => vec!["HINCRBYFLOAT".into(), key.into(), field, "1.5".into()],
+                6 => vec!["HDEL".into(), key.into(), field],
+                7..=9 => vec!["SADD".into(), key.into(), member.clone(), value],
+                10 => vec!["SREM".into(), key.into(), member],
+                11 => vec!["SPOP".into(), key.into(), n],
+                12 => vec!["SMOVE".into(), key.into(), other.into(), member],
+                13 => vec!["SINTERSTORE".into(), key.into(), other.into(), "s1".into()],
+                14 => vec!["SUNIONSTORE".into(), key.into(), other.into(), "s2".into()],
+                15 => vec!["SDIFFSTORE".into(), key.into(), other.into(), "s3".into()],
+                16 => vec!["COPY".into(), key.into(), other.into(), "REPLACE".into()],
+                17 if step % 7 == 0 => vec!["DEL".into(), key.into()],
+                18 => {
+                    // DUMP and RESTORE: the restored value is built from the serialized form.
+                    let dump = e.execute(c, &[b"DUMP", key.as_bytes()], 0);
+                    if let crate::Reply::Bulk(payload) = dump {
+                        e.execute(
+                            c,
+                            &[b"RESTORE", other.as_bytes(), b"0", &payload, b"REPLACE"],
+                            0,
+                        );
+                    }
+                    vec!["EXISTS".into(), other.into()]
+                }
+                19 if step % 50 == 0 => vec!["DEBUG".into(), "RELOAD".into()],
+                _ => vec!["HRANDFIELD".into(), key.into(), "-3".into()],
+            };
+            let argv: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+            e.run(c, &argv, 0);
+            let db = &e.dbs[0];
+            for (k, entry) in db.keys.iter() {
+                let (kept, recount) = match &entry.value {
+                    Value::Hash(Hash::Table(d)) => (
+                        d.sds_bytes(),
+                        d.iter()
+                            .map(|(f, v)| sds_alloc(f.len()) + v.sds_bytes())
+                            .sum::<u64>(),
+                    ),
+                    Value::Set(Set::Table(d)) => (
+                        d.sds_bytes(),
+                        d.iter().map(|(m, _)| sds_alloc(m.len())).sum::<u64>(),
+                    ),
+                    _ => continue,
+                };
+                tables += 1;
+                assert_eq!(kept, recount, "{k:?} after {args:?}");
+            }
+            let recount: u64 = db.keys.iter().map(|(k, v)| entry_bytes(k, v)).sum();
+            assert_eq!(db.mem, recount, "after {args:?}");
+        }
+        assert!(tables > 1000, "{tables} tables seen");
+    }
+
     /// `DEBUG POPULATE`-shaped keys (`key:N` holding `value:N`): Redis 7.0.15 used 88 bytes per
     /// key for a million of them, bucket array included.
     #[test]
