@@ -197,6 +197,13 @@ impl Parser {
     /// Reads `*<count>\r\n`; `Some(0)` for a count of zero or less, which Redis skips.
     fn multibulk_count(&mut self, buf: &[u8]) -> Result<Option<usize>, ProtocolError> {
         let rest = &buf[self.start..];
+        if let Some((count, cr)) = plain_header(rest) {
+            if count <= i32::MAX as usize {
+                self.start += cr + 2;
+                self.pos = self.start;
+                return Ok(Some(count));
+            }
+        }
         let Some(cr) = find_byte(rest, b'\r') else {
             if rest.len() > INLINE_MAX_SIZE {
                 return Err(ProtocolError::TooBigMbulkCount);
@@ -244,6 +251,18 @@ impl Parser {
                 Some(len) => len,
                 None => {
                     let rest = &buf[self.pos..];
+                    // The usual header (`$3\r\n`) is read in one pass; anything else, and
+                    // every error, takes the general path below.
+                    if let Some((len, cr)) = plain_header(rest) {
+                        if rest[0] == b'$' && len as u64 <= max_bulk_len.max(0) as u64 {
+                            self.pos += cr + 2;
+                            self.state = State::Multibulk {
+                                remaining,
+                                bulk_len: Some(len),
+                            };
+                            continue;
+                        }
+                    }
                     let Some(cr) = find_byte(rest, b'\r') else {
                         if rest.len() > INLINE_MAX_SIZE {
                             return Err(ProtocolError::TooBigBulkCount);
@@ -286,6 +305,28 @@ impl Parser {
         self.start = self.pos;
         Ok(Some(Request::Multibulk))
     }
+}
+
+/// A header line in its plainest form: one type byte, 1 to 18 decimal digits without a leading
+/// zero (a lone `0` aside), `\r`, and one more byte already in the buffer (taken as the LF, as
+/// the general path takes it). Returns the number and the position of the `\r`. Everything
+/// else (a sign, leading zeros, a NUL, a header not yet complete) returns `None`, and the
+/// caller's general path gives Redis's answer, errors included.
+#[inline]
+fn plain_header(rest: &[u8]) -> Option<(usize, usize)> {
+    let digits = rest.get(1..)?;
+    let mut n = 0u64;
+    let mut i = 0;
+    while i < digits.len() && i < 18 && digits[i].is_ascii_digit() {
+        n = n * 10 + u64::from(digits[i] - b'0');
+        i += 1;
+    }
+    let cr = i + 1;
+    let plain = i > 0 && (i == 1 || digits[0] != b'0');
+    if !(plain && rest.get(cr) == Some(&b'\r') && cr + 2 <= rest.len()) {
+        return None;
+    }
+    Some((usize::try_from(n).ok()?, cr))
 }
 
 /// Position of `needle` in `hay`, searching only up to the first NUL byte, like C's `strchr` on
@@ -382,6 +423,45 @@ mod tests {
 
     fn words(ws: &[&str]) -> Vec<Vec<u8>> {
         ws.iter().map(|w| w.as_bytes().to_vec()).collect()
+    }
+
+    #[test]
+    fn headers_read_in_one_pass_or_the_long_way_agree_with_redis() {
+        // Plain headers, including a zero-length bulk and the largest plain count.
+        let (reqs, err) = parse_all(b"*2\r\n$3\r\nGET\r\n$0\r\n\r\n*1\r\n$10\r\n0123456789\r\n");
+        assert_eq!(reqs, vec![words(&["GET", ""]), words(&["0123456789"])]);
+        assert_eq!(err, None);
+        // What the one-pass reader leaves to the general path: leading zeros, signs, too many
+        // digits, a count past i32, and a bulk longer than proto-max-bulk-len.
+        for (input, want) in [
+            (&b"*02\r\n"[..], ProtocolError::InvalidMultibulkLength),
+            (b"*+2\r\n", ProtocolError::InvalidMultibulkLength),
+            (b"*2147483648\r\n", ProtocolError::InvalidMultibulkLength),
+            (b"*1\r\n$03\r\nGET\r\n", ProtocolError::InvalidBulkLength),
+            (b"*1\r\n$-3\r\nGET\r\n", ProtocolError::InvalidBulkLength),
+            (
+                b"*1\r\n$1234567890123456789012\r\n",
+                ProtocolError::InvalidBulkLength,
+            ),
+            (b"*1\r\n$536870913\r\n", ProtocolError::InvalidBulkLength),
+            (b"*1\r\n#3\r\nGET\r\n", ProtocolError::ExpectedDollar(b'#')),
+        ] {
+            assert_eq!(
+                parse_all(input),
+                (vec![], Some(want)),
+                "{}",
+                String::from_utf8_lossy(input)
+            );
+        }
+        // A count of zero or less is skipped, as Redis does.
+        assert_eq!(
+            parse_all(b"*0\r\n*-1\r\n*1\r\n$4\r\nPING\r\n").0,
+            vec![words(&["PING"])]
+        );
+        // A header cut before its LF waits for more bytes, and so does one with a NUL before its
+        // CR (Redis looks for the CR in a NUL-terminated buffer).
+        assert_eq!(parse_all(b"*1\r\n$4\r"), (vec![], None));
+        assert_eq!(parse_all(b"*1\r\n$3\0\r\nGET\r\n"), (vec![], None));
     }
 
     #[test]
