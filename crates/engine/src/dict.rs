@@ -554,25 +554,37 @@ mod tests {
     }
 
     #[test]
-    fn warming_keys_changes_nothing() {
+    fn warming_reads_the_entry_at_the_head_of_each_present_keys_chain() {
+        use std::cell::Cell;
         let empty: Dict<u32> = Dict::new(5);
-        warm_lookups(&[(&empty, &b"missing"[..])], |v| *v as u64);
         let mut d = Dict::new(5);
         for i in 0..100 {
             d.insert(key(i), i);
         }
-        let before: Vec<(Vec<u8>, u32)> = d.iter().map(|(k, v)| (k.to_vec(), *v)).collect();
-        // More keys than one step holds, present and absent, and a repeated one.
+        // More lookups than one step holds, in two tables (one empty), present keys, absent
+        // ones, and a repeat.
         let names: Vec<Key> = (0..40)
             .map(|i| key(i * 5))
             .chain([key(3), key(3)])
             .collect();
-        let lookups: Vec<(&Dict<u32>, &[u8])> = names.iter().map(|k| (&d, &**k)).collect();
-        warm_lookups(&lookups, |v| *v as u64);
-        let after: Vec<(Vec<u8>, u32)> = d.iter().map(|(k, v)| (k.to_vec(), *v)).collect();
-        assert_eq!(before, after);
-        assert_eq!(d.get(b"key:95"), Some(&95));
-        assert_eq!(d.get(b"key:195"), None);
+        let mut lookups: Vec<(&Dict<u32>, &[u8])> = names.iter().map(|k| (&d, &**k)).collect();
+        lookups.insert(7, (&empty, b"key:1"));
+        let touched = Cell::new(0);
+        warm_lookups(&lookups, |v| {
+            touched.set(touched.get() + 1);
+            u64::from(*v)
+        });
+        // Each present key is at or behind the head of its bucket's chain, so its bucket is
+        // not empty and its head entry is read: at least once per present key.
+        let present = (0..40).filter(|i| i * 5 < 100).count() + 2;
+        assert!(touched.get() >= present, "{} < {present}", touched.get());
+        assert!(touched.get() <= names.len());
+        let before = touched.get();
+        warm_lookups(&[(&empty, &b"key:1"[..])], |_| {
+            touched.set(touched.get() + 1);
+            0
+        });
+        assert_eq!(touched.get(), before, "an empty table has no entry to read");
     }
 
     #[test]

@@ -393,6 +393,9 @@ impl Engine {
         dict::warm_lookups(&lookups, object::Entry::touch);
         let (mut fields, mut members) = (Vec::new(), Vec::new());
         for (key, second) in keys.iter().zip(seconds) {
+            if second.is_empty() {
+                continue;
+            }
             match db.keys.get(key).map(|e| &e.value) {
                 Some(Value::Hash(Hash::Table(d))) => fields.push((&***d, *second)),
                 Some(Value::Set(Set::Table(d))) => members.push((&***d, *second)),

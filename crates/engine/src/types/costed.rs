@@ -64,7 +64,7 @@ impl<V: Payload> CostedDict<V> {
             return Some(old);
         }
         self.sds_bytes += sds_alloc(key.len()) + added;
-        self.dict.insert(Key::from(key), value);
+        self.dict.insert_absent(Key::from(key), value);
         None
     }
 

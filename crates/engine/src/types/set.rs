@@ -248,13 +248,7 @@ impl Set {
     /// Adds a member (Redis's `setTypeAdd`); returns false when it was already there.
     pub fn add(&mut self, m: &[u8], lim: &SetLimits) -> bool {
         match self {
-            Set::Table(d) => {
-                if d.contains_key(m) {
-                    return false;
-                }
-                d.insert(m, ());
-                true
-            }
+            Set::Table(d) => d.insert(m, ()).is_none(),
             Set::Intset(s) => match parse_i64(m) {
                 Some(v) => {
                     if !s.insert(v) {
