@@ -298,9 +298,14 @@ impl Engine {
         self.emit(Event::ClientUnblocked { client, timed_out });
     }
 
+    /// Whether any client waits on a key or on replica acknowledgements.
+    pub(crate) fn anyone_blocked(&self) -> bool {
+        !(self.blocked.by_key.is_empty() && self.blocked.waiting_acks.is_empty())
+    }
+
     /// Answers every blocked client whose deadline is before `now` with its timeout reply.
     pub(crate) fn expire_blocked(&mut self, now: i64) {
-        if self.blocked.by_key.is_empty() && self.blocked.waiting_acks.is_empty() {
+        if !self.anyone_blocked() {
             return;
         }
         let due: Vec<(ClientId, Reply)> = self

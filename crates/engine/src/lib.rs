@@ -200,8 +200,8 @@ impl Engine {
     pub fn execute(&mut self, client: ClientId, argv: &[&[u8]], now_ms: i64) -> Reply {
         // Redis times blocked clients out between commands, so a deadline that has passed by
         // now is met before this command can serve the client instead.
-        // Checked here too so that the usual case, nobody blocked, costs no call.
-        if !(self.blocked.by_key.is_empty() && self.blocked.waiting_acks.is_empty()) {
+        // Asked first so that the usual case, nobody blocked, costs no call.
+        if self.anyone_blocked() {
             self.expire_blocked(now_ms);
         }
         let reply = self.run_command(client, argv, now_ms, true);
@@ -373,9 +373,13 @@ impl Engine {
     /// looking ahead costs more than it saves (measured: bench/README.md).
     pub fn worth_warming(&self, client: ClientId) -> bool {
         const WARM_MIN_BYTES: u64 = 3 << 20;
-        self.client(client)
-            .and_then(|c| self.dbs.get(c.db))
+        self.selected_db(client)
             .is_some_and(|db| db.mem >= WARM_MIN_BYTES)
+    }
+
+    /// The database `client` has selected.
+    fn selected_db(&self, client: ClientId) -> Option<&db::Db> {
+        self.client(client).and_then(|c| self.dbs.get(c.db))
     }
 
     /// Brings into cache what running commands on `keys` in `client`'s database will read
@@ -386,7 +390,7 @@ impl Engine {
     pub fn warm_keys(&self, client: ClientId, keys: &[&[u8]], seconds: &[&[u8]]) {
         use object::Value;
         use types::{hash::Hash, set::Set};
-        let Some(db) = self.client(client).and_then(|c| self.dbs.get(c.db)) else {
+        let Some(db) = self.selected_db(client) else {
             return;
         };
         let lookups: Vec<_> = keys.iter().map(|k| (&db.keys, *k)).collect();
