@@ -27,6 +27,7 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
+use std::ops::Range;
 use std::time::Duration;
 
 use cachelab_engine::{Config, Reply};
@@ -502,6 +503,11 @@ struct Scratch {
     keys: Vec<&'static [u8]>,
     seconds: Vec<&'static [u8]>,
     lookahead: Parser,
+    /// The multibulk requests at the front of the buffer that the lookahead read whole, in
+    /// order, so that they run without being parsed a second time: each one's arguments (the
+    /// end of its share of `read_args`) and the parser's `consumed()` just after it.
+    read: Vec<(usize, usize)>,
+    read_args: Vec<Range<usize>>,
 }
 
 /// At most this many requests ahead have their keys warmed at once.
@@ -517,29 +523,43 @@ fn execute_requests<B: Backend>(
 ) {
     let max_bulk = backend.config(conn.client).proto_max_bulk_len;
     let query = &conn.query[..conn.filled];
+    scratch.read.clear();
+    scratch.read_args.clear();
     if backend.worth_warming(conn.client) {
-        warm_pipelined_keys(backend, conn, query, max_bulk, scratch);
+        read_ahead(backend, conn, query, max_bulk, scratch);
     }
     let mut argv = recycle(std::mem::take(&mut scratch.argv));
+    let mut read = scratch.read.iter();
+    let mut args_from = 0;
     while !conn.closing && !conn.blocked {
-        let request = match conn.parser.next(query, max_bulk) {
-            Ok(Some(request)) => request,
-            Ok(None) => break,
-            Err(e) => {
-                conn.out.extend_from_slice(&e.reply());
-                conn.closing = true;
-                break;
-            }
-        };
-        let reply = match &request {
-            Request::Multibulk => {
-                argv.clear();
-                argv.extend(conn.parser.args().iter().map(|r| &query[r.clone()]));
-                backend.execute(conn.client, &argv, now)
-            }
-            Request::Inline(words) => {
-                let inline: Vec<&[u8]> = words.iter().map(Vec::as_slice).collect();
-                backend.execute(conn.client, &inline, now)
+        let reply = if let Some(&(args_to, consumed)) = read.next() {
+            // Read by the lookahead already: the parser moves past it as if it had read it.
+            conn.parser.resume_after(consumed);
+            argv.clear();
+            argv.extend(
+                scratch.read_args[args_from..args_to]
+                    .iter()
+                    .map(|r| &query[r.clone()]),
+            );
+            args_from = args_to;
+            backend.execute(conn.client, &argv, now)
+        } else {
+            match conn.parser.next(query, max_bulk) {
+                Ok(Some(Request::Multibulk)) => {
+                    argv.clear();
+                    argv.extend(conn.parser.args().iter().map(|r| &query[r.clone()]));
+                    backend.execute(conn.client, &argv, now)
+                }
+                Ok(Some(Request::Inline(words))) => {
+                    let inline: Vec<&[u8]> = words.iter().map(Vec::as_slice).collect();
+                    backend.execute(conn.client, &inline, now)
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    conn.out.extend_from_slice(&e.reply());
+                    conn.closing = true;
+                    break;
+                }
             }
         };
         let answered = backend.answer(conn.client, &reply, &mut conn.out);
@@ -565,13 +585,15 @@ fn execute_requests<B: Backend>(
     }
 }
 
-/// When the buffer holds several requests (a pipeline), hands the backend the first argument
-/// of each, which is the key of nearly every command that has one, and the second (a hash's
-/// field, a set's member), to bring their entries into cache together before the requests run
-/// one by one. A lookahead copy of the client's parser
-/// reads the requests, so the real parse that follows is unchanged; an argument that is not a
-/// key costs a wasted lookup and nothing else.
-fn warm_pipelined_keys<B: Backend>(
+/// When the buffer holds several requests (a pipeline), reads up to `WARM_AHEAD` of them with a
+/// copy of the client's parser and hands the backend the first argument of each, which is the
+/// key of nearly every command that has one, and the second (a hash's field, a set's member),
+/// to bring their entries into cache together before the requests run one by one; an argument
+/// that is not a key costs a wasted lookup and nothing else. The multibulk requests read up to
+/// the first one that is not (an inline command, a protocol error, an incomplete request) are
+/// kept in `scratch.read` for `execute_requests` to run; from there the client's own parser
+/// reads on, so errors and partial requests are met exactly where they always were.
+fn read_ahead<B: Backend>(
     backend: &B,
     conn: &Conn<B::Client>,
     query: &[u8],
@@ -582,6 +604,7 @@ fn warm_pipelined_keys<B: Backend>(
     let mut keys = recycle(std::mem::take(&mut scratch.keys));
     let mut seconds = recycle(std::mem::take(&mut scratch.seconds));
     let mut requests = 0;
+    let mut keep = true;
     while requests < WARM_AHEAD {
         match scratch.lookahead.next(query, max_bulk) {
             Ok(Some(Request::Multibulk)) => {
@@ -590,8 +613,13 @@ fn warm_pipelined_keys<B: Backend>(
                     keys.push(&query[r.clone()]);
                     seconds.push(args.get(2).map_or(&[][..], |r| &query[r.clone()]));
                 }
+                if keep {
+                    scratch.read_args.extend_from_slice(args);
+                    let consumed = scratch.lookahead.consumed();
+                    scratch.read.push((scratch.read_args.len(), consumed));
+                }
             }
-            Ok(Some(Request::Inline(_))) => {}
+            Ok(Some(Request::Inline(_))) => keep = false,
             Ok(None) | Err(_) => break,
         }
         requests += 1;

@@ -155,6 +155,15 @@ impl Parser {
         }
     }
 
+    /// Moves the parser past a request that a copy of it read (`consumed` is the copy's
+    /// `consumed()` just after returning it), as if this parser had returned it itself.
+    pub fn resume_after(&mut self, consumed: usize) {
+        self.start = consumed;
+        self.pos = consumed;
+        self.state = State::Idle;
+        self.args.clear();
+    }
+
     /// Where the arguments of the last `Request::Multibulk` lie in the buffer.
     pub fn args(&self) -> &[Range<usize>] {
         &self.args

@@ -210,14 +210,8 @@ fn a_pipeline_of_mixed_requests_split_across_writes_keeps_its_order() {
     // must all be answered as if read one at a time.
     let server = Server::start();
     let mut c = server.connect();
-    // Enough data that the server thinks looking ahead worth its while, and a hash in a table
-    // (its fields are looked ahead at too).
-    let names: Vec<String> = (0..60_000).map(|i| format!("fill:{i}")).collect();
-    let mut mset = vec!["MSET"];
-    for n in &names {
-        mset.extend([n.as_str(), "x"]);
-    }
-    assert_eq!(c.cmd(&mset), "+OK\r\n");
+    let names = fill_enough_to_look_ahead(&mut c);
+    // A hash in a table: its fields are looked ahead at too.
     let mut hset = vec!["HSET", "h"];
     for n in &names[..600] {
         hset.extend([n.as_str(), "x"]);
@@ -245,6 +239,54 @@ fn a_pipeline_of_mixed_requests_split_across_writes_keeps_its_order() {
     assert_eq!(c.reply(), "$3\r\ntwo\r\n");
     assert_eq!(c.reply(), "-ERR Protocol error: invalid bulk length\r\n");
     assert_eq!(server.connect().cmd(&["GET", "b"]), "$3\r\ntwo\r\n");
+}
+
+/// Writes enough keys that the server thinks looking ahead through a pipelined batch worth its
+/// while; returns their names.
+fn fill_enough_to_look_ahead(c: &mut Conn) -> Vec<String> {
+    let names: Vec<String> = (0..60_000).map(|i| format!("fill:{i}")).collect();
+    let mut mset = vec!["MSET"];
+    for n in &names {
+        mset.extend([n.as_str(), "x"]);
+    }
+    assert_eq!(c.cmd(&mset), "+OK\r\n");
+    names
+}
+
+#[test]
+fn a_looked_ahead_pipeline_that_blocks_or_quits_midway_resumes_or_stops_there() {
+    // The requests the lookahead read are run from what it read; a command that blocks or
+    // closes the connection in their midst must leave the rest exactly where the client's own
+    // parser would have.
+    let server = Server::start();
+    let mut c = server.connect();
+    fill_enough_to_look_ahead(&mut c);
+    let mut batch = multibulk(&["SET", "a", "1"]);
+    batch.extend_from_slice(&multibulk(&["BLPOP", "queue", "0"]));
+    batch.extend_from_slice(&multibulk(&["INCR", "a"]));
+    batch.extend_from_slice(b"*0\r\n");
+    batch.extend_from_slice(&multibulk(&["MULTI"]));
+    batch.extend_from_slice(&multibulk(&["INCR", "a"]));
+    batch.extend_from_slice(&multibulk(&["EXEC"]));
+    c.send(&batch);
+    assert_eq!(c.reply(), "+OK\r\n");
+    // Nothing after the BLPOP has run: the counter is still 1.
+    let mut other = server.connect();
+    assert_eq!(other.cmd(&["GET", "a"]), "$1\r\n1\r\n");
+    assert_eq!(other.cmd(&["RPUSH", "queue", "job"]), ":1\r\n");
+    assert_eq!(c.reply(), "*2\r\n$5\r\nqueue\r\n$3\r\njob\r\n");
+    assert_eq!(c.reply(), ":2\r\n");
+    assert_eq!(c.reply(), "+OK\r\n");
+    assert_eq!(c.reply(), "+QUEUED\r\n");
+    assert_eq!(c.reply(), "*1\r\n:3\r\n");
+    let mut batch = multibulk(&["INCR", "a"]);
+    batch.extend_from_slice(&multibulk(&["QUIT"]));
+    batch.extend_from_slice(&multibulk(&["INCR", "a"]));
+    c.send(&batch);
+    assert_eq!(c.reply(), ":4\r\n");
+    assert_eq!(c.reply(), "+OK\r\n");
+    // The INCR after QUIT never runs.
+    assert_eq!(other.cmd(&["GET", "a"]), "$1\r\n4\r\n");
 }
 
 #[test]
