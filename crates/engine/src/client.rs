@@ -85,3 +85,130 @@ impl Client {
         self.protocol = Protocol::Resp2;
     }
 }
+
+/// The connected clients by id, in id order (CLIENT LIST's order).
+///
+/// Every command looks its client up several times (the checks before it runs, its handler,
+/// the reply's protocol), nearly always the same client as the lookup before: the position
+/// of the last client found is tried first, so those cost one comparison instead of a search.
+/// Ids only grow, so a new client goes at the end; clients are boxed so that one leaving moves
+/// pointers, not whole clients.
+#[derive(Clone, Debug, Default)]
+pub struct ClientTable {
+    ids: Vec<ClientId>,
+    clients: Vec<Box<Client>>,
+    last_found: std::cell::Cell<usize>,
+}
+
+impl ClientTable {
+    fn position(&self, id: ClientId) -> Option<usize> {
+        let last = self.last_found.get();
+        if self.ids.get(last) == Some(&id) {
+            return Some(last);
+        }
+        let i = self.ids.binary_search(&id).ok()?;
+        self.last_found.set(i);
+        Some(i)
+    }
+
+    pub fn get(&self, id: &ClientId) -> Option<&Client> {
+        self.position(*id).map(|i| &*self.clients[i])
+    }
+
+    pub fn get_mut(&mut self, id: &ClientId) -> Option<&mut Client> {
+        self.position(*id).map(|i| &mut *self.clients[i])
+    }
+
+    /// Adds or replaces the client with this id; returns the one it replaced.
+    pub fn insert(&mut self, id: ClientId, client: Client) -> Option<Client> {
+        match self.ids.binary_search(&id) {
+            Ok(i) => Some(std::mem::replace(&mut *self.clients[i], client)),
+            Err(i) => {
+                self.ids.insert(i, id);
+                self.clients.insert(i, Box::new(client));
+                None
+            }
+        }
+    }
+
+    pub fn remove(&mut self, id: &ClientId) -> Option<Client> {
+        let i = self.position(*id)?;
+        self.ids.remove(i);
+        Some(*self.clients.remove(i))
+    }
+
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &ClientId> {
+        self.ids.iter()
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &Client> {
+        self.clients.iter().map(|c| &**c)
+    }
+
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Client> {
+        self.clients.iter_mut().map(|c| &mut **c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn the_table_agrees_with_an_ordered_map_through_connects_lookups_and_disconnects() {
+        let mut rng = crate::rng::Rng::new(7);
+        let mut table = ClientTable::default();
+        let mut model: BTreeMap<ClientId, Client> = BTreeMap::new();
+        let mut next: ClientId = 1;
+        for step in 0..20_000 {
+            let id = match rng.below(4) {
+                // Mostly lookups of a recent client, as commands make them.
+                0 | 1 => next.saturating_sub(1 + rng.below(8)),
+                2 => rng.below(next + 2),
+                _ => {
+                    next += 1;
+                    next - 1
+                }
+            };
+            match rng.below(6) {
+                0 => {
+                    let c = Client::new(id, step as i64);
+                    assert_eq!(
+                        table.insert(id, c.clone()).map(|c| c.created_ms),
+                        model.insert(id, c).map(|c| c.created_ms)
+                    );
+                }
+                1 => assert_eq!(
+                    table.remove(&id).map(|c| c.id),
+                    model.remove(&id).map(|c| c.id)
+                ),
+                2 => {
+                    if let (Some(a), Some(b)) = (table.get_mut(&id), model.get_mut(&id)) {
+                        a.db = step as usize;
+                        b.db = step as usize;
+                    }
+                }
+                _ => assert_eq!(
+                    table.get(&id).map(|c| (c.id, c.db)),
+                    model.get(&id).map(|c| (c.id, c.db)),
+                    "client {id} at step {step}"
+                ),
+            }
+        }
+        assert_eq!(table.len(), model.len());
+        assert!(table.keys().eq(model.keys()));
+        assert!(table
+            .values()
+            .map(|c| (c.id, c.db))
+            .eq(model.values().map(|c| (c.id, c.db))));
+    }
+}

@@ -42,8 +42,6 @@ pub mod stats;
 pub mod table;
 pub mod types;
 
-use std::collections::BTreeMap;
-
 pub use client::{Client, ClientId};
 pub use config::{AppendFsync, Config, MaxmemoryPolicy};
 pub use event::{Candidate, CycleKind, Event, EvictionRound, ExpireCycleReport, ExpiredBy};
@@ -71,7 +69,7 @@ pub struct Call<'a> {
 pub struct Engine {
     pub(crate) config: Config,
     pub(crate) dbs: Vec<Db>,
-    pub(crate) clients: BTreeMap<ClientId, Client>,
+    pub(crate) clients: client::ClientTable,
     next_client_id: ClientId,
     pub(crate) rng: Rng,
     pub(crate) events: Vec<Event>,
@@ -116,7 +114,7 @@ impl Engine {
         Engine {
             rng: Rng::new(config.seed),
             dbs,
-            clients: BTreeMap::new(),
+            clients: client::ClientTable::default(),
             next_client_id: 1,
             events: Vec::new(),
             stats: Stats::default(),
