@@ -178,26 +178,43 @@ pub fn hash_bytes(seed: u64, bytes: &[u8]) -> u64 {
 /// another wait for each miss in turn; the lookups that follow then find those lines in cache.
 /// Changes nothing. Meant for the keys of a batch of pipelined commands (Valkey prefetches a
 /// batch's keys for the same reason).
-pub fn warm_lookups<V>(lookups: &[(&Dict<V>, &[u8])], touch: impl Fn(&V) -> u64) {
+///
+/// When the node at the head of a chain is the key looked up (as it is for most keys), `found`
+/// gets the lookup's index and the value, so that a caller can warm what the value leads to
+/// without a lookup of its own.
+pub fn warm_lookups<'d, V>(
+    lookups: &[(&'d Dict<V>, &[u8])],
+    touch: impl Fn(&V) -> u64,
+    mut found: impl FnMut(usize, &'d V),
+) {
     const STEP: usize = 16;
     let mut touched = 0usize;
-    for batch in lookups.chunks(STEP) {
+    for (b, batch) in lookups.chunks(STEP).enumerate() {
+        let mut hashes = [0u32; STEP];
         let mut heads = [NIL; STEP];
-        for (head, (d, key)) in heads.iter_mut().zip(batch) {
+        for ((head, hash), (d, key)) in heads.iter_mut().zip(&mut hashes).zip(batch) {
             if !d.buckets.is_empty() {
-                *head = d.buckets[hash_bytes(d.seed, key) as usize & d.mask()];
+                *hash = hash_bytes(d.seed, key) as u32;
+                *head = d.buckets[*hash as usize & d.mask()];
             }
         }
-        let mut first: [&[u8]; STEP] = [&[]; STEP];
-        for ((key, &head), (d, _)) in first.iter_mut().zip(&heads).zip(batch) {
+        let mut nodes: [Option<&'d Node<V>>; STEP] = [None; STEP];
+        for ((node, &head), (d, _)) in nodes.iter_mut().zip(&heads).zip(batch) {
             if head != NIL {
                 let n = d.node(head);
-                *key = &n.key;
+                *node = Some(n);
                 touched = touched.wrapping_add(touch(&n.value) as usize);
             }
         }
-        for key in &first[..batch.len()] {
-            touched = touched.wrapping_add(key.first().copied().unwrap_or(0) as usize);
+        for n in nodes.iter().flatten() {
+            touched = touched.wrapping_add(n.key.first().copied().unwrap_or(0) as usize);
+        }
+        for (i, ((node, hash), (_, key))) in nodes.iter().zip(&hashes).zip(batch).enumerate() {
+            if let Some(n) = node {
+                if n.hash == *hash && &*n.key == *key {
+                    found(b * STEP + i, &n.value);
+                }
+            }
         }
     }
     // Keeps the reads from being optimised away: nothing uses what they read.
@@ -570,20 +587,44 @@ mod tests {
         let mut lookups: Vec<(&Dict<u32>, &[u8])> = names.iter().map(|k| (&d, &**k)).collect();
         lookups.insert(7, (&empty, b"key:1"));
         let touched = Cell::new(0);
-        warm_lookups(&lookups, |v| {
-            touched.set(touched.get() + 1);
-            u64::from(*v)
-        });
+        let mut found = Vec::new();
+        warm_lookups(
+            &lookups,
+            |v| {
+                touched.set(touched.get() + 1);
+                u64::from(*v)
+            },
+            |i, v| found.push((i, *v)),
+        );
         // Each present key is at or behind the head of its bucket's chain, so its bucket is
         // not empty and its head entry is read: at least once per present key.
         let present = (0..40).filter(|i| i * 5 < 100).count() + 2;
         assert!(touched.get() >= present, "{} < {present}", touched.get());
         assert!(touched.get() <= names.len());
+        // What is reported found is the value of the key looked up, and only that: every
+        // present key whose chain it heads, which is most of them.
+        for &(i, v) in &found {
+            assert_eq!(d.get(lookups[i].1), Some(&v), "lookup {i}");
+            assert!(!std::ptr::eq(lookups[i].0, &empty));
+        }
+        assert!(
+            found.len() * 2 > present,
+            "{} found of {present}",
+            found.len()
+        );
+        assert!(
+            found.iter().any(|&(i, _)| i >= 16),
+            "found past the first step"
+        );
         let before = touched.get();
-        warm_lookups(&[(&empty, &b"key:1"[..])], |_| {
-            touched.set(touched.get() + 1);
-            0
-        });
+        warm_lookups(
+            &[(&empty, &b"key:1"[..])],
+            |_| {
+                touched.set(touched.get() + 1);
+                0
+            },
+            |_, _| panic!("found in an empty table"),
+        );
         assert_eq!(touched.get(), before, "an empty table has no entry to read");
     }
 

@@ -383,8 +383,8 @@ impl Engine {
     /// Brings into cache what running commands on `keys` in `client`'s database will read
     /// (see `dict::warm_lookups`), so that a server can warm a pipelined batch before running
     /// it. `seconds[i]`, the argument after `keys[i]`, is warmed too where that key holds a hash
-    /// or a set in a table (a field or a member). Has no effect on the engine's state or on
-    /// any reply.
+    /// or a set in a table (a field or a member) and heads its bucket's chain, as most keys do.
+    /// Has no effect on the engine's state or on any reply.
     pub fn warm_keys(&self, client: ClientId, keys: &[&[u8]], seconds: &[&[u8]]) {
         use object::Value;
         use types::{hash::Hash, set::Set};
@@ -392,20 +392,24 @@ impl Engine {
             return;
         };
         let lookups: Vec<_> = keys.iter().map(|k| (&db.keys, *k)).collect();
-        dict::warm_lookups(&lookups, object::Entry::touch);
         let (mut fields, mut members) = (Vec::new(), Vec::new());
-        for (key, second) in keys.iter().zip(seconds) {
+        dict::warm_lookups(&lookups, object::Entry::touch, |i, entry| {
+            let second = seconds.get(i).copied().unwrap_or_default();
             if second.is_empty() {
-                continue;
+                return;
             }
-            match db.keys.get(key).map(|e| &e.value) {
-                Some(Value::Hash(Hash::Table(d))) => fields.push((&***d, *second)),
-                Some(Value::Set(Set::Table(d))) => members.push((&***d, *second)),
+            match &entry.value {
+                Value::Hash(Hash::Table(d)) => fields.push((&***d, second)),
+                Value::Set(Set::Table(d)) => members.push((&***d, second)),
                 _ => {}
             }
-        }
-        dict::warm_lookups(&fields, |v| v.first().copied().unwrap_or(0) as u64);
-        dict::warm_lookups(&members, |_| 0);
+        });
+        dict::warm_lookups(
+            &fields,
+            |v| v.first().copied().unwrap_or(0) as u64,
+            |_, _| {},
+        );
+        dict::warm_lookups(&members, |_| 0, |_, _| {});
     }
 
     /// Number of keys in database `db`, expired-but-not-yet-removed ones included (as DBSIZE).
