@@ -179,13 +179,14 @@ pub fn hash_bytes(seed: u64, bytes: &[u8]) -> u64 {
 /// Changes nothing. Meant for the keys of a batch of pipelined commands (Valkey prefetches a
 /// batch's keys for the same reason).
 ///
-/// When the node at the head of a chain is the key looked up (as it is for most keys), `found`
-/// gets the lookup's index and the value, so that a caller can warm what the value leads to
-/// without a lookup of its own.
+/// When the node at the head of a chain has the hash of the key looked up (as it does for
+/// most keys), `found` gets the lookup's index, the node's key and its value, so that a caller
+/// can warm what the value leads to without a lookup of its own. The caller compares the keys
+/// when it wants the value: one that has no use for it pays nothing.
 pub fn warm_lookups<'d, V>(
     lookups: &[(&'d Dict<V>, &[u8])],
     touch: impl Fn(&V) -> u64,
-    mut found: impl FnMut(usize, &'d V),
+    mut found: impl FnMut(usize, &'d [u8], &'d V),
 ) {
     const STEP: usize = 16;
     let mut touched = 0usize;
@@ -209,10 +210,10 @@ pub fn warm_lookups<'d, V>(
         for n in nodes.iter().flatten() {
             touched = touched.wrapping_add(n.key.first().copied().unwrap_or(0) as usize);
         }
-        for (i, ((node, hash), (_, key))) in nodes.iter().zip(&hashes).zip(batch).enumerate() {
+        for (i, (node, hash)) in nodes.iter().zip(&hashes).enumerate() {
             if let Some(n) = node {
-                if n.hash == *hash && &*n.key == *key {
-                    found(b * STEP + i, &n.value);
+                if n.hash == *hash {
+                    found(b * STEP + i, &n.key, &n.value);
                 }
             }
         }
@@ -594,7 +595,11 @@ mod tests {
                 touched.set(touched.get() + 1);
                 u64::from(*v)
             },
-            |i, v| found.push((i, *v)),
+            |i, k, v| {
+                if k == lookups[i].1 {
+                    found.push((i, *v));
+                }
+            },
         );
         // Each present key is at or behind the head of its bucket's chain, so its bucket is
         // not empty and its head entry is read: at least once per present key.
@@ -623,7 +628,7 @@ mod tests {
                 touched.set(touched.get() + 1);
                 0
             },
-            |_, _| panic!("found in an empty table"),
+            |_, _, _| panic!("found in an empty table"),
         );
         assert_eq!(touched.get(), before, "an empty table has no entry to read");
     }

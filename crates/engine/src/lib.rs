@@ -393,9 +393,9 @@ impl Engine {
         };
         let lookups: Vec<_> = keys.iter().map(|k| (&db.keys, *k)).collect();
         let (mut fields, mut members) = (Vec::new(), Vec::new());
-        dict::warm_lookups(&lookups, object::Entry::touch, |i, entry| {
+        dict::warm_lookups(&lookups, object::Entry::touch, |i, key, entry| {
             let second = seconds.get(i).copied().unwrap_or_default();
-            if second.is_empty() {
+            if second.is_empty() || key != keys[i] {
                 return;
             }
             match &entry.value {
@@ -407,9 +407,9 @@ impl Engine {
         dict::warm_lookups(
             &fields,
             |v| v.first().copied().unwrap_or(0) as u64,
-            |_, _| {},
+            |_, _, _| {},
         );
-        dict::warm_lookups(&members, |_| 0, |_, _| {});
+        dict::warm_lookups(&members, |_| 0, |_, _, _| {});
     }
 
     /// Number of keys in database `db`, expired-but-not-yet-removed ones included (as DBSIZE).
