@@ -395,7 +395,7 @@ impl Engine {
         let (mut fields, mut members) = (Vec::new(), Vec::new());
         dict::warm_lookups(&lookups, object::Entry::touch, |i, key, entry| {
             let second = seconds.get(i).copied().unwrap_or_default();
-            if second.is_empty() || key != keys[i] {
+            if second.is_empty() || !dict::same_bytes(key, keys[i]) {
                 return;
             }
             match &entry.value {
