@@ -218,3 +218,63 @@ fn lfu_touch(entry: &mut Entry, now_ms: i64, log_factor: i64, decay_time: i64, r
         ((now_ms / 60_000) & 0xffff) as u16,
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Config, Engine, Event, Reply};
+
+    // A write checks for each kind of listener with a compare before doing any work for it;
+    // each test below has only that one kind present, so that the write must find it.
+
+    #[test]
+    fn a_write_publishes_to_a_keyspace_subscriber() {
+        let mut e = Engine::new(Config::default());
+        let (w, s) = (e.connect(0), e.connect(0));
+        e.run(w, &["CONFIG", "SET", "notify-keyspace-events", "K$"], 0);
+        e.run(s, &["SUBSCRIBE", "__keyspace@0__:n"], 0);
+        e.take_output(s);
+        e.run(w, &["INCR", "n"], 0);
+        assert_eq!(
+            e.take_output(s),
+            [Reply::Push(
+                ["message", "__keyspace@0__:n", "incrby"]
+                    .map(Reply::bulk)
+                    .to_vec()
+            )]
+        );
+    }
+
+    #[test]
+    fn a_write_fails_the_exec_of_a_client_watching_its_key() {
+        let mut e = Engine::new(Config::default());
+        let (w, o) = (e.connect(0), e.connect(0));
+        e.run(w, &["WATCH", "n"], 0);
+        e.run(o, &["INCR", "n"], 0);
+        e.run(w, &["MULTI"], 0);
+        e.run(w, &["INCR", "n"], 0);
+        assert_eq!(e.run(w, &["EXEC"], 0), Reply::NilArray);
+        assert_eq!(e.run(w, &["GET", "n"], 0), Reply::bulk("1"));
+    }
+
+    #[test]
+    fn a_write_serves_a_client_blocked_on_its_key() {
+        let mut e = Engine::new(Config::default());
+        let (b, w) = (e.connect(0), e.connect(0));
+        assert_eq!(e.run(b, &["BLPOP", "l", "0"], 0), Reply::Blocked);
+        e.run(w, &["RPUSH", "l", "x"], 0);
+        assert_eq!(e.take_output(b), [Reply::bulks(["l", "x"])]);
+    }
+
+    #[test]
+    fn a_write_with_no_listener_is_still_a_keyspace_event() {
+        let mut e = Engine::new(Config::default());
+        let c = e.connect(0);
+        e.drain_events();
+        e.run(c, &["INCR", "n"], 0);
+        assert!(e.drain_events().contains(&Event::Keyspace {
+            db: 0,
+            key: b"n".to_vec(),
+            op: "incrby",
+        }));
+    }
+}

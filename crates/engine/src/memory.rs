@@ -450,6 +450,10 @@ pub struct MemState {
     /// Memory the allocator has kept after frees (jemalloc gives pages back lazily); MEMORY
     /// PURGE returns it.
     pub retained: u64,
+    /// `db::frees_so_far()` when the databases' `freed` counters were last collected: while it
+    /// is the same, every counter is still zero. `None` (a new engine, databases just loaded):
+    /// collect at the next `account`.
+    pub frees_seen: Option<u64>,
 }
 
 impl MemState {
@@ -477,11 +481,17 @@ impl Engine {
         if self.mem.dirty.is_empty() {
             return;
         }
-        let mut freed: u64 = self
-            .dbs
-            .iter_mut()
-            .map(|d| std::mem::take(&mut d.freed))
-            .sum();
+        // Read before the collection, so that any free after it moves the count past this.
+        let frees = crate::db::frees_so_far();
+        let mut freed: u64 = 0;
+        if self.mem.frees_seen != Some(frees) {
+            self.mem.frees_seen = Some(frees);
+            freed = self
+                .dbs
+                .iter_mut()
+                .map(|d| std::mem::take(&mut d.freed))
+                .sum();
+        }
         let mut start = 0;
         for &(db, end) in &self.mem.dirty {
             if let Some(d) = self.dbs.get_mut(db) {
@@ -689,6 +699,44 @@ impl BigKeys {
 mod tests {
     use super::*;
     use crate::Config;
+
+    #[test]
+    fn a_free_in_another_database_is_collected_by_the_next_write() {
+        let mut e = Engine::new(Config::default());
+        let (c0, c3) = (e.connect(0), e.connect(0));
+        e.run(c3, &["SELECT", "3"], 0);
+        e.run(c3, &["SET", "k", &"x".repeat(1000), "PX", "10"], 0);
+        let cost = e.dbs[3].keys.get(b"k").map_or(0, |en| en.mem());
+        assert!(cost > 1000);
+        let retained = e.mem.retained;
+        // A read past the deadline frees the key, and a read has nothing to account.
+        assert_eq!(e.run(c3, &["GET", "k"], 20), crate::Reply::Nil);
+        assert_eq!(e.mem.retained, retained);
+        let mut copy = e.clone();
+        e.run(c0, &["INCR", "n"], 20);
+        assert_eq!(e.mem.retained, retained + cost / 2);
+        // A copy taken with the free still pending collects it too.
+        copy.run(c0, &["INCR", "n"], 20);
+        assert_eq!(copy.mem.retained, retained + cost / 2);
+        // And nothing twice.
+        e.run(c0, &["INCR", "n"], 30);
+        assert_eq!(e.mem.retained, retained + cost / 2);
+    }
+
+    #[test]
+    fn frees_are_collected_after_a_restart_loads_databases() {
+        // FLUSHALL with save points saves the data while its frees are still pending; a crash
+        // loads that file, and the first write collects what it carries.
+        let mut e = Engine::new(Config::default());
+        let c = e.connect(0);
+        e.run(c, &["SET", "k", &"x".repeat(1000)], 0);
+        let cost = e.dbs[0].keys.get(b"k").map_or(0, |en| en.mem());
+        e.run(c, &["FLUSHALL"], 0);
+        e.restart(crate::RestartKind::Crash, 1000);
+        assert_eq!(e.mem.retained, 0);
+        e.run(c, &["SET", "a", "1"], 1000);
+        assert_eq!(e.mem.retained, cost / 2);
+    }
 
     #[test]
     fn jemalloc_size_classes() {

@@ -218,6 +218,7 @@ impl Persist {
         }
     }
 
+    #[inline]
     fn trim_journal(&mut self, keep_after: u64) {
         while self.journal.front().is_some_and(|w| w.seq <= keep_after) {
             self.journal.pop_front();
@@ -249,6 +250,22 @@ impl Engine {
         self.persist.dirty_seen = dirty;
         self.persist.seq += 1;
         let seq = self.persist.seq;
+        let is_flushall = argv
+            .first()
+            .is_some_and(|a| a.eq_ignore_ascii_case(b"flushall"));
+        if self.config.record_events || is_flushall || self.persist.aof_base.is_some() {
+            self.persist_record(db, argv, seq, is_flushall);
+        } else {
+            // Nobody reads the write itself: only that it happened.
+            self.persist.drop_write(seq);
+        }
+        self.persist_tick();
+    }
+
+    /// The part of `persist_sync` that needs the write itself: the journal's copy of its
+    /// arguments, what FLUSHALL does to saves, and its AOF record.
+    #[inline(never)]
+    fn persist_record(&mut self, db: usize, argv: &[&[u8]], seq: u64, is_flushall: bool) {
         let now = self.now;
         if self.config.record_events {
             if self.persist.journal.len() >= JOURNAL_MAX {
@@ -265,9 +282,6 @@ impl Engine {
         } else {
             self.persist.drop_write(seq);
         }
-        let is_flushall = argv
-            .first()
-            .is_some_and(|a| a.eq_ignore_ascii_case(b"flushall"));
         if is_flushall {
             // FLUSHALL stops a background save and, with save points, saves the empty data
             // at once; the flush itself still counts as one change.
@@ -308,7 +322,6 @@ impl Engine {
             };
             self.persist.aof_log.push(AofRecord { seq, at: now, op });
         }
-        self.persist_tick();
     }
 
     /// A key the server deleted on its own (expired, evicted): Redis logs a DEL for it.
@@ -327,9 +340,23 @@ impl Engine {
 
     /// Brings persistence up to the engine's clock: AOF on or off as configured, fsyncs due,
     /// a background save that has finished, save points that are due.
+    #[inline(always)]
     pub(crate) fn persist_tick(&mut self) {
         let now = self.now;
         self.persist.ticked_at = now;
+        if self.persist_idle(now) {
+            // The only thing left to do is the journal trim: a write recorded since the last
+            // tick may have been let go, or a SAVE made more of the journal durable.
+            let keep = self.persist.durable_seq(false);
+            self.persist.trim_journal(keep);
+            return;
+        }
+        self.persist_catch_up(now);
+    }
+
+    /// `persist_tick` when there may be more to do than trim the journal.
+    #[inline(never)]
+    fn persist_catch_up(&mut self, now: i64) {
         if self.config.appendonly != self.persist.aof_base.is_some() {
             if self.config.appendonly {
                 // Turning the AOF on writes a base file from the current data first.
@@ -362,6 +389,25 @@ impl Engine {
         let aof = self.persist.aof_base.is_some();
         let keep = self.persist.durable_seq(aof);
         self.persist.trim_journal(keep);
+    }
+
+    /// Whether bringing persistence up to `now` has nothing to do but trim the journal: the AOF
+    /// is off and not being turned on, no background save runs or waits to start, no AOF
+    /// rewrite waits, and no save point can fall due before `now` whatever the change count
+    /// (the bound `save_point_due` worked out, still valid for the last save and save attempt,
+    /// and the `save` parameter not changed since it was read). This is checked after every
+    /// write, so it reads fields only.
+    fn persist_idle(&self, now: i64) -> bool {
+        let p = &self.persist;
+        !self.config.appendonly
+            && p.aof_base.is_none()
+            && p.bgsave.is_none()
+            && !p.bgsave_scheduled
+            && !p.aof_rewrite_scheduled
+            && p.save_checked
+            && p.save_not_before.is_some_and(|(save, try_ms, at)| {
+                now < at && save == p.last_save_ms && try_ms == p.last_bgsave_try_ms
+            })
     }
 
     /// When the earliest save point whose change count is reached falls due (at or before
@@ -592,6 +638,8 @@ impl Engine {
             .unwrap_or_default();
         let now = self.now;
         self.dbs = dbs;
+        // New databases: the memory model collects their frees whatever the count says.
+        self.mem.frees_seen = None;
         self.drop_expired_on_load(now);
         self.evict.pool.clear();
     }
@@ -992,6 +1040,99 @@ mod tests {
         let report = e.restart(RestartKind::Crash, 5000);
         let events = e.drain_events();
         assert!(events.contains(&Event::Restarted(report)));
+    }
+
+    fn info_has(e: &mut Engine, line: &str) -> bool {
+        crate::cmd::server::info_text(e, &[b"persistence"])
+            .lines()
+            .any(|l| l == line)
+    }
+
+    // The writes below run at the time of the last tick, where persistence has the least to
+    // do: each checks one thing such a write must still do.
+
+    #[test]
+    fn a_write_at_the_last_tick_is_fsynced_at_once_under_appendfsync_always() {
+        let (mut e, c) = engine("", Some("always"));
+        e.advance(1000);
+        e.run(c, &["SET", "a", "1"], 1000);
+        assert!(info_has(&mut e, "aof_pending_bio_fsync:0"));
+        let (mut e, c) = engine("", Some("everysec"));
+        e.advance(1000);
+        e.run(c, &["SET", "a", "1"], 1000);
+        assert!(info_has(&mut e, "aof_pending_bio_fsync:1"));
+        e.advance(2000);
+        assert!(info_has(&mut e, "aof_pending_bio_fsync:0"));
+    }
+
+    #[test]
+    fn a_transaction_that_turns_the_aof_on_logs_its_own_write() {
+        let (mut e, c) = engine("", None);
+        e.advance(1000);
+        e.run(c, &["MULTI"], 1000);
+        e.run(c, &["CONFIG", "SET", "appendonly", "yes"], 1000);
+        e.run(c, &["SET", "a", "1"], 1000);
+        e.run(c, &["EXEC"], 1000);
+        assert!(info_has(&mut e, "aof_rewrites:1"));
+    }
+
+    #[test]
+    fn a_background_save_finishes_or_starts_with_the_write_that_finds_it_due() {
+        let (mut e, c) = engine("", None);
+        e.config_mut().bgsave_base_ms = 1000;
+        e.run(c, &["BGSAVE"], 0);
+        e.run(c, &["SET", "a", "1"], 999);
+        assert!(info_has(&mut e, "rdb_bgsave_in_progress:1"));
+        e.run(c, &["SET", "a", "2"], 1000);
+        assert!(info_has(&mut e, "rdb_bgsave_in_progress:0"));
+        assert_eq!(e.run(c, &["LASTSAVE"], 1000), Reply::Integer(1));
+        // BGSAVE inside EXEC waits for the tick that follows the transaction.
+        e.advance(2000);
+        e.run(c, &["MULTI"], 2000);
+        e.run(c, &["BGSAVE"], 2000);
+        e.run(c, &["SET", "b", "1"], 2000);
+        e.run(c, &["EXEC"], 2000);
+        assert!(info_has(&mut e, "rdb_bgsave_in_progress:1"));
+        // So does BGREWRITEAOF (here after the background save).
+        let (mut e, c) = engine("", Some("always"));
+        e.config_mut().bgsave_base_ms = 1000;
+        e.advance(0);
+        assert!(info_has(&mut e, "aof_rewrites:1"));
+        e.run(c, &["BGSAVE"], 0);
+        e.run(c, &["BGREWRITEAOF"], 0);
+        assert!(info_has(&mut e, "aof_rewrites:1"));
+        e.run(c, &["SET", "a", "1"], 1000);
+        assert!(info_has(&mut e, "aof_rewrites:2"));
+    }
+
+    #[test]
+    fn the_write_that_reaches_a_due_save_points_count_starts_the_save() {
+        let (mut e, c) = engine("10 2", None);
+        e.run(c, &["SET", "a", "1"], 0);
+        e.advance(20_000);
+        assert!(info_has(&mut e, "rdb_saves:0"));
+        e.run(c, &["SET", "b", "1"], 20_000);
+        // Started a second before (see `save_point_due`), so already finished.
+        assert!(info_has(&mut e, "rdb_saves:1"));
+        assert!(info_has(&mut e, "rdb_changes_since_last_save:0"));
+    }
+
+    #[test]
+    fn a_tick_after_save_lets_go_of_the_writes_it_made_durable() {
+        // Without events the journal only counts writes; a tick after SAVE, with nothing else
+        // to do, forgets the count, so that a crash reports only the write made after it.
+        let mut e = Engine::new(Config {
+            record_events: false,
+            save: String::new(),
+            ..Config::default()
+        });
+        let c = e.connect(0);
+        e.run(c, &["SET", "a", "1"], 0);
+        e.run(c, &["SAVE"], 0);
+        e.advance(0);
+        e.run(c, &["SET", "b", "1"], 0);
+        let r = e.restart(RestartKind::Crash, 0);
+        assert_eq!(r.lost_count, 1);
     }
 
     #[test]
