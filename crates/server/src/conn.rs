@@ -143,7 +143,15 @@ pub struct EventLoop<B: Backend> {
     to_read: Vec<usize>,
     /// Reused for each request's arguments (emptied between uses).
     scratch: Scratch,
+    /// Until when the loop polls without sleeping (see `BUSY_POLL`).
+    busy_until: Option<std::time::Instant>,
 }
+
+/// After a round with requests in it, the loop goes on polling without sleeping for this long.
+/// Under a steady load of clients that each wait for their reply, the next request usually
+/// arrives within microseconds; going to sleep in the kernel in between and being woken again
+/// adds a context switch and its latency to every round trip. An idle server still sleeps.
+const BUSY_POLL: Duration = Duration::from_micros(50);
 
 impl<B: Backend> EventLoop<B> {
     /// Takes listeners already registered with `poll` under their index as token.
@@ -163,6 +171,7 @@ impl<B: Backend> EventLoop<B> {
             to_flush: Vec::new(),
             to_read: Vec::new(),
             scratch: Scratch::default(),
+            busy_until: None,
         })
     }
 
@@ -191,6 +200,9 @@ impl<B: Backend> EventLoop<B> {
             }
         }
         let now = now_ms();
+        if !events.is_empty() {
+            self.busy_until = Some(std::time::Instant::now() + BUSY_POLL);
+        }
         let base = self.listeners.len();
         for ev in events.iter() {
             let Token(t) = ev.token();
@@ -226,7 +238,11 @@ impl<B: Backend> EventLoop<B> {
     /// checks those timeouts before every sleep, not only in its cron), or not at all when a
     /// client has more to read.
     fn poll_timeout(&self) -> Duration {
-        if !self.to_read.is_empty() {
+        if !self.to_read.is_empty()
+            || self
+                .busy_until
+                .is_some_and(|t| std::time::Instant::now() < t)
+        {
             return Duration::ZERO;
         }
         let hz = self.backend.hz().clamp(1, 500);
