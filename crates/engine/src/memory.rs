@@ -739,6 +739,29 @@ mod tests {
     }
 
     #[test]
+    fn frees_carried_by_a_full_sync_copy_are_collected_by_the_next_write() {
+        // A replica's database 0 becomes a copy of the master's, frees still pending included.
+        // Like a restart's databases, the copy is collected at the next write, whether or not
+        // anything in the process freed bytes in between.
+        let mut master = Engine::new(Config::default());
+        let mut replica = Engine::new(Config::default());
+        let (m, r) = (master.connect(0), replica.connect(0));
+        master.run(m, &["SET", "k", &"x".repeat(1000), "PX", "10"], 0);
+        let cost = master.dbs[0].keys.get(b"k").map_or(0, |en| en.mem());
+        assert!(cost > 1000);
+        // The master frees the key on a read: pending in its database 0.
+        assert_eq!(master.run(m, &["GET", "k"], 20), crate::Reply::Nil);
+        assert_eq!(master.dbs[0].freed, cost);
+        // The replica's write collects, seeing the process's frees so far.
+        replica.run(r, &["SET", "a", "1"], 20);
+        let retained = replica.mem.retained;
+        replica.load_copy(master.dbs[0].clone());
+        replica.run(r, &["SET", "b", "1"], 20);
+        assert_eq!(replica.mem.retained, retained + cost / 2);
+        assert_eq!(replica.dbs[0].freed, 0);
+    }
+
+    #[test]
     fn jemalloc_size_classes() {
         assert_eq!(alloc_size(1), 8);
         assert_eq!(alloc_size(24), 32);

@@ -537,7 +537,7 @@ fn execute_requests<B: Backend>(
     now: i64,
     scratch: &mut Scratch,
 ) {
-    let max_bulk = backend.config(conn.client).proto_max_bulk_len;
+    let mut max_bulk = backend.config(conn.client).proto_max_bulk_len;
     let query = &conn.query[..conn.filled];
     scratch.read.clear();
     scratch.read_args.clear();
@@ -587,6 +587,13 @@ fn execute_requests<B: Backend>(
         };
         conn.closing = after.close;
         conn.blocked = after.blocked;
+        let limit = backend.config(conn.client).proto_max_bulk_len;
+        if limit != max_bulk {
+            // CONFIG SET changed it: Redis checks each request's bulk lengths against the
+            // limit as it is when it reads them, so what was read ahead is read again.
+            max_bulk = limit;
+            read = [].iter();
+        }
     }
     scratch.argv = recycle(argv);
     // Everything parsed is done with: when nothing is left over (the usual case) the buffer is

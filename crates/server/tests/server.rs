@@ -290,6 +290,50 @@ fn a_looked_ahead_pipeline_that_blocks_or_quits_midway_resumes_or_stops_there() 
 }
 
 #[test]
+fn a_lower_proto_max_bulk_len_applies_to_the_next_request_in_the_same_write() {
+    // Redis reads a request's headers only after running the one before it, against the limit
+    // as it is then; so does the server, whether or not it looks ahead through the batch, and
+    // also when the batch waited behind a blocked command and is read whole when it resumes.
+    let server = Server::start();
+    let mut other = server.connect();
+    let too_big = "x".repeat(1024 * 1024 + 1);
+    for (look_ahead, blocked) in [(false, false), (true, false), (true, true)] {
+        let mut c = server.connect();
+        if look_ahead && !blocked {
+            fill_enough_to_look_ahead(&mut c);
+        }
+        let mut batch = Vec::new();
+        if blocked {
+            batch.extend_from_slice(&multibulk(&["BLPOP", "q", "0"]));
+        }
+        batch.extend_from_slice(&multibulk(&["CONFIG", "SET", "proto-max-bulk-len", "1mb"]));
+        batch.extend_from_slice(&multibulk(&["SET", "k", "v"]));
+        if blocked {
+            batch.extend_from_slice(&multibulk(&["SET", "k", &too_big]));
+        } else {
+            batch.extend_from_slice(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1048577\r\n");
+        }
+        c.send(&batch);
+        if blocked {
+            assert_eq!(other.cmd(&["RPUSH", "q", "job"]), ":1\r\n");
+            assert_eq!(c.reply(), "*2\r\n$1\r\nq\r\n$3\r\njob\r\n");
+        }
+        assert_eq!(c.reply(), "+OK\r\n");
+        assert_eq!(c.reply(), "+OK\r\n");
+        assert_eq!(
+            c.reply(),
+            "-ERR Protocol error: invalid bulk length\r\n",
+            "looking ahead: {look_ahead}, blocked first: {blocked}"
+        );
+        c.expect_closed();
+        assert_eq!(
+            other.cmd(&["CONFIG", "SET", "proto-max-bulk-len", "512mb"]),
+            "+OK\r\n"
+        );
+    }
+}
+
+#[test]
 fn large_values_travel_in_pieces() {
     let server = Server::start();
     let mut c = server.connect();
