@@ -1,21 +1,7 @@
 //! One numbered database: the keyspace and its expires index.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use crate::dict::{Dict, Key};
 use crate::object::Entry;
-
-/// How many times any `Db` in the process has freed bytes. A hint for the memory model only:
-/// while it has not moved since `Engine::account` last collected the databases' `freed`, none
-/// of them has anything to collect, so a write need not read every database's counter. It
-/// never changes a number (a move means "look", and looking at zeros changes nothing), and
-/// other engines' frees only cost a needless look.
-static FREES: AtomicU64 = AtomicU64::new(0);
-
-/// The current value of the process-wide count of frees (see `FREES`).
-pub(crate) fn frees_so_far() -> u64 {
-    FREES.load(Ordering::Relaxed)
-}
 
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -31,7 +17,6 @@ pub struct Db {
     /// Sum of the entries' `mem`: the keys' share of `used_memory`.
     pub mem: u64,
     /// Bytes of keys removed since the memory model last looked (for its RSS estimate).
-    /// Added to only through `count_freed`, which also moves the process-wide count.
     pub freed: u64,
 }
 
@@ -123,7 +108,7 @@ impl Db {
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         let (_, entry) = self.keys.remove(key)?;
         self.mem -= entry.mem();
-        self.count_freed(entry.mem());
+        self.freed += entry.mem();
         if entry.expire_at().is_some() {
             self.expires.remove(key);
         }
@@ -135,12 +120,7 @@ impl Db {
         self.expires.clear();
         self.expires_cursor = 0;
         self.avg_ttl = 0;
-        self.count_freed(self.mem);
+        self.freed += self.mem;
         self.mem = 0;
-    }
-
-    fn count_freed(&mut self, bytes: u64) {
-        self.freed += bytes;
-        FREES.fetch_add(1, Ordering::Relaxed);
     }
 }

@@ -450,10 +450,6 @@ pub struct MemState {
     /// Memory the allocator has kept after frees (jemalloc gives pages back lazily); MEMORY
     /// PURGE returns it.
     pub retained: u64,
-    /// `db::frees_so_far()` when the databases' `freed` counters were last collected: while it
-    /// is the same, every counter is still zero. `None` (a new engine, databases just loaded):
-    /// collect at the next `account`.
-    pub frees_seen: Option<u64>,
 }
 
 impl MemState {
@@ -481,11 +477,10 @@ impl Engine {
         if self.mem.dirty.is_empty() {
             return;
         }
-        // Read before the collection, so that any free after it moves the count past this.
-        let frees = crate::db::frees_so_far();
+        // Most writes free nothing: a look at each database's counter, without writing any,
+        // is all they pay.
         let mut freed: u64 = 0;
-        if self.mem.frees_seen != Some(frees) {
-            self.mem.frees_seen = Some(frees);
+        if self.dbs.iter().any(|d| d.freed != 0) {
             freed = self
                 .dbs
                 .iter_mut()

@@ -638,8 +638,6 @@ impl Engine {
             .unwrap_or_default();
         let now = self.now;
         self.dbs = dbs;
-        // New databases: the memory model collects their frees whatever the count says.
-        self.mem.frees_seen = None;
         self.drop_expired_on_load(now);
         self.evict.pool.clear();
     }

@@ -331,8 +331,6 @@ impl Engine {
     pub(crate) fn load_copy(&mut self, db: Db) {
         self.touch_all_watched_in_db(0, None);
         self.dbs[0] = db;
-        // A new database: the memory model collects its frees whatever the count says.
-        self.mem.frees_seen = None;
         self.emit(Event::Flushed { db: Some(0) });
     }
 
