@@ -55,51 +55,44 @@ export function open(bindgenDir, { seed = 1, now = Date.now() } = {}) {
   // Writes one command at offset `p` of the input buffer; returns the offset after it.
   function put(args, p) {
     const argc = args.length;
-    p = putCount(argc, p);
-    for (let i = 0; i < argc; i++) p = putArg(args[i], p, argc - i, i);
-    return p;
-  }
-
-  // Writes a command's argument count, with room for its arguments' lengths.
-  function putCount(argc, p) {
     if (p + 4 + 4 * argc > inCap) grow(p + 4 + 4 * argc, p);
     dv.setUint32(inAt + p, argc, true);
-    return p + 4;
-  }
-
-  // Writes argument `i` (`left` arguments, this one included, are still to come).
-  function putArg(a, p, left, i) {
-    if (typeof a === 'number') a = String(a);
-    if (typeof a === 'string') {
-      const n = a.length;
-      // At most three bytes per UTF-16 unit.
-      if (p + 4 + 3 * n + 4 * left > inCap) grow(p + 4 + 3 * n + 4 * left, p);
-      const m = u8;
-      const at = inAt + p + 4;
-      let j = 0;
-      if (n <= 64) {
-        // Short ASCII is the common case and cheaper copied by hand than through encodeInto.
-        for (; j < n; j++) {
-          const c = a.charCodeAt(j);
-          if (c >= 0x80) break;
-          m[at + j] = c;
+    p += 4;
+    for (let i = 0; i < argc; i++) {
+      let a = args[i];
+      if (typeof a === 'number') a = String(a);
+      if (typeof a === 'string') {
+        const n = a.length;
+        // At most three bytes per UTF-16 unit.
+        if (p + 4 + 3 * n + 4 * (argc - i) > inCap) grow(p + 4 + 3 * n + 4 * (argc - i), p);
+        const m = u8;
+        const at = inAt + p + 4;
+        let j = 0;
+        if (n <= 64) {
+          // Short ASCII is the common case and cheaper copied by hand than through encodeInto.
+          for (; j < n; j++) {
+            const c = a.charCodeAt(j);
+            if (c >= 0x80) break;
+            m[at + j] = c;
+          }
         }
+        let len = j;
+        if (j < n) {
+          const rest = j === 0 ? a : a.slice(j);
+          len += encoder.encodeInto(rest, m.subarray(at + j, inAt + inCap)).written;
+        }
+        dv.setUint32(inAt + p, len, true);
+        p += 4 + len;
+      } else if (a instanceof Uint8Array) {
+        if (p + 4 + a.length + 4 * (argc - i) > inCap) grow(p + 4 + a.length + 4 * (argc - i), p);
+        dv.setUint32(inAt + p, a.length, true);
+        u8.set(a, inAt + p + 4);
+        p += 4 + a.length;
+      } else {
+        throw new TypeError(`argument ${i} is neither a string, a number nor a Uint8Array`);
       }
-      let len = j;
-      if (j < n) {
-        const rest = j === 0 ? a : a.slice(j);
-        len += encoder.encodeInto(rest, m.subarray(at + j, inAt + inCap)).written;
-      }
-      dv.setUint32(inAt + p, len, true);
-      return p + 4 + len;
     }
-    if (a instanceof Uint8Array) {
-      if (p + 4 + a.length + 4 * left > inCap) grow(p + 4 + a.length + 4 * left, p);
-      dv.setUint32(inAt + p, a.length, true);
-      u8.set(a, inAt + p + 4);
-      return p + 4 + a.length;
-    }
-    throw new TypeError(`argument ${i} is neither a string, a number nor a Uint8Array`);
+    return p;
   }
 
   // Keeps what is written so far (the first `p` bytes) while the buffer grows.
@@ -210,13 +203,6 @@ export function open(bindgenDir, { seed = 1, now = Date.now() } = {}) {
     return u8;
   }
 
-  // Runs the command written in the first `len` bytes; returns its reply or throws it.
-  function answer(len) {
-    const v = value(run(len));
-    if (v instanceof Error) throw v;
-    return v;
-  }
-
   const db = {
     now,
     // The wasm-bindgen object, for what this wrapper does not cover (dbsize, free). Its
@@ -227,22 +213,16 @@ export function open(bindgenDir, { seed = 1, now = Date.now() } = {}) {
     engine,
 
     /// Runs one command; returns its reply, or throws an error reply.
-    // Commands of up to four arguments are written from the parameters themselves: a rest
-    // parameter would allocate an array on every call, and most commands are short.
-    call(a0, a1, a2, a3) {
-      const argc = arguments.length;
-      if (argc > 4) return this.command(Array.from(arguments));
-      let p = putCount(argc, 0);
-      if (argc > 0) p = putArg(a0, p, argc, 0);
-      if (argc > 1) p = putArg(a1, p, argc - 1, 1);
-      if (argc > 2) p = putArg(a2, p, argc - 2, 2);
-      if (argc > 3) p = putArg(a3, p, 1, 3);
-      return answer(p);
+    call(...args) {
+      return this.command(args);
     },
 
     /// `call` with the arguments as an array.
     command(args) {
-      return answer(put(args, 0));
+      const len = put(args, 0);
+      const v = value(run(len));
+      if (v instanceof Error) throw v;
+      return v;
     },
 
     /// Runs the commands in one crossing; returns their replies in order, errors as values.
