@@ -541,7 +541,8 @@ fn execute_requests<B: Backend>(
     let query = &conn.query[..conn.filled];
     scratch.read.clear();
     scratch.read_args.clear();
-    if backend.worth_warming(conn.client) {
+    // A blocked client runs nothing until it is served: its requests wait unread.
+    if !conn.blocked && backend.worth_warming(conn.client) {
         read_ahead(backend, conn, query, max_bulk, scratch);
     }
     let mut argv = recycle(std::mem::take(&mut scratch.argv));

@@ -226,17 +226,13 @@ impl Parser {
 
     /// `whole_plain_request`'s reading: fills `args` and returns where the request ends.
     fn plain_args(&mut self, buf: &[u8], max_bulk_len: i64) -> Option<usize> {
-        let (count, cr) = plain_header(&buf[self.start..])?;
-        if count == 0 || count > i32::MAX as usize {
+        let (count, cr) = plain_count(&buf[self.start..])?;
+        if count == 0 {
             return None;
         }
         let mut pos = self.start + cr + 2;
         for _ in 0..count {
-            let rest = &buf[pos..];
-            let (len, cr) = plain_header(rest)?;
-            if rest[0] != b'$' || len as u64 > max_bulk_len.max(0) as u64 {
-                return None;
-            }
+            let (len, cr) = plain_bulk_len(&buf[pos..], max_bulk_len)?;
             let data = pos + cr + 2;
             // The two bytes after the data are skipped unread, as Redis does.
             if buf.len() - data < len + 2 {
@@ -251,12 +247,10 @@ impl Parser {
     /// Reads `*<count>\r\n`; `Some(0)` for a count of zero or less, which Redis skips.
     fn multibulk_count(&mut self, buf: &[u8]) -> Result<Option<usize>, ProtocolError> {
         let rest = &buf[self.start..];
-        if let Some((count, cr)) = plain_header(rest) {
-            if count <= i32::MAX as usize {
-                self.start += cr + 2;
-                self.pos = self.start;
-                return Ok(Some(count));
-            }
+        if let Some((count, cr)) = plain_count(rest) {
+            self.start += cr + 2;
+            self.pos = self.start;
+            return Ok(Some(count));
         }
         let Some(cr) = find_byte(rest, b'\r') else {
             if rest.len() > INLINE_MAX_SIZE {
@@ -307,15 +301,13 @@ impl Parser {
                     let rest = &buf[self.pos..];
                     // The usual header (`$3\r\n`) is read in one pass; anything else, and
                     // every error, takes the general path below.
-                    if let Some((len, cr)) = plain_header(rest) {
-                        if rest[0] == b'$' && len as u64 <= max_bulk_len.max(0) as u64 {
-                            self.pos += cr + 2;
-                            self.state = State::Multibulk {
-                                remaining,
-                                bulk_len: Some(len),
-                            };
-                            continue;
-                        }
+                    if let Some((len, cr)) = plain_bulk_len(rest, max_bulk_len) {
+                        self.pos += cr + 2;
+                        self.state = State::Multibulk {
+                            remaining,
+                            bulk_len: Some(len),
+                        };
+                        continue;
                     }
                     let Some(cr) = find_byte(rest, b'\r') else {
                         if rest.len() > INLINE_MAX_SIZE {
@@ -381,6 +373,22 @@ fn plain_header(rest: &[u8]) -> Option<(usize, usize)> {
         return None;
     }
     Some((usize::try_from(n).ok()?, cr))
+}
+
+/// A multibulk count (`*<count>`, the `*` already checked by the caller) in its plain form and
+/// within the count Redis accepts.
+#[inline]
+fn plain_count(rest: &[u8]) -> Option<(usize, usize)> {
+    plain_header(rest).filter(|&(count, _)| count <= i32::MAX as usize)
+}
+
+/// A bulk length (`$<len>`) in its plain form and within `proto-max-bulk-len`.
+#[inline]
+fn plain_bulk_len(rest: &[u8], max_bulk_len: i64) -> Option<(usize, usize)> {
+    if rest.first() != Some(&b'$') {
+        return None;
+    }
+    plain_header(rest).filter(|&(len, _)| len as u64 <= max_bulk_len.max(0) as u64)
 }
 
 /// Position of `needle` in `hay`, searching only up to the first NUL byte, like C's `strchr` on
