@@ -637,8 +637,8 @@ mod tests {
             },
         );
         // The chains of this table are short enough for every present key's entry to be
-        // reached and read (once, or twice for a 32-bit hash collision, which it has none of);
-        // an absent key's chain is walked without reading a value.
+        // reached and read, once; an absent key's chain is walked without reading a value
+        // (this table has no two keys with the same 32-bit hash, which would stand in for it).
         let present = (0..40).filter(|i| i * 5 < 100).count() + 2;
         assert_eq!(touched.get(), present);
         // What is reported found is the value of the key looked up, and only that.

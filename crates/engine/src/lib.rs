@@ -383,7 +383,8 @@ impl Engine {
     /// Brings into cache what running commands on `keys` in `client`'s database will read
     /// (see `dict::warm_lookups`), so that a server can warm a pipelined batch before running
     /// it. `seconds[i]`, the argument after `keys[i]`, is warmed too where that key holds a hash
-    /// or a set in a table (a field or a member) and heads its bucket's chain, as most keys do.
+    /// or a set in a table (a field or a member) and the warm-up reached its node (see
+    /// `dict::warm_lookups`), as it does for nearly every key.
     /// Has no effect on the engine's state or on any reply.
     pub fn warm_keys(&self, client: ClientId, keys: &[&[u8]], seconds: &[&[u8]]) {
         use object::Value;

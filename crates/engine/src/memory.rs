@@ -736,8 +736,7 @@ mod tests {
     #[test]
     fn frees_carried_by_a_full_sync_copy_are_collected_by_the_next_write() {
         // A replica's database 0 becomes a copy of the master's, frees still pending included.
-        // Like a restart's databases, the copy is collected at the next write, whether or not
-        // anything in the process freed bytes in between.
+        // Like a restart's databases, the copy's pending frees are collected at the next write.
         let mut master = Engine::new(Config::default());
         let mut replica = Engine::new(Config::default());
         let (m, r) = (master.connect(0), replica.connect(0));
