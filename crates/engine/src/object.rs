@@ -231,8 +231,8 @@ impl Entry {
     /// The largest memory cost an entry records (1 TiB); see `set_mem`.
     pub const MAX_MEM: u64 = MEM_MASK;
 
-    /// Reads the entry's own words (not what its value points to), for `dict::warm_lookups`: they may
-    /// lie on another cache line than the start of the node that holds the entry.
+    /// Reads the entry's own words (not what its value points to), for `dict::warm_lookups`:
+    /// they may lie on another cache line than the start of the node that holds the entry.
     pub fn touch(&self) -> u64 {
         (self.expire as u64) ^ (self.last_access_ms as u64) ^ self.meta
     }
