@@ -145,6 +145,10 @@ fn run_frames(engine: &mut Engine, client: ClientId, batch: &[u8], now_ms: f64, 
     const SMALL: usize = 16;
     let mut small: [&[u8]; SMALL] = [&[]; SMALL];
     let mut long: Vec<&[u8]> = Vec::new();
+    // Asked once, and only of a batch of more than one command: a lone command has nothing
+    // to overlap its cache misses with.
+    let mut warm = None;
+    let mut warmed_to = 0;
     let mut pos = 0;
     while pos < batch.len() {
         let decoded = match read_u32(batch, pos) {
@@ -162,6 +166,12 @@ fn run_frames(engine: &mut Engine, client: ClientId, batch: &[u8], now_ms: f64, 
             out.extend_from_slice(b"-ERR malformed batch\r\n");
             break;
         };
+        if pos >= warmed_to
+            && next < batch.len()
+            && *warm.get_or_insert_with(|| engine.worth_warming(client))
+        {
+            warmed_to = warm_ahead(engine, client, batch, pos);
+        }
         pos = next;
         let argv = if argc <= SMALL {
             &small[..argc]
@@ -172,6 +182,56 @@ fn run_frames(engine: &mut Engine, client: ClientId, batch: &[u8], now_ms: f64, 
         encode_resp(&reply, Protocol::Resp2, out);
         engine.recycle(reply);
     }
+}
+
+/// At most this many commands of a batch have their keys warmed at once, as in the server.
+const WARM_AHEAD: usize = 64;
+
+/// Hands `Engine::warm_keys` the first and second arguments (the key, and a hash's field or a
+/// set's member) of up to `WARM_AHEAD` commands framed from `pos` on, as the server does for a
+/// pipeline: their entries' cache misses then overlap instead of each command waiting for its
+/// own. Returns where the last frame it read ends (`pos` itself for a malformed or lone frame,
+/// so that the batch runs as if nothing had been read ahead: warming changes nothing).
+fn warm_ahead(engine: &Engine, client: ClientId, batch: &[u8], mut pos: usize) -> usize {
+    let mut keys: [&[u8]; WARM_AHEAD] = [&[]; WARM_AHEAD];
+    let mut seconds: [&[u8]; WARM_AHEAD] = [&[]; WARM_AHEAD];
+    let (mut frames, mut n) = (0, 0);
+    let start = pos;
+    while frames < WARM_AHEAD && pos < batch.len() {
+        let Some((next, [_, key, second])) = first_args(batch, pos) else {
+            break;
+        };
+        if let Some(key) = key {
+            keys[n] = key;
+            seconds[n] = second.unwrap_or_default();
+            n += 1;
+        }
+        frames += 1;
+        pos = next;
+    }
+    if frames < 2 {
+        return start;
+    }
+    engine.warm_keys(client, &keys[..n], &seconds[..n]);
+    pos
+}
+
+/// The first three arguments of the command framed at `pos` (those it has), and the position
+/// after its last argument; `None` for a malformed frame.
+fn first_args(buf: &[u8], mut pos: usize) -> Option<(usize, [Option<&[u8]>; 3])> {
+    let argc = read_u32(buf, pos)?;
+    pos += 4;
+    let mut first = [None; 3];
+    for i in 0..argc {
+        let len = read_u32(buf, pos)?;
+        pos += 4;
+        let arg = buf.get(pos..pos.checked_add(len)?)?;
+        if let Some(slot) = first.get_mut(i) {
+            *slot = Some(arg);
+        }
+        pos += len;
+    }
+    Some((pos, first))
 }
 
 /// Fills `args` with the arguments framed from `pos` on (each a u32 little-endian length and
@@ -215,6 +275,84 @@ mod tests {
             0.0,
         );
         assert_eq!(out, b"+OK\r\n:2\r\n$1\r\n2\r\n");
+    }
+
+    #[test]
+    fn warm_ahead_reads_whole_frames_up_to_its_window() {
+        let e = new_engine(1.0);
+        let cmds: Vec<Vec<String>> = (0..WARM_AHEAD + 6)
+            .map(|i| vec!["GET".to_string(), format!("k{i}")])
+            .collect();
+        let refs: Vec<Vec<&str>> = cmds
+            .iter()
+            .map(|c| c.iter().map(String::as_str).collect())
+            .collect();
+        let argvs: Vec<&[&str]> = refs.iter().map(Vec::as_slice).collect();
+        let b = frame(&argvs);
+        let window = frame(&argvs[..WARM_AHEAD]).len();
+        assert_eq!(warm_ahead(&e.engine, e.client, &b, 0), window);
+        // Reads on from where it is asked to, and stops at the end of the batch.
+        assert_eq!(warm_ahead(&e.engine, e.client, &b, window), b.len());
+        // A lone frame, or one followed by a malformed frame, is left to the batch as it is.
+        let two = frame(&[&["GET", "a"], &["GET", "b"]]);
+        assert_eq!(warm_ahead(&e.engine, e.client, &two[..two.len() - 1], 0), 0);
+        assert_eq!(warm_ahead(&e.engine, e.client, &frame(&[&["PING"]]), 0), 0);
+    }
+
+    #[test]
+    fn first_args_gives_the_first_three_and_the_next_frame() {
+        let b = frame(&[&["HSET", "h", "f", "v"], &["PING"]]);
+        let (next, [a, k, f]) = first_args(&b, 0).unwrap();
+        assert_eq!(
+            (a, k, f),
+            (Some(&b"HSET"[..]), Some(&b"h"[..]), Some(&b"f"[..]))
+        );
+        assert_eq!(
+            first_args(&b, next).unwrap(),
+            (b.len(), [Some(&b"PING"[..]), None, None])
+        );
+        assert_eq!(first_args(&b[..next - 1], 0), None);
+    }
+
+    /// A batch over a keyspace big enough to be warmed answers exactly what the same commands
+    /// answer one at a time, a malformed frame included.
+    #[test]
+    fn a_warmed_batch_answers_as_single_commands_do() {
+        let (mut batched, mut single) = (new_engine(1.0), new_engine(1.0));
+        let mut setup = Vec::new();
+        for i in 0..40_000 {
+            setup.extend(frame(&[&["SET", &format!("key:{i}"), "xxx"]]));
+        }
+        setup.extend(frame(&[&["HSET", "h", "f", "1"], &["SADD", "s", "m"]]));
+        for e in [&mut batched, &mut single] {
+            e.run_batch(&setup, 0.0);
+        }
+        assert!(batched.engine.worth_warming(batched.client));
+        let mut cmds: Vec<Vec<String>> = Vec::new();
+        for i in 0..300 {
+            let key = format!("key:{}", (i * 7_919) % 50_000);
+            cmds.push(match i % 6 {
+                0 => vec!["GET".into(), key],
+                1 => vec!["SET".into(), key, format!("v{i}")],
+                2 => vec!["HINCRBY".into(), "h".into(), "f".into(), "1".into()],
+                3 => vec!["SISMEMBER".into(), "s".into(), "m".into()],
+                4 => vec!["INCR".into(), key],
+                _ => vec!["PING".into()],
+            });
+        }
+        let refs: Vec<Vec<&str>> = cmds
+            .iter()
+            .map(|c| c.iter().map(String::as_str).collect())
+            .collect();
+        let argvs: Vec<&[&str]> = refs.iter().map(Vec::as_slice).collect();
+        let mut b = frame(&argvs);
+        b.extend_from_slice(&[2, 0, 0, 0, 3, 0]);
+        let mut expected = Vec::new();
+        for argv in &argvs {
+            expected.extend(single.run_batch(&frame(&[argv]), 0.0));
+        }
+        expected.extend_from_slice(b"-ERR malformed batch\r\n");
+        assert_eq!(batched.run_batch(&b, 0.0), expected);
     }
 
     #[test]
