@@ -88,8 +88,8 @@ pub struct Engine {
     pub(crate) evict: evict::EvictState,
     pub(crate) persist: persistence::Persist,
     pub(crate) scripting: scripting::Scripting,
-    /// The command name resolved last, so that a run of one command skips the table's hash.
-    last_name: table::LastName,
+    /// The command names resolved last, so that a run of a few commands skips the table's hash.
+    recent_names: table::RecentNames,
     /// An empty buffer from a reply the caller handed back (`recycle`), for GET's next reply.
     pub(crate) spare_bulk: Vec<u8>,
 }
@@ -129,7 +129,7 @@ impl Engine {
             evict: evict::EvictState::new(config.eviction_true_lru),
             persist: persistence::Persist::new(now_ms),
             scripting: scripting::Scripting::default(),
-            last_name: table::LastName::default(),
+            recent_names: table::RecentNames::default(),
             spare_bulk: Vec::new(),
             config,
         }
@@ -250,7 +250,7 @@ impl Engine {
             // gets an explicit error instead of silence.
             return Reply::error("ERR empty command");
         }
-        let spec = match self.last_name.lookup(argv) {
+        let spec = match self.recent_names.lookup(argv) {
             Ok(spec) => spec,
             Err(err) => {
                 self.stats.total_error_replies += 1;

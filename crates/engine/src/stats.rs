@@ -12,6 +12,15 @@ pub struct CommandStat {
     pub rejected_calls: u64,
 }
 
+/// How many commands' calls `Stats` counts apart before adding them to its table.
+const PENDING: usize = 8;
+
+fn add(to: &mut CommandStat, s: &CommandStat) {
+    to.calls += s.calls;
+    to.failed_calls += s.failed_calls;
+    to.rejected_calls += s.rejected_calls;
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Stats {
     pub total_connections: u64,
@@ -34,9 +43,15 @@ pub struct Stats {
     /// Per command, by full name (`config|get`), in name order; read it through `commands()`,
     /// which adds `pending`.
     pub(crate) commands: BTreeMap<&'static str, CommandStat>,
-    /// The calls of the command counted last, not yet added to `commands`: a run of the same
-    /// command (a loop of SETs, a batch) is counted here without a map lookup per call.
-    pub(crate) pending: Option<(&'static str, CommandStat)>,
+    /// The calls of the commands counted last, not yet added to `commands`: a run of the same
+    /// command (a loop of SETs, a batch) or of a few in turn (LPUSH and LPOP, a script's calls)
+    /// is counted here without a map lookup per call. A new command takes the oldest one's
+    /// place, which is then added to `commands`.
+    pub(crate) pending: [Option<(&'static str, CommandStat)>; PENDING],
+    /// The slot of `pending` that counted last, tried first.
+    pub(crate) pending_last: usize,
+    /// The slot of `pending` the next new command goes into.
+    pub(crate) pending_next: usize,
     /// Error replies by their code (the first word: `ERR`, `WRONGTYPE`...), in name order.
     pub errors: BTreeMap<String, u64>,
 }
@@ -44,41 +59,39 @@ pub struct Stats {
 impl Stats {
     /// Counts one executed call of `name`.
     pub fn record_call(&mut self, name: &'static str, failed: bool) {
-        match &mut self.pending {
-            // The same name from the same spec: one comparison of two pointers.
-            Some((last, s)) if std::ptr::eq(*last, name) => {
-                s.calls += 1;
-                s.failed_calls += u64::from(failed);
-            }
-            _ => {
-                self.flush_pending();
-                let s = CommandStat {
-                    calls: 1,
-                    failed_calls: u64::from(failed),
-                    rejected_calls: 0,
-                };
-                self.pending = Some((name, s));
-            }
+        // The same name from the same spec: one comparison of two pointers.
+        let same = |p: &Option<(&'static str, CommandStat)>| {
+            p.as_ref().is_some_and(|(n, _)| std::ptr::eq(*n, name))
+        };
+        let i = if same(&self.pending[self.pending_last]) {
+            self.pending_last
+        } else if let Some(i) = self.pending.iter().position(same) {
+            i
+        } else {
+            let i = self.pending_next;
+            self.flush_pending(i);
+            self.pending[i] = Some((name, CommandStat::default()));
+            self.pending_next = (i + 1) % PENDING;
+            i
+        };
+        self.pending_last = i;
+        if let Some((_, s)) = &mut self.pending[i] {
+            s.calls += 1;
+            s.failed_calls += u64::from(failed);
         }
     }
 
-    fn flush_pending(&mut self) {
-        if let Some((name, p)) = self.pending.take() {
-            let s = self.commands.entry(name).or_default();
-            s.calls += p.calls;
-            s.failed_calls += p.failed_calls;
-            s.rejected_calls += p.rejected_calls;
+    fn flush_pending(&mut self, i: usize) {
+        if let Some((name, p)) = self.pending[i].take() {
+            add(self.commands.entry(name).or_default(), &p);
         }
     }
 
-    /// Every command's counts, by full name, in name order.
+    /// Calls per command, by full name, in name order.
     pub fn commands(&self) -> BTreeMap<&'static str, CommandStat> {
         let mut all = self.commands.clone();
-        if let Some((name, p)) = &self.pending {
-            let s = all.entry(*name).or_default();
-            s.calls += p.calls;
-            s.failed_calls += p.failed_calls;
-            s.rejected_calls += p.rejected_calls;
+        for (name, p) in self.pending.iter().flatten() {
+            add(all.entry(*name).or_default(), p);
         }
         all
     }
@@ -153,6 +166,43 @@ mod tests {
         assert_eq!(all.get("get"), Some(&want(5, 2, 1)));
         assert_eq!(all.get("set"), Some(&want(1, 0, 0)));
         assert_eq!(all.len(), 2);
+    }
+
+    /// More commands in turn than `pending` holds, against a plain count of every call.
+    #[test]
+    fn calls_are_counted_across_commands_taken_in_turn() {
+        const NAMES: [&str; 11] = [
+            "get", "set", "lpush", "lpop", "incr", "del", "zadd", "expire", "ping", "hset", "sadd",
+        ];
+        let mut s = Stats::default();
+        let mut want: BTreeMap<&str, CommandStat> = BTreeMap::new();
+        let mut x: u64 = 7;
+        for _ in 0..5_000 {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            // Mostly a window of a few names that drifts, sometimes any of them.
+            let i = if x >> 60 == 0 {
+                (x >> 32) as usize
+            } else {
+                (x >> 40) as usize % 4
+            };
+            let name = NAMES[i % NAMES.len()];
+            let w = want.entry(name).or_default();
+            if (x >> 20) % 7 == 0 {
+                s.record_rejected(name);
+                w.rejected_calls += 1;
+            } else {
+                let failed = (x >> 24) % 5 == 0;
+                s.record_call(name, failed);
+                w.calls += 1;
+                w.failed_calls += u64::from(failed);
+            }
+            if (x >> 12) % 997 == 0 {
+                assert_eq!(s.commands(), want);
+            }
+        }
+        assert_eq!(s.commands(), want);
     }
 
     #[test]

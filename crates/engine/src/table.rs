@@ -323,33 +323,59 @@ pub fn lookup(argv: &[&[u8]]) -> Result<&'static CommandSpec, String> {
         .ok_or_else(|| error::unknown_subcommand(argv[1], &String::from_utf8_lossy(argv[0])))
 }
 
-/// The last command name `lookup` resolved, as its caller spelled it: a run of the same command
-/// (a loop of SETs, a pipeline) then costs one comparison of a few bytes instead of packing,
-/// lower-casing and hashing the name again. Only names without subcommands are kept (a container
-/// resolves by its second argument), and only names that resolved, so errors go the long way.
+/// How many command names `RecentNames` keeps.
+const RECENT: usize = 8;
+
+/// The last few command names `lookup` resolved, as their callers spelled them: a run of the
+/// same command (a loop of SETs, a pipeline), or a few commands taken in turn (LPUSH and LPOP,
+/// the `redis.call`s of a script run again and again), then cost a comparison of a few bytes
+/// instead of packing, lower-casing and hashing the name again. Only names without
+/// subcommands are kept (a container resolves by its second argument), and only names that
+/// resolved, so errors go the long way. A new name takes the place of the oldest.
 #[derive(Clone, Default)]
-pub struct LastName {
+pub struct RecentNames {
+    names: [Recent; RECENT],
+    /// The slot that answered last, tried first: a run of one command hits it every time.
+    last: usize,
+    /// The slot the next new name goes into (the oldest name's).
+    next: usize,
+}
+
+#[derive(Clone, Copy, Default)]
+struct Recent {
     len: usize,
     bytes: [u8; 16],
     spec: Option<&'static CommandSpec>,
 }
 
-impl LastName {
-    /// `lookup(argv)`, answered from the last name when `argv[0]` is byte for byte the same.
+impl Recent {
+    fn answers(&self, name: &[u8]) -> Option<&'static CommandSpec> {
+        self.spec
+            .filter(|_| name.len() == self.len && name == &self.bytes[..self.len])
+    }
+}
+
+impl RecentNames {
+    /// `lookup(argv)`, answered from a kept name when `argv[0]` is byte for byte the same.
     pub fn lookup(&mut self, argv: &[&[u8]]) -> Result<&'static CommandSpec, String> {
         let name = argv[0];
-        if let Some(spec) = self.spec {
-            if name.len() == self.len && name == &self.bytes[..self.len] {
-                return Ok(spec);
-            }
+        if let Some(spec) = self.names[self.last].answers(name) {
+            return Ok(spec);
+        }
+        if let Some((i, spec)) = (0..RECENT).find_map(|i| Some((i, self.names[i].answers(name)?))) {
+            self.last = i;
+            return Ok(spec);
         }
         let spec = lookup(argv)?;
         // A subcommand's spec (`config|get`) says nothing about the next CONFIG call.
         let top_level_leaf = spec.subcommands.is_empty() && !spec.name.contains('|');
-        if name.len() <= self.bytes.len() && top_level_leaf {
-            self.len = name.len();
-            self.bytes[..name.len()].copy_from_slice(name);
-            self.spec = Some(spec);
+        if name.len() <= 16 && top_level_leaf {
+            let slot = &mut self.names[self.next];
+            slot.len = name.len();
+            slot.bytes[..name.len()].copy_from_slice(name);
+            slot.spec = Some(spec);
+            self.last = self.next;
+            self.next = (self.next + 1) % RECENT;
         }
         Ok(spec)
     }
@@ -360,8 +386,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn last_name_answers_as_lookup_does() {
-        let mut last = LastName::default();
+    fn recent_names_answer_as_lookup_does() {
+        let mut recent = RecentNames::default();
         let argvs: [&[&[u8]]; 9] = [
             &[b"SET", b"k", b"v"],
             &[b"SET", b"k", b"v"],
@@ -373,13 +399,36 @@ mod tests {
             &[b"GET", b"k"],
             &[b"SE", b"k"],
         ];
-        for argv in argvs {
+        // Over and over, so that every name is met again after others have replaced it.
+        for argv in argvs.iter().cycle().take(20 * argvs.len()) {
             let want = lookup(argv).map(|s| s.name);
-            assert_eq!(last.lookup(argv).map(|s| s.name), want, "{argv:?}");
+            assert_eq!(recent.lookup(argv).map(|s| s.name), want, "{argv:?}");
         }
         // A container is never kept: its answer depends on the subcommand.
-        last.lookup(&[b"CONFIG", b"GET"]).expect("config get");
-        assert!(last.spec.is_none_or(|s| s.name != "config"));
+        recent.lookup(&[b"CONFIG", b"GET"]).expect("config get");
+        assert!(recent
+            .names
+            .iter()
+            .all(|r| r.spec.is_none_or(|s| s.name != "config")));
+    }
+
+    #[test]
+    fn recent_names_keep_the_last_eight_spellings() {
+        let mut recent = RecentNames::default();
+        let names: [&[u8]; 9] = [
+            b"GET", b"SET", b"LPUSH", b"LPOP", b"INCR", b"DEL", b"ZADD", b"EXPIRE", b"PING",
+        ];
+        for name in names {
+            recent.lookup(&[name]).expect("a command");
+        }
+        let kept = |r: &RecentNames, n: &[u8]| r.names.iter().any(|s| s.answers(n).is_some());
+        // The ninth took the first one's place; the others are all still there.
+        assert!(!kept(&recent, b"GET"));
+        assert!(names[1..].iter().all(|n| kept(&recent, n)));
+        // Another spelling is another name: found the long way, then kept.
+        assert!(!kept(&recent, b"ping"));
+        recent.lookup(&[b"ping"]).expect("ping");
+        assert!(kept(&recent, b"ping") && !kept(&recent, b"SET"));
     }
 
     #[test]
