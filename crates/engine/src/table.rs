@@ -351,7 +351,7 @@ struct Recent {
 impl Recent {
     fn answers(&self, name: &[u8]) -> Option<&'static CommandSpec> {
         self.spec
-            .filter(|_| name.len() == self.len && name == &self.bytes[..self.len])
+            .filter(|_| crate::dict::same_bytes(name, &self.bytes[..self.len]))
     }
 }
 
