@@ -223,13 +223,11 @@ fn first_args(buf: &[u8], mut pos: usize) -> Option<(usize, [Option<&[u8]>; 3])>
     pos += 4;
     let mut first = [None; 3];
     for i in 0..argc {
-        let len = read_u32(buf, pos)?;
-        pos += 4;
-        let arg = buf.get(pos..pos.checked_add(len)?)?;
+        let (arg, next) = read_arg(buf, pos)?;
         if let Some(slot) = first.get_mut(i) {
             *slot = Some(arg);
         }
-        pos += len;
+        pos = next;
     }
     Some((pos, first))
 }
@@ -238,12 +236,18 @@ fn first_args(buf: &[u8], mut pos: usize) -> Option<(usize, [Option<&[u8]>; 3])>
 /// its bytes); returns the position after the last.
 fn decode_args<'a>(buf: &'a [u8], mut pos: usize, args: &mut [&'a [u8]]) -> Option<usize> {
     for arg in args.iter_mut() {
-        let len = read_u32(buf, pos)?;
-        pos += 4;
-        *arg = buf.get(pos..pos.checked_add(len)?)?;
-        pos += len;
+        (*arg, pos) = read_arg(buf, pos)?;
     }
     Some(pos)
+}
+
+/// The argument framed at `pos` (a u32 little-endian length and its bytes) and the position
+/// after it.
+fn read_arg(buf: &[u8], pos: usize) -> Option<(&[u8], usize)> {
+    let len = read_u32(buf, pos)?;
+    let start = pos + 4;
+    let end = start.checked_add(len)?;
+    Some((buf.get(start..end)?, end))
 }
 
 fn read_u32(buf: &[u8], pos: usize) -> Option<usize> {
