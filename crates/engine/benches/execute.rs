@@ -7,10 +7,6 @@
 //! ones (`-r 100000`; HSET and SADD then grow one hash and one set to 100,000 entries). The time
 //! includes argument lookup, execution and building the `Reply`, and RESP2 encoding of the reply
 //! into a reused buffer, as a server would do; not parsing.
-//! Each workload runs the same command shape as `redis-benchmark -t set,get,incr,mset` does,
-//! once on a single key (redis-benchmark's default) and once over 100,000 random keys
-//! (`-r 100000`). The time includes argument lookup, execution and building the `Reply`, and
-//! RESP2 encoding of the reply into a reused buffer, as a server would do; not parsing.
 //! The sorted-set rows run against a leaderboard of 1,000,000 members: ZADD of new members,
 //! ZRANK and ZINCRBY of random members, and ZREVRANGE 0 9 WITHSCORES (the top ten); then
 //! `bench/node.mjs`'s ZADD rows in process: boards of 5,000 and 10,000 members `player:N`, each
