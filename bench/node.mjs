@@ -86,7 +86,7 @@ function board(size) {
 // The Map ioredis-mock's ZADD builds for the leaderboard `board(size)` loads: member -> its
 // score and name. ioredis-mock copies a key's whole value on every read and write of it (a ZADD
 // on a 1,000,000-member set copies the set twice), so loading a leaderboard through its ZADDs
-// takes it minutes (68% of the 1,000,000 members after 60 s); it is handed this Map at
+// takes it minutes (51-78% of the 1,000,000 members after 60 s); it is handed this Map at
 // construction instead, through its `data` option, and holds the same set its ZADDs would
 // have built. Only setup differs: the timed streams are the same commands on both sides.
 function boardData(size) {

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the engine's wasm32 tests (crates/engine/tests/wasm_scripting.rs) under Node with
-# wasm-bindgen-test, then the tests of its Node library (crates/wasm-node/client.test.mjs). Installs what is missing first: the wasm32-unknown-unknown target and the
-# wasm-bindgen CLI (which provides wasm-bindgen-test-runner) at the version of the wasm-bindgen
-# crate in Cargo.lock, since the runner refuses a test built against another version.
+# wasm-bindgen-test, then the tests of its Node library (crates/wasm-node/client.test.mjs).
+# Installs what is missing first: the wasm32-unknown-unknown target and the wasm-bindgen CLI
+# (which provides wasm-bindgen-test-runner) at the version of the wasm-bindgen crate in
+# Cargo.lock, since the runner refuses a test built against another version.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -17,7 +17,6 @@ test('call takes any number of arguments, as strings, numbers or bytes', () => {
   assert.equal(db.call('SET', 'n', 41), 'OK');
   assert.equal(db.call('INCRBY', 'n', 1), 42);
   assert.equal(db.call('HSET', 'h', 'a', '1'), 1);
-  // Five arguments and more take the array path.
   assert.equal(db.call('HSET', 'h', 'b', '2', 'c', '3'), 2);
   assert.equal(db.call('HSET', 'h', 'd', '4', 'e', '5', 'f', '6', 'g', '7'), 4);
   assert.deepEqual(db.call('HMGET', 'h', 'a', 'b', 'g', 'zz'), ['1', '2', '7', null]);

@@ -253,11 +253,12 @@ impl Engine {
         let is_flushall = argv
             .first()
             .is_some_and(|a| a.eq_ignore_ascii_case(b"flushall"));
+        if !self.config.record_events {
+            // Nobody reads the write itself from the journal: only that it happened.
+            self.persist.drop_write(seq);
+        }
         if self.config.record_events || is_flushall || self.persist.aof_base.is_some() {
             self.persist_record(db, argv, seq, is_flushall);
-        } else {
-            // Nobody reads the write itself: only that it happened.
-            self.persist.drop_write(seq);
         }
         self.persist_tick();
     }
@@ -279,8 +280,6 @@ impl Engine {
                 db,
                 argv: argv.iter().map(|a| a.to_vec()).collect(),
             });
-        } else {
-            self.persist.drop_write(seq);
         }
         if is_flushall {
             // FLUSHALL stops a background save and, with save points, saves the empty data
